@@ -1,0 +1,188 @@
+// The actor runtime: ask (request with a mandatory timeout), tell, serve (an actor with a mailbox), publish/subscribe.
+import { SluiceError } from '@sluice/protocol';
+import type { Transport, TransportSubscription, InboundMessage } from './transport.js';
+import { BusErrorCode } from './bus-errors.js';
+import { decodeEnvelope, encodeEnvelope, encodeError, type Envelope } from './envelope.js';
+
+export interface AskOptions {
+  /** Mandatory: there is no request without a deadline. */
+  timeoutMs: number;
+  body?: Uint8Array;
+}
+
+export interface ServeOptions {
+  /** Queue group, so that only one of several servers answers each request (e.g. active controller + standbys). */
+  queue?: string;
+  /** Requests waiting beyond this are refused with BUS_MAILBOX_FULL (retriable). Default 10,000. */
+  mailboxSize?: number;
+  /**
+   * 'mailbox' (default): one message at a time, in arrival order; the next starts when the handler's promise settles.
+   * 'concurrent': handlers may overlap (reads that need no ordering, e.g. fetch long polls).
+   */
+  mode?: 'mailbox' | 'concurrent';
+}
+
+export type Handler<Req, Res> = (request: Envelope<Req>, subject: string) => Envelope<Res> | Promise<Envelope<Res>>;
+
+export interface Actor {
+  readonly subject: string;
+  readonly mailboxDepth: number;
+  /** Stops taking messages and waits for the ones already accepted. */
+  stop(): Promise<void>;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface BusOptions {
+  /** Called for failures that have nobody to report to (a failed tell, a broken subscriber). */
+  onError?: (err: unknown, subject: string) => void;
+}
+
+/** `reply(meta, body)`: the envelope a handler returns. */
+export function reply<M>(meta: M, body?: Buffer): Envelope<M> {
+  return body === undefined ? { meta } : { meta, body };
+}
+
+export class Bus {
+  private readonly onError: (err: unknown, subject: string) => void;
+
+  constructor(
+    readonly transport: Transport,
+    options: BusOptions = {},
+  ) {
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  async ask<Res, Req = unknown>(subject: string, meta: Req, options: AskOptions): Promise<Envelope<Res>> {
+    if (!(options.timeoutMs > 0)) throw new SluiceError('BUS_BAD_TIMEOUT', `ask to ${subject} needs a positive timeout`);
+    const data = await this.transport.request(subject, encodeEnvelope(meta, options.body), options.timeoutMs);
+    return decodeEnvelope<Res>(data);
+  }
+
+  /** Fire-and-forget message to an actor (no reply, no delivery guarantee). */
+  tell<Req>(subject: string, meta: Req, body?: Uint8Array): void {
+    this.transport.publish(subject, encodeEnvelope(meta, body));
+  }
+
+  /** An event for every subscriber. */
+  publish<M>(subject: string, meta: M, body?: Uint8Array): void {
+    this.transport.publish(subject, encodeEnvelope(meta, body));
+  }
+
+  subscribe<M>(subject: string, handler: (event: Envelope<M>, subject: string) => void, options: { queue?: string } = {}): Subscription {
+    return this.transport.subscribe(
+      subject,
+      (message) => {
+        let event: Envelope<M>;
+        try {
+          event = decodeEnvelope<M>(message.data);
+        } catch (err) {
+          this.onError(err, message.subject);
+          return;
+        }
+        try {
+          handler(event, message.subject);
+        } catch (err) {
+          this.onError(err, message.subject);
+        }
+      },
+      options,
+    );
+  }
+
+  serve<Req, Res>(subject: string, handler: Handler<Req, Res>, options: ServeOptions = {}): Actor {
+    return new ServedActor<Req, Res>(this.transport, subject, handler, options, this.onError);
+  }
+
+  flush(): Promise<void> {
+    return this.transport.flush();
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+class ServedActor<Req, Res> implements Actor {
+  private readonly queue: InboundMessage[] = [];
+  private head = 0;
+  private running = 0;
+  private stopped = false;
+  private readonly subscription: TransportSubscription;
+  private readonly mailboxSize: number;
+  private readonly concurrent: boolean;
+  private idle: (() => void) | undefined;
+
+  constructor(
+    transport: Transport,
+    readonly subject: string,
+    private readonly handler: Handler<Req, Res>,
+    options: ServeOptions,
+    private readonly onError: (err: unknown, subject: string) => void,
+  ) {
+    this.mailboxSize = options.mailboxSize ?? 10_000;
+    this.concurrent = options.mode === 'concurrent';
+    this.subscription = transport.subscribe(subject, (m) => this.accept(m), { queue: options.queue });
+  }
+
+  get mailboxDepth(): number {
+    return this.queue.length - this.head + this.running;
+  }
+
+  private accept(message: InboundMessage): void {
+    if (this.stopped) return;
+    if (this.concurrent) {
+      void this.handle(message);
+      return;
+    }
+    if (this.queue.length - this.head >= this.mailboxSize) {
+      const err = new SluiceError(BusErrorCode.mailboxFull, `mailbox of ${this.subject} is full`, { retriable: true });
+      if (message.expectsReply) message.respond(encodeError(err));
+      else this.onError(err, message.subject);
+      return;
+    }
+    this.queue.push(message);
+    if (this.running === 0) void this.drainMailbox();
+  }
+
+  private async drainMailbox(): Promise<void> {
+    while (this.head < this.queue.length) {
+      const message = this.queue[this.head++];
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      await this.handle(message);
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    this.idle?.();
+  }
+
+  private async handle(message: InboundMessage): Promise<void> {
+    this.running++;
+    try {
+      const request = decodeEnvelope<Req>(message.data);
+      const result = await this.handler(request, message.subject);
+      if (message.expectsReply) message.respond(encodeEnvelope(result.meta, result.body));
+    } catch (err) {
+      if (message.expectsReply) message.respond(encodeError(err));
+      else this.onError(err, message.subject);
+    } finally {
+      this.running--;
+      if (this.concurrent && this.running === 0) this.idle?.();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.subscription.unsubscribe();
+    if (this.mailboxDepth === 0) return;
+    await new Promise<void>((resolve) => {
+      this.idle = resolve;
+    });
+  }
+}

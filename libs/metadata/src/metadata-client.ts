@@ -1,0 +1,133 @@
+// A service's copy of the cluster metadata: a snapshot at start, then the controller's deltas in offset order;
+// a gap (a missed delta) or a new controller epoch reloads the snapshot.
+import { EventEmitter } from 'node:events';
+import type { Bus, Subscription } from '@sluice/bus';
+import { ControllerVerb, type MetadataImage, type MetadataRecord, type Subjects } from '@sluice/protocol';
+import { applyDelta, emptyImage, MetadataView } from './metadata-image.js';
+
+export interface MetadataClientOptions {
+  bus: Bus;
+  subjects: Subjects;
+  /** Timeout for the snapshot request. */
+  requestTimeoutMs?: number;
+  /** Called with failures that do not stop the client (a snapshot that could not be loaded and will be retried). */
+  onError?: (err: unknown) => void;
+}
+
+export interface MetadataClientEvents {
+  /** After each change of the image (one delta, or a whole snapshot). */
+  change: [image: MetadataImage, record: MetadataRecord | undefined];
+}
+
+export class MetadataClient extends EventEmitter<MetadataClientEvents> {
+  readonly view: MetadataView;
+  private image: MetadataImage;
+  private subscription: Subscription | undefined;
+  private loading: Promise<void> | undefined;
+  private buffered: MetadataRecord[] = [];
+  private readonly offsetWaiters = new Set<{ offset: number; resolve: () => void }>();
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: MetadataClientOptions) {
+    super();
+    this.image = emptyImage(options.subjects.clusterId);
+    this.view = new MetadataView(() => this.image);
+  }
+
+  get current(): MetadataImage {
+    return this.image;
+  }
+
+  get offset(): number {
+    return this.image.offset;
+  }
+
+  /** Subscribes to deltas, then loads the snapshot (deltas arriving meanwhile are buffered and replayed). */
+  async start(): Promise<void> {
+    this.subscription = this.options.bus.subscribe<MetadataRecord>(this.options.subjects.metadataEvents(), (event) => this.onRecord(event.meta));
+    await this.options.bus.flush();
+    await this.reload();
+  }
+
+  /** Loads the whole image now. */
+  reload(): Promise<void> {
+    this.loading ??= this.loadSnapshot().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async loadSnapshot(): Promise<void> {
+    const res = await this.options.bus.ask<MetadataImage>(this.options.subjects.controller(ControllerVerb.snapshot), {}, {
+      timeoutMs: this.options.requestTimeoutMs ?? 5000,
+    });
+    const snapshot = res.meta;
+    if (snapshot.offset >= this.image.offset || snapshot.controllerEpoch > this.image.controllerEpoch) this.image = snapshot;
+    const pending = this.buffered;
+    this.buffered = [];
+    this.emit('change', this.image, undefined);
+    for (const record of pending) this.onRecord(record);
+    this.notifyWaiters();
+  }
+
+  private onRecord(record: MetadataRecord): void {
+    if (this.loading) {
+      this.buffered.push(record);
+      return;
+    }
+    const newEpoch = record.controllerEpoch > this.image.controllerEpoch && this.image.controllerEpoch !== 0;
+    if (record.offset <= this.image.offset && !newEpoch) return;
+    if (record.offset !== this.image.offset + 1 || newEpoch) {
+      this.buffered.push(record);
+      this.scheduleReload();
+      return;
+    }
+    applyDelta(this.image, record.delta);
+    this.image.offset = record.offset;
+    this.image.controllerEpoch = record.controllerEpoch;
+    this.emit('change', this.image, record);
+    this.notifyWaiters();
+  }
+
+  private scheduleReload(): void {
+    if (this.closed) return;
+    this.reload().catch((err: unknown) => {
+      this.options.onError?.(err);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.scheduleReload(), 500);
+    });
+  }
+
+  /** Resolves once the image has reached `offset` (e.g. the offset a controller reply named); reloads if it lags. */
+  async waitForOffset(offset: number, timeoutMs = 5000): Promise<void> {
+    if (this.image.offset >= offset) return;
+    await new Promise<void>((resolve, reject) => {
+      const waiter = { offset, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        this.offsetWaiters.delete(waiter);
+        reject(new Error(`metadata did not reach offset ${offset} within ${timeoutMs} ms (at ${this.image.offset})`));
+      }, timeoutMs);
+      this.offsetWaiters.add(waiter);
+      // A delta published before we subscribed is never redelivered: fall back to the snapshot after a short wait.
+      setTimeout(() => {
+        if (this.offsetWaiters.has(waiter)) this.scheduleReload();
+      }, 200).unref();
+    });
+  }
+
+  private notifyWaiters(): void {
+    for (const w of this.offsetWaiters) {
+      if (this.image.offset >= w.offset) {
+        this.offsetWaiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.subscription?.unsubscribe();
+  }
+}

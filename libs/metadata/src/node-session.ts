@@ -1,0 +1,117 @@
+// A node's membership in the cluster: register with the controller, heartbeat, register again if fenced, unregister on stop.
+import { EventEmitter } from 'node:events';
+import type { Bus } from '@sluice/bus';
+import {
+  ControllerVerb,
+  type HeartbeatReply,
+  type HeartbeatRequest,
+  type RegisterReply,
+  type RegisterRequest,
+  type Subjects,
+  type UnregisterRequest,
+} from '@sluice/protocol';
+
+export interface NodeSessionOptions {
+  bus: Bus;
+  subjects: Subjects;
+  registration: RegisterRequest;
+  requestTimeoutMs?: number;
+  /** Registration is retried until it succeeds or this passes (the controller may start after us). */
+  registerTimeoutMs?: number;
+}
+
+export interface NodeSessionEvents {
+  registered: [reply: RegisterReply];
+  /** The controller no longer knows this incarnation (it fenced us); a new registration follows. */
+  fenced: [];
+  error: [err: unknown];
+}
+
+export class NodeSession extends EventEmitter<NodeSessionEvents> {
+  private registration: RegisterReply | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private lastHeartbeatOk = 0;
+
+  constructor(private readonly options: NodeSessionOptions) {
+    super();
+  }
+
+  get nodeId(): number {
+    if (!this.registration) throw new Error('node is not registered');
+    return this.registration.nodeId;
+  }
+
+  get registered(): RegisterReply | undefined {
+    return this.registration;
+  }
+
+  /** True while heartbeats are being accepted within the session timeout. */
+  get healthy(): boolean {
+    return this.registration !== undefined && Date.now() - this.lastHeartbeatOk < this.registration.sessionTimeoutMs;
+  }
+
+  async start(): Promise<RegisterReply> {
+    const deadline = Date.now() + (this.options.registerTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        const reply = await this.register();
+        this.scheduleHeartbeat();
+        return reply;
+      } catch (err) {
+        if (Date.now() > deadline || this.stopped) throw err;
+        this.emit('error', err);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private async register(): Promise<RegisterReply> {
+    const res = await this.options.bus.ask<RegisterReply>(this.options.subjects.controller(ControllerVerb.register), this.options.registration, {
+      timeoutMs: this.options.requestTimeoutMs ?? 5000,
+    });
+    this.registration = res.meta;
+    // Keep the id on re-registration so a node does not change identity when it was fenced.
+    this.options.registration = { ...this.options.registration, nodeId: res.meta.nodeId };
+    this.lastHeartbeatOk = Date.now();
+    this.emit('registered', res.meta);
+    return res.meta;
+  }
+
+  private scheduleHeartbeat(): void {
+    if (this.stopped || !this.registration) return;
+    this.timer = setTimeout(() => void this.heartbeat(), this.registration.heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  private async heartbeat(): Promise<void> {
+    const current = this.registration;
+    if (this.stopped || !current) return;
+    try {
+      const request: HeartbeatRequest = { nodeId: current.nodeId, incarnation: current.incarnation };
+      const res = await this.options.bus.ask<HeartbeatReply>(this.options.subjects.controller(ControllerVerb.heartbeat), request, {
+        timeoutMs: this.options.requestTimeoutMs ?? 5000,
+      });
+      if (res.meta.accepted) this.lastHeartbeatOk = Date.now();
+      else {
+        this.emit('fenced');
+        await this.register();
+      }
+    } catch (err) {
+      this.emit('error', err);
+    }
+    this.scheduleHeartbeat();
+  }
+
+  /** Stops heartbeating and tells the controller this node is leaving. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const current = this.registration;
+    if (!current) return;
+    const request: UnregisterRequest = { nodeId: current.nodeId, incarnation: current.incarnation };
+    await this.options.bus
+      .ask(this.options.subjects.controller(ControllerVerb.unregister), request, { timeoutMs: this.options.requestTimeoutMs ?? 5000 })
+      .catch((err: unknown) => this.emit('error', err));
+  }
+}

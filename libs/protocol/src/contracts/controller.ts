@@ -1,0 +1,80 @@
+// Requests to and replies from the controller actor (JSON metadata; no binary body).
+import type { NodeRole } from './subjects.js';
+import type { MetadataImage, TopicInfo } from './metadata.js';
+
+export interface RegisterRequest {
+  role: NodeRole;
+  /** The node's requested id; omitted to have the controller assign one. */
+  nodeId?: number;
+  host: string;
+  ports: Record<string, number>;
+  rack?: string | null;
+}
+export interface RegisterReply {
+  nodeId: number;
+  incarnation: number;
+  /** How often to heartbeat and after how long without one the node is fenced. */
+  heartbeatIntervalMs: number;
+  sessionTimeoutMs: number;
+  metadataOffset: number;
+}
+
+export interface HeartbeatRequest {
+  nodeId: number;
+  incarnation: number;
+}
+export interface HeartbeatReply {
+  /** False when the controller fenced this incarnation: the node must register again. */
+  accepted: boolean;
+  metadataOffset: number;
+}
+
+export interface UnregisterRequest {
+  nodeId: number;
+  incarnation: number;
+}
+
+export type SnapshotReply = MetadataImage;
+
+export interface CreateTopicSpec {
+  name: string;
+  /** -1 for the cluster default. */
+  partitions: number;
+  /** -1 for the cluster default. */
+  replicationFactor: number;
+  configs?: Record<string, string>;
+}
+export interface CreateTopicsRequest {
+  topics: CreateTopicSpec[];
+  validateOnly?: boolean;
+}
+export interface TopicResult {
+  name: string;
+  /** Kafka error code, 0 on success. */
+  errorCode: number;
+  errorMessage: string | null;
+  topic?: TopicInfo;
+}
+export interface CreateTopicsReply {
+  results: TopicResult[];
+  metadataOffset: number;
+}
+
+export interface DeleteTopicsRequest {
+  names: string[];
+}
+export interface DeleteTopicsReply {
+  results: TopicResult[];
+  metadataOffset: number;
+}
+
+export interface AlterTopicConfigsRequest {
+  name: string;
+  /** Values to set; null removes an override. */
+  configs: Record<string, string | null>;
+  validateOnly?: boolean;
+}
+export interface AlterTopicConfigsReply {
+  result: TopicResult;
+  metadataOffset: number;
+}

@@ -1,0 +1,54 @@
+// Requests to and replies from a partition leader actor. Record batches travel as the message body, never inside the JSON.
+
+/** Kafka's special ListOffsets timestamps. */
+export const OffsetSpec = { latest: -1, earliest: -2, maxTimestamp: -3 } as const;
+
+export interface ProduceRequest {
+  /** 0: no reply; 1: after the leader appends; -1 (all): after every in-sync replica has it. */
+  acks: 0 | 1 | -1;
+  /** The sender's view of the leader epoch, or -1 to skip the check. */
+  leaderEpoch: number;
+  timeoutMs: number;
+}
+export interface ProduceReply {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+export const IsolationLevel = { readUncommitted: 0, readCommitted: 1 } as const;
+
+export interface FetchRequest {
+  fetchOffset: number;
+  leaderEpoch: number;
+  maxBytes: number;
+  minBytes: number;
+  maxWaitMs: number;
+  isolationLevel: 0 | 1;
+}
+/** Body: whole record batches starting with the one that holds fetchOffset. */
+export interface FetchReply {
+  errorCode: number;
+  errorMessage: string | null;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+}
+
+export interface ListOffsetsRequest {
+  /** A timestamp in ms, or an OffsetSpec value. */
+  timestamp: number;
+  leaderEpoch: number;
+  isolationLevel: 0 | 1;
+}
+export interface ListOffsetsReply {
+  errorCode: number;
+  errorMessage: string | null;
+  offset: number;
+  timestamp: number;
+  leaderEpoch: number;
+  logStartOffset: number;
+  highWatermark: number;
+}

@@ -1,0 +1,60 @@
+// Bus addresses. Topic names may contain '.', so partition subjects carry the topic id (a UUID), never the name.
+
+export type NodeRole = 'controller' | 'broker' | 'group-coordinator' | 'gateway';
+
+export const ControllerVerb = {
+  /** Register a node (any role); answers with its node id and session settings. */
+  register: 'register',
+  heartbeat: 'heartbeat',
+  /** A node leaving cleanly. */
+  unregister: 'unregister',
+  snapshot: 'snapshot',
+  createTopics: 'create-topics',
+  deleteTopics: 'delete-topics',
+  alterTopicConfigs: 'alter-topic-configs',
+} as const;
+export type ControllerVerb = (typeof ControllerVerb)[keyof typeof ControllerVerb];
+
+export const PartitionVerb = {
+  produce: 'produce',
+  fetch: 'fetch',
+  listOffsets: 'list-offsets',
+} as const;
+export type PartitionVerb = (typeof PartitionVerb)[keyof typeof PartitionVerb];
+
+export const NodeVerb = {
+  health: 'health',
+  stats: 'stats',
+} as const;
+export type NodeVerb = (typeof NodeVerb)[keyof typeof NodeVerb];
+
+/** Subject builders for one cluster. */
+export class Subjects {
+  readonly prefix: string;
+
+  constructor(readonly clusterId: string) {
+    if (!/^[A-Za-z0-9_-]+$/.test(clusterId)) throw new Error(`cluster id "${clusterId}" may only hold letters, digits, '_' and '-'`);
+    this.prefix = `sluice.${clusterId}`;
+  }
+
+  controller(verb: ControllerVerb): string {
+    return `${this.prefix}.ctl.${verb}`;
+  }
+
+  /** Metadata deltas, published by the active controller in metadata-offset order. */
+  metadataEvents(): string {
+    return `${this.prefix}.meta.events`;
+  }
+
+  partition(topicId: string, partition: number, verb: PartitionVerb): string {
+    return `${this.prefix}.part.${topicId}.${partition}.${verb}`;
+  }
+
+  groupShard(shard: number, verb: string): string {
+    return `${this.prefix}.grp.${shard}.${verb}`;
+  }
+
+  node(nodeId: number | string, verb: NodeVerb): string {
+    return `${this.prefix}.node.${nodeId}.${verb}`;
+  }
+}

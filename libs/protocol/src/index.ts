@@ -1,0 +1,12 @@
+export * from './generated/kafka-error-codes.js';
+export * from './errors.js';
+export { Reader } from './binary/reader.js';
+export { Writer } from './binary/writer.js';
+export { crc32c, crc32cJs, crc32cIsNative } from './crc32c.js';
+export { murmur2, partitionForKey } from './murmur2.js';
+export * from './record-batch.js';
+export * from './topic-name.js';
+export * from './contracts/subjects.js';
+export type * from './contracts/metadata.js';
+export type * from './contracts/controller.js';
+export * from './contracts/partition.js';

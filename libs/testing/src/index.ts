@@ -1,0 +1,5 @@
+export { freePort, tempDir, waitFor, type TempDir } from './ports.js';
+export { containerRuntimeAvailable } from './container-runtime.js';
+export { startNatsServer, startLocalNatsServer, natsServerConfig, type NatsServer, type NatsServerOptions } from './nats-server.js';
+export { createPostgresDatabase, defaultAdminUrl, type PostgresDatabase } from './postgres.js';
+export { ServiceProcess, appEntry, workspaceRoot, type LogLine, type ServiceProcessOptions } from './service-process.js';

@@ -1,0 +1,27 @@
+// The one Vitest configuration every project uses: workspace packages resolve to their TypeScript sources.
+import { defaultServerConditions } from 'vite';
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+
+// 'development' points workspace packages at src/index.ts (see each package.json's exports).
+const conditions = ['development', ...defaultServerConditions];
+
+export interface SluiceVitestOptions {
+  /** Per-test timeout in milliseconds (integration tests need more than the default). */
+  testTimeout?: number;
+  /** Run test files one at a time (tests that start many processes). */
+  serial?: boolean;
+}
+
+export function sluiceVitestConfig(options: SluiceVitestOptions = {}): ViteUserConfig {
+  return defineConfig({
+    resolve: { conditions },
+    ssr: { resolve: { conditions } },
+    test: {
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: options.testTimeout ?? 20_000,
+      hookTimeout: options.testTimeout ?? 30_000,
+      fileParallelism: !options.serial,
+      reporters: ['default'],
+    },
+  });
+}
