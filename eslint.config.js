@@ -8,7 +8,7 @@ const allowed = {
   'scope:storage': ['scope:protocol'],
   'scope:bus': ['scope:protocol'],
   'scope:metadata': ['scope:protocol', 'scope:bus'],
-  'scope:runtime': [],
+  'scope:runtime': ['scope:protocol', 'scope:bus'],
   'type:service': ['scope:protocol', 'scope:storage', 'scope:bus', 'scope:metadata', 'scope:runtime'],
   'type:app': ['type:service', 'scope:protocol', 'scope:bus', 'scope:metadata', 'scope:runtime'],
   'scope:testing': [],

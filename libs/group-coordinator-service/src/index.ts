@@ -1,1 +1,1 @@
-export {};
+export { groupCoordinatorConfig, startGroupCoordinator, type GroupCoordinatorConfig } from './group-coordinator-service.js';

@@ -3,3 +3,5 @@ export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { createMetricsRegistry, startAdminServer, type AdminServer, type AdminServerOptions, type Readiness } from './admin-server.js';
 export { runService, wantsHelp, type RunOptions, type Stoppable } from './lifecycle.js';
 export { Registry, Counter, Gauge, Histogram } from 'prom-client';
+export { hostService, hostConfig, type HostOptions, type RunningService, type ServiceDeps, type ServiceFactory } from './service-host.js';
+export { sharedCounter, sharedGauge, sharedHistogram } from './metrics.js';

@@ -1,0 +1,42 @@
+// The broker's configuration (environment variables), validated at start.
+import { defineConfig, v } from '@sluice/runtime';
+
+export const brokerConfig = defineConfig('broker', {
+  brokerId: v.int('SLUICE_BROKER_ID', 'Broker id (0..1000). Unset: the id stored in the data directory, else one the controller assigns', {
+    default: -1,
+    defaultText: '(stored or assigned)',
+    min: -1,
+    max: 1000,
+  }),
+  dataDir: v.string('SLUICE_DATA_DIR', 'Directory of this broker’s partition logs', { default: './data/broker' }),
+  advertisedHost: v.string('SLUICE_ADVERTISED_HOST', 'Host name other nodes use to reach this broker', { default: '127.0.0.1' }),
+  rack: v.string('SLUICE_RACK', 'Rack (availability zone) of this broker; empty for none', { default: '' }),
+  segmentBytes: v.int('SLUICE_LOG_SEGMENT_BYTES', 'Default segment size (topic config segment.bytes overrides)', {
+    default: 1024 * 1024 * 1024,
+    min: 1024,
+  }),
+  retentionMs: v.int('SLUICE_LOG_RETENTION_MS', 'Default retention time, -1 for none (topic config retention.ms overrides)', {
+    default: 7 * 24 * 3600 * 1000,
+    min: -1,
+  }),
+  retentionBytes: v.int('SLUICE_LOG_RETENTION_BYTES', 'Default retention size per partition, -1 for none (retention.bytes overrides)', {
+    default: -1,
+    min: -1,
+  }),
+  retentionCheckIntervalMs: v.int('SLUICE_LOG_RETENTION_CHECK_INTERVAL_MS', 'How often retention runs', { default: 300_000, min: 100 }),
+  flushMessages: v.int('SLUICE_LOG_FLUSH_MESSAGES', 'fsync after this many messages (1: every append, as a group commit); default never', {
+    default: -1,
+    defaultText: '(never)',
+    min: -1,
+  }),
+  maxMessageBytes: v.int('SLUICE_MESSAGE_MAX_BYTES', 'Largest record batch accepted (topic config max.message.bytes overrides)', {
+    default: 1024 * 1024 + 12,
+    min: 64,
+  }),
+  maxFetchBytes: v.int('SLUICE_FETCH_MAX_BYTES', 'Largest fetch reply per partition (must fit in a NATS message)', {
+    default: 4 * 1024 * 1024,
+    min: 1024,
+  }),
+});
+
+export type BrokerConfig = ReturnType<typeof brokerConfig.load>;

@@ -1,0 +1,231 @@
+// The broker: hosts the partition replicas the controller assigns to it and runs a leader actor for each partition it leads.
+import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MetadataClient, NodeSession } from '@sluice/metadata';
+import type { MetadataImage, TopicInfo } from '@sluice/protocol';
+import type { ServiceDeps, ServiceFactory, RunningService } from '@sluice/runtime';
+import { PartitionLog } from '@sluice/storage';
+import { brokerConfig, type BrokerConfig } from './broker-config.js';
+import { readIdentity, writeIdentity } from './broker-identity.js';
+import { createBrokerMetrics, type BrokerMetrics } from './broker-metrics.js';
+import { PartitionLeader } from './partition-leader.js';
+import { logConfigFor, minInsyncReplicas } from './topic-log-config.js';
+
+interface Replica {
+  topicId: string;
+  topicName: string;
+  partition: number;
+  dir: string;
+  log: PartitionLog;
+  leader: PartitionLeader | undefined;
+}
+
+const PARTITION_METADATA = 'partition.metadata';
+
+/** The directory of one replica: Kafka's `<topic>-<partition>` naming; the topic id inside tells a re-created topic apart. */
+function replicaDir(dataDir: string, topicName: string, partition: number): string {
+  return join(dataDir, `${topicName}-${partition}`);
+}
+
+export class Broker implements RunningService {
+  private readonly replicas = new Map<string, Replica>();
+  private readonly metadata: MetadataClient;
+  private readonly metrics: BrokerMetrics;
+  private session: NodeSession | undefined;
+  private brokerId = -1;
+  private reconciling: Promise<void> = Promise.resolve();
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private ready = false;
+  private stopped = false;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly deps: ServiceDeps,
+  ) {
+    this.metadata = new MetadataClient({
+      bus: deps.bus,
+      subjects: deps.subjects,
+      onError: (err) => deps.logger.warn({ err }, 'metadata reload failed'),
+    });
+    this.metrics = createBrokerMetrics(deps.registry, () => this.brokerId);
+  }
+
+  get id(): number {
+    return this.brokerId;
+  }
+
+  async start(): Promise<void> {
+    const { logger, subjects } = this.deps;
+    await mkdir(this.config.dataDir, { recursive: true });
+    const stored = await readIdentity(this.config.dataDir);
+    if (stored && stored.clusterId !== subjects.clusterId) {
+      throw new Error(`data directory ${this.config.dataDir} belongs to cluster "${stored.clusterId}", not "${subjects.clusterId}"`);
+    }
+    if (stored && this.config.brokerId >= 0 && stored.brokerId !== this.config.brokerId) {
+      throw new Error(`data directory ${this.config.dataDir} belongs to broker ${stored.brokerId}, but SLUICE_BROKER_ID is ${this.config.brokerId}`);
+    }
+    const wantedId = this.config.brokerId >= 0 ? this.config.brokerId : stored?.brokerId;
+    this.session = new NodeSession({
+      bus: this.deps.bus,
+      subjects,
+      registration: {
+        role: 'broker',
+        nodeId: wantedId,
+        host: this.config.advertisedHost,
+        ports: {},
+        rack: this.config.rack === '' ? null : this.config.rack,
+      },
+    });
+    this.session.on('error', (err) => logger.warn({ err }, 'controller session problem'));
+    this.session.on('fenced', () => logger.warn({ brokerId: this.brokerId }, 'fenced by the controller; registering again'));
+    this.session.on('registered', (r) => logger.info({ brokerId: r.nodeId, incarnation: r.incarnation }, 'registered with the controller'));
+    const registration = await this.session.start();
+    this.brokerId = registration.nodeId;
+    if (!stored) await writeIdentity(this.config.dataDir, { brokerId: this.brokerId, clusterId: subjects.clusterId });
+
+    this.metadata.on('change', (image) => this.scheduleReconcile(image));
+    await this.metadata.start();
+    await this.metadata.waitForOffset(registration.metadataOffset);
+    await this.reconciling;
+    await this.removeOrphanReplicas();
+    this.retentionTimer = setInterval(() => void this.applyRetention(), this.config.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+    this.ready = true;
+    logger.info({ brokerId: this.brokerId, partitions: this.replicas.size }, 'broker ready');
+  }
+
+  readiness() {
+    const healthy = this.session?.healthy ?? false;
+    return {
+      ready: this.ready && healthy && !this.stopped,
+      reason: !this.ready ? 'starting' : !healthy ? 'no controller session' : undefined,
+      details: { brokerId: this.brokerId, partitions: this.replicas.size },
+    };
+  }
+
+  private scheduleReconcile(image: MetadataImage): void {
+    this.reconciling = this.reconciling
+      .then(() => this.reconcile(image))
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'failed to apply metadata'));
+  }
+
+  /** Opens, leads, follows or drops replicas to match the image. */
+  private async reconcile(image: MetadataImage): Promise<void> {
+    if (this.stopped) return;
+    const wanted = new Set<string>();
+    for (const topic of Object.values(image.topics)) {
+      for (const p of topic.partitions) {
+        if (!p.replicas.includes(this.brokerId)) continue;
+        const key = `${topic.id}:${p.partition}`;
+        wanted.add(key);
+        let replica = this.replicas.get(key);
+        if (!replica) {
+          replica = await this.openReplica(topic, p.partition);
+          this.replicas.set(key, replica);
+        } else {
+          replica.log.updateConfig(logConfigFor(topic.configs, this.config));
+        }
+        const leads = p.leader === this.brokerId;
+        if (leads && !replica.leader) {
+          replica.leader = new PartitionLeader({
+            bus: this.deps.bus,
+            subjects: this.deps.subjects,
+            topicId: topic.id,
+            topicName: topic.name,
+            partition: p,
+            log: replica.log,
+            logger: this.deps.logger,
+            metrics: this.metrics,
+            maxFetchBytes: this.config.maxFetchBytes,
+            minInsyncReplicas: () => minInsyncReplicas(this.metadata.view.topicById(topic.id)?.configs ?? {}),
+          });
+          this.deps.logger.info({ topic: topic.name, partition: p.partition, leaderEpoch: p.leaderEpoch }, 'became leader');
+        } else if (leads && replica.leader) {
+          replica.leader.update(p);
+        } else if (!leads && replica.leader) {
+          await replica.leader.stop();
+          replica.leader = undefined;
+          this.deps.logger.info({ topic: topic.name, partition: p.partition, leader: p.leader }, 'no longer leader');
+        }
+      }
+    }
+    for (const [key, replica] of this.replicas) {
+      if (wanted.has(key)) continue;
+      this.replicas.delete(key);
+      await replica.leader?.stop();
+      await replica.log.delete();
+      this.deps.logger.info({ topic: replica.topicName, partition: replica.partition }, 'replica deleted');
+    }
+    this.metrics.setPartitions([...this.replicas.values()].filter((r) => r.leader).length, this.replicas.size);
+  }
+
+  private async openReplica(topic: TopicInfo, partition: number): Promise<Replica> {
+    const dir = replicaDir(this.config.dataDir, topic.name, partition);
+    const markerPath = join(dir, PARTITION_METADATA);
+    const existing = await readFile(markerPath, 'utf8').catch(() => undefined);
+    if (existing !== undefined && JSON.parse(existing).topicId !== topic.id) {
+      // A topic of the same name was deleted and created again while this broker was away.
+      await rm(dir, { recursive: true, force: true });
+    }
+    const log = await PartitionLog.open(dir, logConfigFor(topic.configs, this.config));
+    if (existing === undefined || JSON.parse(existing).topicId !== topic.id) {
+      await writeFile(markerPath, JSON.stringify({ topicId: topic.id, topic: topic.name, partition }) + '\n');
+    }
+    return { topicId: topic.id, topicName: topic.name, partition, dir, log, leader: undefined };
+  }
+
+  /** Replica directories of topics the cluster no longer has (deleted while this broker was down). */
+  private async removeOrphanReplicas(): Promise<void> {
+    const known = new Set([...this.replicas.values()].map((r) => r.dir));
+    const entries = await readdir(this.config.dataDir, { withFileTypes: true });
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const dir = join(this.config.dataDir, e.name);
+      if (known.has(dir)) continue;
+      const marker = await readFile(join(dir, PARTITION_METADATA), 'utf8').catch(() => undefined);
+      if (marker === undefined) continue;
+      const { topicId } = JSON.parse(marker) as { topicId: string };
+      if (!this.metadata.view.topicById(topicId)) {
+        await rm(dir, { recursive: true, force: true });
+        this.deps.logger.info({ dir }, 'removed the replica of a deleted topic');
+      }
+    }
+  }
+
+  private async applyRetention(): Promise<void> {
+    const now = Date.now();
+    for (const r of this.replicas.values()) {
+      try {
+        await r.log.applyRetention(now);
+      } catch (err) {
+        this.deps.logger.warn({ err, topic: r.topicName, partition: r.partition }, 'retention failed');
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.retentionTimer);
+    this.metadata.close();
+    await this.reconciling;
+    await Promise.all([...this.replicas.values()].map((r) => r.leader?.stop()));
+    await Promise.all([...this.replicas.values()].map((r) => r.log.close()));
+    this.replicas.clear();
+    await this.session?.stop();
+    this.deps.logger.info({ brokerId: this.brokerId }, 'broker stopped');
+  }
+}
+
+export const startBroker: ServiceFactory<BrokerConfig> = async (config, deps) => {
+  const broker = new Broker(config, deps);
+  try {
+    await broker.start();
+  } catch (err) {
+    await broker.stop().catch(() => undefined);
+    throw err;
+  }
+  return broker;
+};
+
+export { brokerConfig };

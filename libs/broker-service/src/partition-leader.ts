@@ -1,0 +1,199 @@
+// The leader replica of one partition as an actor: produce (a mailbox: appends strictly ordered), fetch with long
+// polling and list-offsets (concurrent: reads need no ordering). Record batches stay bytes from request to disk to reply.
+import { reply, type Actor, type Bus, type Envelope } from '@sluice/bus';
+import {
+  KafkaErrorCode,
+  OffsetSpec,
+  PartitionVerb,
+  SluiceError,
+  type FetchReply,
+  type FetchRequest,
+  type ListOffsetsReply,
+  type ListOffsetsRequest,
+  type PartitionInfo,
+  type ProduceReply,
+  type ProduceRequest,
+  type Subjects,
+} from '@sluice/protocol';
+import type { PartitionLog } from '@sluice/storage';
+import type { Logger } from '@sluice/runtime';
+import type { BrokerMetrics } from './broker-metrics.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export interface PartitionLeaderOptions {
+  bus: Bus;
+  subjects: Subjects;
+  topicId: string;
+  topicName: string;
+  partition: PartitionInfo;
+  log: PartitionLog;
+  logger: Logger;
+  metrics: BrokerMetrics;
+  maxFetchBytes: number;
+  minInsyncReplicas: () => number;
+}
+
+interface ParkedFetch {
+  wake: () => void;
+}
+
+export class PartitionLeader {
+  private info: PartitionInfo;
+  private readonly actors: Actor[];
+  private readonly parked = new Set<ParkedFetch>();
+  private readonly log: PartitionLog;
+
+  constructor(private readonly options: PartitionLeaderOptions) {
+    this.info = options.partition;
+    this.log = options.log;
+    const { bus, subjects, topicId } = options;
+    const p = options.partition.partition;
+    const queue = 'leader';
+    this.actors = [
+      bus.serve<ProduceRequest, ProduceReply>(subjects.partition(topicId, p, PartitionVerb.produce), (req) => this.produce(req), { queue }),
+      bus.serve<FetchRequest, FetchReply>(subjects.partition(topicId, p, PartitionVerb.fetch), (req) => this.fetch(req), {
+        queue,
+        mode: 'concurrent',
+      }),
+      bus.serve<ListOffsetsRequest, ListOffsetsReply>(subjects.partition(topicId, p, PartitionVerb.listOffsets), (req) => this.listOffsets(req), {
+        queue,
+        mode: 'concurrent',
+      }),
+    ];
+  }
+
+  get leaderEpoch(): number {
+    return this.info.leaderEpoch;
+  }
+
+  /** A new leader epoch or ISR from the controller while this broker stays leader. */
+  update(info: PartitionInfo): void {
+    this.info = info;
+  }
+
+  private epochError(requestEpoch: number): number {
+    if (requestEpoch === -1 || requestEpoch === undefined || requestEpoch === this.info.leaderEpoch) return KafkaErrorCode.NONE;
+    return requestEpoch < this.info.leaderEpoch ? KafkaErrorCode.FENCED_LEADER_EPOCH : KafkaErrorCode.UNKNOWN_LEADER_EPOCH;
+  }
+
+  private async produce(req: Envelope<ProduceRequest>): Promise<Envelope<ProduceReply>> {
+    const log = this.log;
+    const fail = (errorCode: number, errorMessage: string): Envelope<ProduceReply> =>
+      reply({ errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: log.logStartOffset });
+    const epochError = this.epochError(req.meta.leaderEpoch);
+    if (epochError !== KafkaErrorCode.NONE) return fail(epochError, `leader epoch ${req.meta.leaderEpoch} does not match ${this.info.leaderEpoch}`);
+    if (!req.body || req.body.length === 0) return fail(KafkaErrorCode.CORRUPT_MESSAGE, 'produce request without record batches');
+    if (req.meta.acks === -1 && this.info.isr.length < this.options.minInsyncReplicas()) {
+      return fail(
+        KafkaErrorCode.NOT_ENOUGH_REPLICAS,
+        `in-sync replicas ${this.info.isr.length} below min.insync.replicas ${this.options.minInsyncReplicas()}`,
+      );
+    }
+    let appended;
+    try {
+      appended = await log.append(req.body, this.info.leaderEpoch);
+    } catch (err) {
+      if (err instanceof SluiceError && err.kafkaCode !== -1) return fail(err.kafkaCode, err.message);
+      this.options.logger.error({ err, topic: this.options.topicName, partition: this.info.partition }, 'append failed');
+      return fail(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'the broker could not write to its log');
+    }
+    // Replication is not built yet: the ISR is the leader alone, so the high watermark follows the log end at once.
+    log.setHighWatermark(log.logEndOffset);
+    this.options.metrics.recordsIn.inc(appended.lastOffset - appended.baseOffset + 1);
+    this.options.metrics.bytesIn.inc(req.body.length);
+    this.wakeFetches();
+    return reply({
+      errorCode: KafkaErrorCode.NONE,
+      errorMessage: null,
+      baseOffset: appended.baseOffset,
+      logAppendTimeMs: appended.logAppendTimeMs,
+      logStartOffset: log.logStartOffset,
+    });
+  }
+
+  private wakeFetches(): void {
+    if (this.parked.size === 0) return;
+    for (const p of this.parked) p.wake();
+    this.parked.clear();
+  }
+
+  private async fetch(req: Envelope<FetchRequest>): Promise<Envelope<FetchReply>> {
+    const log = this.log;
+    const r = req.meta;
+    const state = (errorCode: number, errorMessage: string | null): FetchReply => ({
+      errorCode,
+      errorMessage,
+      highWatermark: log.highWatermark,
+      lastStableOffset: log.highWatermark,
+      logStartOffset: log.logStartOffset,
+    });
+    const epochError = this.epochError(r.leaderEpoch);
+    if (epochError !== KafkaErrorCode.NONE) return reply(state(epochError, `leader epoch ${r.leaderEpoch} does not match ${this.info.leaderEpoch}`));
+    if (!Number.isSafeInteger(r.fetchOffset) || r.fetchOffset < log.logStartOffset || r.fetchOffset > log.logEndOffset) {
+      return reply(
+        state(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `offset ${r.fetchOffset} is outside ${log.logStartOffset}..${log.logEndOffset}`),
+      );
+    }
+    const maxBytes = Math.min(Math.max(r.maxBytes | 0, 1), this.options.maxFetchBytes);
+    const deadline = Date.now() + Math.max(0, Math.min(r.maxWaitMs | 0, 60_000));
+    for (;;) {
+      const bytes = r.fetchOffset < log.highWatermark ? (await log.read(r.fetchOffset, maxBytes, log.highWatermark)).bytes : EMPTY;
+      const wait = deadline - Date.now();
+      if (bytes.length >= Math.max(1, r.minBytes) || wait <= 0) {
+        if (bytes.length > 0) this.options.metrics.bytesOut.inc(bytes.length);
+        return reply(state(KafkaErrorCode.NONE, null), bytes.length > 0 ? bytes : undefined);
+      }
+      await this.park(wait);
+    }
+  }
+
+  /** Waits for the next append or `ms`, whichever comes first (one timer per parked fetch, not per record). */
+  private park(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry: ParkedFetch = {
+        wake: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.parked.delete(entry);
+        resolve();
+      }, ms);
+      this.parked.add(entry);
+    });
+  }
+
+  private async listOffsets(req: Envelope<ListOffsetsRequest>): Promise<Envelope<ListOffsetsReply>> {
+    const log = this.log;
+    const base = {
+      errorCode: KafkaErrorCode.NONE as number,
+      errorMessage: null as string | null,
+      leaderEpoch: this.info.leaderEpoch,
+      logStartOffset: log.logStartOffset,
+      highWatermark: log.highWatermark,
+    };
+    const epochError = this.epochError(req.meta.leaderEpoch);
+    if (epochError !== KafkaErrorCode.NONE) return reply({ ...base, errorCode: epochError, offset: -1, timestamp: -1 });
+    const ts = req.meta.timestamp;
+    if (ts === OffsetSpec.latest) return reply({ ...base, offset: log.highWatermark, timestamp: -1 });
+    if (ts === OffsetSpec.earliest) return reply({ ...base, offset: log.logStartOffset, timestamp: -1 });
+    if (ts === OffsetSpec.maxTimestamp) {
+      const found = await log.offsetForTimestamp(-1);
+      return reply({ ...base, offset: found?.offset ?? -1, timestamp: found?.timestamp ?? -1 });
+    }
+    if (!Number.isSafeInteger(ts) || ts < 0) {
+      return reply({ ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: `invalid timestamp ${ts}`, offset: -1, timestamp: -1 });
+    }
+    const found = await log.offsetForTimestamp(ts);
+    const visible = found && found.offset < log.highWatermark ? found : undefined;
+    return reply({ ...base, offset: visible?.offset ?? -1, timestamp: visible?.timestamp ?? -1 });
+  }
+
+  /** Stops serving; requests already accepted finish, parked fetches answer with what they have. */
+  async stop(): Promise<void> {
+    this.wakeFetches();
+    await Promise.all(this.actors.map((a) => a.stop()));
+  }
+}

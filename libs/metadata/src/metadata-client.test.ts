@@ -1,0 +1,90 @@
+// The client's side of the metadata protocol: snapshot, ordered deltas, and a reload when a delta goes missing.
+// The controller here is a scripted publisher; the real controller is exercised in controller-service's tests.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Bus, InProcessTransport, reply } from '@sluice/bus';
+import { ControllerVerb, Subjects, type MetadataDelta, type MetadataImage, type MetadataRecord, type TopicInfo } from '@sluice/protocol';
+import { applyDelta, emptyImage } from './metadata-image.js';
+import { MetadataClient } from './metadata-client.js';
+
+const subjects = new Subjects('t');
+const topic = (id: string, name: string): TopicInfo => ({
+  id,
+  name,
+  configs: {},
+  partitions: [{ partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1], isr: [1] }],
+});
+
+function scriptedController(bus: Bus) {
+  const image: MetadataImage = { ...emptyImage('t'), controllerEpoch: 1 };
+  let snapshots = 0;
+  const actor = bus.serve(subjects.controller(ControllerVerb.snapshot), () => {
+    snapshots++;
+    return reply(structuredClone(image));
+  });
+  return {
+    image,
+    get snapshots() {
+      return snapshots;
+    },
+    /** Applies a delta; publishes it unless `drop`. */
+    change(delta: MetadataDelta, drop = false) {
+      applyDelta(image, delta);
+      image.offset++;
+      const record: MetadataRecord = { offset: image.offset, controllerEpoch: image.controllerEpoch, delta };
+      if (!drop) bus.publish(subjects.metadataEvents(), record);
+    },
+    stop: () => actor.stop(),
+  };
+}
+
+let bus: Bus;
+afterEach(async () => {
+  await bus?.close();
+});
+
+describe('MetadataClient', () => {
+  it('loads the snapshot and follows deltas in order', async () => {
+    bus = new Bus(new InProcessTransport());
+    const ctl = scriptedController(bus);
+    ctl.change({ type: 'topic-created', topic: topic('a', 'alpha') });
+    const client = new MetadataClient({ bus, subjects });
+    await client.start();
+    expect(client.view.topicByName('alpha')?.id).toBe('a');
+    ctl.change({ type: 'topic-created', topic: topic('b', 'beta') });
+    ctl.change({ type: 'topic-deleted', topicId: 'a', name: 'alpha' });
+    await client.waitForOffset(3);
+    expect(client.view.topics().map((t) => t.name)).toEqual(['beta']);
+    expect(client.current).toEqual(ctl.image);
+    client.close();
+    await ctl.stop();
+  });
+
+  it('reloads the snapshot when a delta is missing', async () => {
+    bus = new Bus(new InProcessTransport());
+    const ctl = scriptedController(bus);
+    const client = new MetadataClient({ bus, subjects });
+    await client.start();
+    const before = ctl.snapshots;
+    ctl.change({ type: 'topic-created', topic: topic('a', 'alpha') }, true);
+    ctl.change({ type: 'topic-created', topic: topic('b', 'beta') });
+    await client.waitForOffset(2);
+    expect(ctl.snapshots).toBeGreaterThan(before);
+    expect(client.view.topics().map((t) => t.name)).toEqual(['alpha', 'beta']);
+    client.close();
+    await ctl.stop();
+  });
+
+  it('applies partition and node changes', () => {
+    const image = emptyImage('t');
+    applyDelta(image, { type: 'topic-created', topic: topic('a', 'alpha') });
+    applyDelta(image, {
+      type: 'partition-changed',
+      topicId: 'a',
+      partition: { partition: 0, leader: -1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1], isr: [1] },
+    });
+    applyDelta(image, { type: 'node-registered', node: { id: 1, role: 'broker', host: 'h', ports: {}, rack: null, state: 'alive', incarnation: 1 } });
+    applyDelta(image, { type: 'node-fenced', nodeId: 1 });
+    expect(image.topics.a.partitions[0].leader).toBe(-1);
+    expect(image.nodes[1].state).toBe('fenced');
+  });
+});
