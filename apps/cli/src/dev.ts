@@ -68,7 +68,7 @@ export async function runDev(): Promise<void> {
         bus,
         subjects,
         registry,
-        logger: logger.child({ service, ...fields }),
+        logger: logger.child({ component: service, ...fields }),
       });
       const started: Array<{ name: string; service: RunningService }> = [];
       const stopAll = async (): Promise<void> => {

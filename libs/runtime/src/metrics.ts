@@ -6,7 +6,8 @@ type Kind = typeof Counter | typeof Gauge | typeof Histogram;
 function shared<K extends Kind>(Kind: K, registry: Registry, config: { name: string; help: string; labelNames?: string[]; buckets?: number[] }): InstanceType<K> {
   const existing = registry.getSingleMetric(config.name);
   if (existing) return existing as InstanceType<K>;
-  return new Kind({ ...config, registers: [registry] }) as InstanceType<K>;
+  const options = Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined));
+  return new Kind({ ...options, name: config.name, help: config.help, registers: [registry] }) as InstanceType<K>;
 }
 
 export const sharedCounter = (registry: Registry, name: string, help: string, labelNames?: string[]): Counter =>

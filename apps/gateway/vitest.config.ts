@@ -1,3 +1,0 @@
-import { sluiceVitestConfig } from '../../vitest.shared.js';
-
-export default sluiceVitestConfig();

@@ -1,0 +1,404 @@
+// The controller: the only writer of cluster metadata. One actor (one mailbox for every verb), so that changes are
+// serialised; each change is persisted in one transaction and then published as ordered, offset-numbered deltas.
+import { randomUUID, randomInt } from 'node:crypto';
+import { reply, type Actor, type Envelope } from '@sluice/bus';
+import { applyDelta } from '@sluice/metadata';
+import {
+  KafkaErrorCode,
+  kafkaError,
+  topicNameProblem,
+  unifyCollisionChars,
+  type AlterTopicConfigsReply,
+  type AlterTopicConfigsRequest,
+  type CreateTopicSpec,
+  type CreateTopicsReply,
+  type CreateTopicsRequest,
+  type DeleteTopicsReply,
+  type DeleteTopicsRequest,
+  type HeartbeatReply,
+  type HeartbeatRequest,
+  type MetadataDelta,
+  type MetadataImage,
+  type MetadataRecord,
+  type NodeInfo,
+  type NodeRole,
+  type PartitionInfo,
+  type RegisterReply,
+  type RegisterRequest,
+  type TopicInfo,
+  type TopicResult,
+  type UnregisterRequest,
+} from '@sluice/protocol';
+import { ConfigError, Counter, Gauge, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
+import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
+import { MetadataStore } from './metadata-store.js';
+import { assignReplicas } from './replica-assignment.js';
+import { topicConfigProblem } from './topic-configs.js';
+
+const roles: readonly NodeRole[] = ['controller', 'broker', 'group-coordinator', 'gateway'];
+/** Ids at or below this are configured ones (broker ids); the controller hands out ids above it, as Kafka does. */
+const RESERVED_MAX_ID = 1000;
+
+function invalid(message: string): never {
+  throw kafkaError('INVALID_REQUEST', message);
+}
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export class Controller implements RunningService {
+  private image!: MetadataImage;
+  private store: MetadataStore | undefined;
+  private actor: Actor | undefined;
+  private readonly lastHeartbeat = new Map<number, number>();
+  private fenceTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private serving = false;
+  private readonly fencings: Counter;
+
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly deps: ServiceDeps,
+  ) {
+    const registry = deps.registry;
+    const image = () => this.image;
+    this.fencings = new Counter({ name: 'sluice_controller_fencings_total', help: 'Nodes fenced for missing their session timeout', registers: [registry] });
+    new Gauge({
+      name: 'sluice_controller_nodes',
+      help: 'Registered nodes by role and state',
+      labelNames: ['role', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const n of Object.values(image()?.nodes ?? {})) this.inc({ role: n.role, state: n.state });
+      },
+    });
+    new Gauge({
+      name: 'sluice_controller_topics',
+      help: 'Topics',
+      registers: [registry],
+      collect() {
+        this.set(Object.keys(image()?.topics ?? {}).length);
+      },
+    });
+    new Gauge({
+      name: 'sluice_controller_partitions',
+      help: 'Partitions, and how many have no leader',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        let online = 0;
+        let offline = 0;
+        for (const t of Object.values(image()?.topics ?? {})) for (const p of t.partitions) p.leader >= 0 ? online++ : offline++;
+        this.set({ state: 'online' }, online);
+        this.set({ state: 'offline' }, offline);
+      },
+    });
+    new Gauge({
+      name: 'sluice_controller_metadata_offset',
+      help: 'Offset of the last metadata delta',
+      registers: [registry],
+      collect() {
+        this.set(image()?.offset ?? 0);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    const { logger, subjects, bus } = this.deps;
+    const { provider, url } = resolveDatabaseUrl(this.config);
+    const { store, applied } = await MetadataStore.open(provider, url);
+    this.store = store;
+    logger.info({ provider, applied }, applied.length > 0 ? 'applied database migrations' : 'database schema up to date');
+    const loaded = await store.load(subjects.clusterId);
+    this.image = loaded.image;
+    const now = Date.now();
+    // Nodes known from before a restart get a fresh session to show they are still there.
+    for (const id of Object.keys(this.image.nodes)) this.lastHeartbeat.set(Number(id), now);
+    this.actor = bus.serve<unknown, unknown>(`${subjects.prefix}.ctl.*`, (req, subject) => this.exclusive(() => this.handle(req, subject)), {
+      queue: 'controller',
+    });
+    await bus.flush();
+    this.serving = true;
+    this.fenceTimer = setInterval(() => void this.exclusive(() => this.fenceExpired()).catch((err: unknown) => logger.error({ err }, 'fencing failed')), 250);
+    this.fenceTimer.unref();
+    logger.info(
+      { controllerEpoch: this.image.controllerEpoch, metadataOffset: this.image.offset, topics: Object.keys(this.image.topics).length },
+      'controller active',
+    );
+  }
+
+  readiness(): Readiness {
+    return { ready: this.serving, reason: this.serving ? undefined : 'starting', details: { metadataOffset: this.image?.offset } };
+  }
+
+  /** Runs `work` after everything queued before it: the mailbox and the fencing timer share one order. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async handle(req: Envelope<unknown>, subject: string): Promise<Envelope<unknown>> {
+    const verb = subject.slice(subject.lastIndexOf('.') + 1);
+    const meta = isObject(req.meta) ? req.meta : invalid('the request must be a JSON object');
+    switch (verb) {
+      case 'register':
+        return reply(await this.register(meta as unknown as RegisterRequest));
+      case 'heartbeat':
+        return reply(this.heartbeat(meta as unknown as HeartbeatRequest));
+      case 'unregister':
+        return reply(await this.unregister(meta as unknown as UnregisterRequest));
+      case 'snapshot':
+        return reply(this.image);
+      case 'create-topics':
+        return reply(await this.createTopics(meta as unknown as CreateTopicsRequest));
+      case 'delete-topics':
+        return reply(await this.deleteTopics(meta as unknown as DeleteTopicsRequest));
+      case 'alter-topic-configs':
+        return reply(await this.alterTopicConfigs(meta as unknown as AlterTopicConfigsRequest));
+      default:
+        return invalid(`unknown controller verb "${verb}"`);
+    }
+  }
+
+  /** Persists the deltas, applies them to the image and publishes them, in order. */
+  private async commit(deltas: MetadataDelta[]): Promise<void> {
+    if (deltas.length === 0) return;
+    await this.store!.persist(deltas, this.image.offset + deltas.length);
+    for (const delta of deltas) {
+      applyDelta(this.image, delta);
+      this.image.offset++;
+      const record: MetadataRecord = { offset: this.image.offset, controllerEpoch: this.image.controllerEpoch, delta };
+      this.deps.bus.publish(this.deps.subjects.metadataEvents(), record);
+    }
+  }
+
+  // ---- nodes -------------------------------------------------------------------------------------------------------
+
+  private async register(req: RegisterRequest): Promise<RegisterReply> {
+    if (!roles.includes(req.role)) invalid(`role must be one of ${roles.join(', ')}`);
+    if (typeof req.host !== 'string') invalid('host must be a string');
+    if (req.ports !== undefined && !isObject(req.ports)) invalid('ports must be an object');
+    if (req.nodeId !== undefined && req.nodeId !== null && (!isInt(req.nodeId) || req.nodeId < -1)) invalid('nodeId must be an integer');
+    let id = req.nodeId ?? -1;
+    if (id < 0) id = Math.max(RESERVED_MAX_ID, ...Object.keys(this.image.nodes).map(Number)) + 1;
+    const existing = this.image.nodes[id];
+    if (existing && existing.role !== req.role) invalid(`node id ${id} belongs to a ${existing.role}`);
+    if (existing?.state === 'alive' && Date.now() - (this.lastHeartbeat.get(id) ?? 0) < this.config.sessionTimeoutMs) {
+      this.deps.logger.warn({ nodeId: id, role: req.role }, 'node registered again while its previous incarnation was alive');
+    }
+    const node: NodeInfo = {
+      id,
+      role: req.role,
+      host: req.host,
+      ports: (req.ports ?? {}) as Record<string, number>,
+      rack: typeof req.rack === 'string' ? req.rack : null,
+      state: 'alive',
+      incarnation: (existing?.incarnation ?? 0) + 1,
+    };
+    const deltas: MetadataDelta[] = [{ type: 'node-registered', node }];
+    if (node.role === 'broker') deltas.push(...this.restoreLeadership(id));
+    await this.commit(deltas);
+    this.lastHeartbeat.set(id, Date.now());
+    this.deps.logger.info({ nodeId: id, role: node.role, incarnation: node.incarnation }, 'node registered');
+    return {
+      nodeId: id,
+      incarnation: node.incarnation,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      sessionTimeoutMs: this.config.sessionTimeoutMs,
+      metadataOffset: this.image.offset,
+    };
+  }
+
+  /** Offline partitions whose in-sync replicas include a broker that came back get it as leader. */
+  private restoreLeadership(brokerId: number): MetadataDelta[] {
+    const deltas: MetadataDelta[] = [];
+    for (const topic of Object.values(this.image.topics)) {
+      for (const p of topic.partitions) {
+        if (p.leader < 0 && p.isr.includes(brokerId)) {
+          deltas.push({ type: 'partition-changed', topicId: topic.id, partition: { ...p, leader: brokerId, leaderEpoch: p.leaderEpoch + 1, partitionEpoch: p.partitionEpoch + 1 } });
+        }
+      }
+    }
+    return deltas;
+  }
+
+  private heartbeat(req: HeartbeatRequest): HeartbeatReply {
+    if (!isInt(req.nodeId) || !isInt(req.incarnation)) invalid('nodeId and incarnation must be integers');
+    const node = this.image.nodes[req.nodeId];
+    if (!node || node.incarnation !== req.incarnation || node.state !== 'alive') return { accepted: false, metadataOffset: this.image.offset };
+    this.lastHeartbeat.set(node.id, Date.now());
+    return { accepted: true, metadataOffset: this.image.offset };
+  }
+
+  private async unregister(req: UnregisterRequest): Promise<{ metadataOffset: number }> {
+    if (!isInt(req.nodeId) || !isInt(req.incarnation)) invalid('nodeId and incarnation must be integers');
+    const node = this.image.nodes[req.nodeId];
+    if (node && node.incarnation === req.incarnation && node.state === 'alive') {
+      await this.commit(this.removeNode(node));
+      this.deps.logger.info({ nodeId: node.id, role: node.role }, 'node left');
+    }
+    return { metadataOffset: this.image.offset };
+  }
+
+  private async fenceExpired(): Promise<void> {
+    const now = Date.now();
+    for (const node of Object.values(this.image.nodes)) {
+      if (node.state !== 'alive' || now - (this.lastHeartbeat.get(node.id) ?? 0) <= this.config.sessionTimeoutMs) continue;
+      await this.commit(this.removeNode(node));
+      this.fencings.inc();
+      this.deps.logger.warn({ nodeId: node.id, role: node.role, sessionTimeoutMs: this.config.sessionTimeoutMs }, 'node fenced');
+    }
+  }
+
+  /** A broker is fenced and its leaderships move; any other node is simply removed. */
+  private removeNode(node: NodeInfo): MetadataDelta[] {
+    if (node.role !== 'broker') return [{ type: 'node-unregistered', nodeId: node.id }];
+    const deltas: MetadataDelta[] = [{ type: 'node-fenced', nodeId: node.id }];
+    const alive = (id: number) => id !== node.id && this.image.nodes[id]?.state === 'alive' && this.image.nodes[id]?.role === 'broker';
+    for (const topic of Object.values(this.image.topics)) {
+      for (const p of topic.partitions) {
+        if (p.leader !== node.id && !p.isr.includes(node.id)) continue;
+        // Keep the last in-sync replica in the ISR: it holds the latest data and must lead again (no unclean election).
+        const isr = p.isr.length > 1 ? p.isr.filter((b) => b !== node.id) : p.isr;
+        let next: PartitionInfo = { ...p, isr, partitionEpoch: p.partitionEpoch + 1 };
+        if (p.leader === node.id) next = { ...next, leader: isr.find(alive) ?? -1, leaderEpoch: p.leaderEpoch + 1 };
+        deltas.push({ type: 'partition-changed', topicId: topic.id, partition: next });
+      }
+    }
+    return deltas;
+  }
+
+  // ---- topics ------------------------------------------------------------------------------------------------------
+
+  private topicByName(name: string): TopicInfo | undefined {
+    return Object.values(this.image.topics).find((t) => t.name === name);
+  }
+
+  private async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsReply> {
+    if (!Array.isArray(req.topics)) invalid('topics must be an array');
+    const results: TopicResult[] = [];
+    const deltas: MetadataDelta[] = [];
+    const claimed = new Set(Object.values(this.image.topics).map((t) => unifyCollisionChars(t.name)));
+    for (const spec of req.topics) {
+      const result = this.planTopic(spec, claimed);
+      results.push(result);
+      if (result.errorCode === KafkaErrorCode.NONE && result.topic) {
+        claimed.add(unifyCollisionChars(result.topic.name));
+        deltas.push({ type: 'topic-created', topic: result.topic });
+      }
+    }
+    if (!req.validateOnly) {
+      await this.commit(deltas);
+      for (const d of deltas) if (d.type === 'topic-created') this.deps.logger.info({ topic: d.topic.name, partitions: d.topic.partitions.length }, 'topic created');
+    }
+    return { results, metadataOffset: this.image.offset };
+  }
+
+  private planTopic(spec: CreateTopicSpec, claimed: Set<string>): TopicResult {
+    const fail = (errorCode: number, errorMessage: string): TopicResult => ({ name: String(spec?.name), errorCode, errorMessage });
+    if (!isObject(spec) || typeof spec.name !== 'string') return fail(KafkaErrorCode.INVALID_REQUEST, 'a topic needs a name');
+    const problem = topicNameProblem(spec.name);
+    if (problem) return fail(KafkaErrorCode.INVALID_TOPIC_EXCEPTION, problem);
+    if (this.topicByName(spec.name)) return fail(KafkaErrorCode.TOPIC_ALREADY_EXISTS, `topic "${spec.name}" already exists`);
+    if (claimed.has(unifyCollisionChars(spec.name))) {
+      return fail(KafkaErrorCode.INVALID_TOPIC_EXCEPTION, `topic "${spec.name}" collides with an existing topic ('.' and '_' are the same in metric names)`);
+    }
+    const partitions = spec.partitions === -1 || spec.partitions === undefined ? this.config.defaultPartitions : spec.partitions;
+    if (!isInt(partitions) || partitions < 1 || partitions > this.config.maxPartitions) {
+      return fail(KafkaErrorCode.INVALID_PARTITIONS, `number of partitions must be between 1 and ${this.config.maxPartitions}, got ${partitions}`);
+    }
+    const rf = spec.replicationFactor === -1 || spec.replicationFactor === undefined ? this.config.defaultReplicationFactor : spec.replicationFactor;
+    const brokers = Object.values(this.image.nodes)
+      .filter((n) => n.role === 'broker' && n.state === 'alive')
+      .map((n) => n.id)
+      .sort((a, b) => a - b);
+    if (!isInt(rf) || rf < 1) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${rf}`);
+    if (rf > brokers.length) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
+    const configs = spec.configs ?? {};
+    if (!isObject(configs)) return fail(KafkaErrorCode.INVALID_CONFIG, 'configs must be an object');
+    const configProblem = topicConfigProblem(configs as Record<string, string>, rf);
+    if (configProblem) return fail(KafkaErrorCode.INVALID_CONFIG, configProblem);
+    const start = randomInt(brokers.length);
+    // Followers are not in the ISR until they have copied the log, and replication is not built yet: the ISR starts
+    // as the leader alone.
+    const topic: TopicInfo = {
+      id: randomUUID(),
+      name: spec.name,
+      configs: configs as Record<string, string>,
+      partitions: assignReplicas(brokers, partitions, rf, start, randomInt(brokers.length)).map((replicas, partition) => ({
+        partition,
+        leader: replicas[0],
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+        replicas,
+        isr: [replicas[0]],
+      })),
+    };
+    return { name: spec.name, errorCode: KafkaErrorCode.NONE, errorMessage: null, topic };
+  }
+
+  private async deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsReply> {
+    if (!Array.isArray(req.names)) invalid('names must be an array');
+    const results: TopicResult[] = [];
+    const deltas: MetadataDelta[] = [];
+    for (const name of req.names) {
+      const topic = typeof name === 'string' ? this.topicByName(name) : undefined;
+      if (!topic) {
+        results.push({ name: String(name), errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic "${name}" does not exist` });
+        continue;
+      }
+      if (deltas.some((d) => d.type === 'topic-deleted' && d.topicId === topic.id)) continue;
+      deltas.push({ type: 'topic-deleted', topicId: topic.id, name: topic.name });
+      results.push({ name: topic.name, errorCode: KafkaErrorCode.NONE, errorMessage: null });
+    }
+    await this.commit(deltas);
+    for (const d of deltas) if (d.type === 'topic-deleted') this.deps.logger.info({ topic: d.name }, 'topic deleted');
+    return { results, metadataOffset: this.image.offset };
+  }
+
+  private async alterTopicConfigs(req: AlterTopicConfigsRequest): Promise<AlterTopicConfigsReply> {
+    if (typeof req.name !== 'string' || !isObject(req.configs)) invalid('name and configs are required');
+    const topic = this.topicByName(req.name);
+    const fail = (errorCode: number, errorMessage: string): AlterTopicConfigsReply => ({
+      result: { name: req.name, errorCode, errorMessage },
+      metadataOffset: this.image.offset,
+    });
+    if (!topic) return fail(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${req.name}" does not exist`);
+    const problem = topicConfigProblem(req.configs, topic.partitions[0]?.replicas.length ?? 1);
+    if (problem) return fail(KafkaErrorCode.INVALID_CONFIG, problem);
+    const configs: Record<string, string> = { ...topic.configs };
+    for (const [k, v] of Object.entries(req.configs)) {
+      if (v === null) delete configs[k];
+      else configs[k] = v;
+    }
+    if (!req.validateOnly) await this.commit([{ type: 'topic-configs-changed', topicId: topic.id, configs }]);
+    return { result: { name: topic.name, errorCode: KafkaErrorCode.NONE, errorMessage: null }, metadataOffset: this.image.offset };
+  }
+
+  async stop(): Promise<void> {
+    this.serving = false;
+    clearInterval(this.fenceTimer);
+    await this.actor?.stop();
+    await this.queue;
+    await this.store?.close();
+  }
+}
+
+export async function startController(config: ControllerConfig, deps: ServiceDeps): Promise<Controller> {
+  if (config.heartbeatIntervalMs >= config.sessionTimeoutMs) {
+    throw new ConfigError('SLUICE_HEARTBEAT_INTERVAL_MS', 'must be below SLUICE_SESSION_TIMEOUT_MS');
+  }
+  const controller = new Controller(config, deps);
+  try {
+    await controller.start();
+  } catch (err) {
+    await controller.stop().catch(() => undefined);
+    throw err;
+  }
+  return controller;
+}

@@ -1,0 +1,86 @@
+// The HTTP API as a Fastify instance: topics, produce, records, brokers and the OpenAPI document, each a named plugin.
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Bus } from '@sluice/bus';
+import type { MetadataClient } from '@sluice/metadata';
+import type { Logger } from '@sluice/runtime';
+import type { Subjects } from '@sluice/protocol';
+import type { GatewayConfig } from '../gateway-config.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
+import { PartitionClient } from '../partition-client.js';
+import { HttpError } from './http-error.js';
+import { topicsRoutes } from './topics-routes.js';
+import { produceRoutes } from './produce-routes.js';
+import { recordsRoutes } from './records-routes.js';
+
+export interface HttpApiContext {
+  bus: Bus;
+  subjects: Subjects;
+  metadata: MetadataClient;
+  partitions: PartitionClient;
+  config: GatewayConfig;
+  metrics: GatewayMetrics;
+}
+
+/** Media types the API accepts as JSON bodies: plain JSON and Confluent REST Proxy v2's. */
+const KAFKA_MEDIA_TYPES = /^application\/vnd\.(kafka|sluice)(\.[a-z]+)?\.v[0-9]+\+json$/;
+
+export async function buildHttpApi(
+  deps: { bus: Bus; subjects: Subjects; metadata: MetadataClient; config: GatewayConfig; logger: Logger; metrics: GatewayMetrics },
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: deps.config.maxBodyBytes,
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+  });
+  const ctx: HttpApiContext = { ...deps, partitions: new PartitionClient(deps.bus, deps.subjects, deps.metadata) };
+
+  app.addContentTypeParser(KAFKA_MEDIA_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const mapped = toHttpError(err);
+    if (mapped.status >= 500) request.log.error({ err, url: request.url }, 'request failed');
+    if (mapped.status === 503) void reply.header('retry-after', '1');
+    void reply.status(mapped.status).send(mapped.body());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(new HttpError(404, 40400, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).body());
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.requests.observe({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Sluice HTTP API', version: '0.1.0', description: 'Produce, read and administer topics of a Sluice cluster.' },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/', { schema: { hide: true } }, async () => ({ name: 'sluice', api: '/openapi.json' }));
+
+  await app.register(topicsRoutes, { ctx });
+  await app.register(produceRoutes, { ctx });
+  await app.register(recordsRoutes, { ctx });
+  return app;
+}
+
+function toHttpError(err: FastifyError): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err.validation) return HttpError.badRequest(`${err.validationContext ?? 'request'} ${err.message.replace(/^(body|querystring|params)\/?/, '')}`.trim());
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpError(415, 41501, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json or a Kafka REST media type such as application/vnd.kafka.json.v2+json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError(413, 41302, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${err.message.match(/\d+/)?.[0] ?? 'the limit'}`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return HttpError.badRequest('the JSON body is empty', 'INVALID_JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return HttpError.badRequest('the content length does not match the body');
+  }
+  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return HttpError.badRequest(`the body is not valid JSON: ${err.message}`, 'INVALID_JSON');
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return HttpError.badRequest(err.message);
+  return HttpError.from(err);
+}

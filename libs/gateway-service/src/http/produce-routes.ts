@@ -1,0 +1,167 @@
+// Produce over HTTP: records become one RecordBatch v2 per partition (split at maxBatchBytes), sent to every
+// partition's leader concurrently, each partition's batches in order.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { buildRecordBatch, KafkaErrorCode, SluiceError, isRetriableKafkaError, type RecordInput, type TopicInfo } from '@sluice/protocol';
+import { choosePartition, StickyPartitioner } from '../partitioner.js';
+import { formatFromMediaType, toBytes, toHeaders, type RecordFormat } from '../record-format.js';
+import type { HttpApiContext } from './http-api.js';
+import { HttpError } from './http-error.js';
+import { findPartition, findTopic } from './topics-routes.js';
+import { errorResponses, partitionParams, produceBodySchema, produceResponseSchema, topicParams } from './schemas.js';
+
+interface HttpRecordIn {
+  key?: unknown;
+  value?: unknown;
+  partition?: number;
+  timestamp?: number;
+  headers?: unknown;
+}
+
+interface ProduceBody {
+  format?: RecordFormat;
+  records: HttpRecordIn[];
+}
+
+interface Offset {
+  partition: number;
+  offset: number | null;
+  error_code: number | null;
+  error: string | null;
+}
+
+const acksQuery = {
+  type: 'object',
+  properties: { acks: { type: 'string', enum: ['all', '-1', '1', '0'] } },
+} as const;
+
+function parseAcks(raw: string | undefined): 0 | 1 | -1 {
+  if (raw === '0') return 0;
+  if (raw === '1') return 1;
+  return -1;
+}
+
+/** Rough record size for batching decisions (key, value, headers, per-record overhead). */
+function recordSize(r: RecordInput): number {
+  let size = 20 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers ?? []) size += h.key.length + (h.value?.length ?? 0) + 4;
+  return size;
+}
+
+export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+  const sticky = new StickyPartitioner();
+
+  const produce = async (request: FastifyRequest, topic: TopicInfo, body: ProduceBody, fixedPartition: number | undefined, acksRaw?: string) => {
+    const format = body.format ?? formatFromMediaType(request.headers['content-type']) ?? 'json';
+    const acks = parseAcks(acksRaw);
+    const n = topic.partitions.length;
+    const byPartition = new Map<number, Array<{ index: number; record: RecordInput }>>();
+    body.records.forEach((r, index) => {
+      const what = `record ${index}`;
+      const record: RecordInput = {
+        key: toBytes(format, r.key, `${what} key`),
+        value: toBytes(format, r.value, `${what} value`),
+        headers: toHeaders(format, r.headers, what),
+        timestamp: r.timestamp,
+      };
+      const explicit = fixedPartition ?? r.partition;
+      if (explicit !== undefined && explicit >= n) throw HttpError.partitionNotFound(topic.name, explicit);
+      const partition = choosePartition(sticky, topic.name, n, explicit, record.key ?? null, recordSize(record));
+      let list = byPartition.get(partition);
+      if (!list) byPartition.set(partition, (list = []));
+      list.push({ index, record });
+    });
+
+    const offsets: Offset[] = new Array(body.records.length);
+    const deadline = Date.now() + ctx.config.requestTimeoutMs;
+    const failures: Array<{ code: number; message: string }> = [];
+    let bytesOut = 0;
+    await Promise.all(
+      [...byPartition].map(async ([partition, entries]) => {
+        // Split into batches of at most maxBatchBytes, then send them in order.
+        const batches: Array<typeof entries> = [];
+        let current: typeof entries = [];
+        let size = 0;
+        for (const e of entries) {
+          const s = recordSize(e.record);
+          if (current.length > 0 && size + s > ctx.config.maxBatchBytes) {
+            batches.push(current);
+            current = [];
+            size = 0;
+          }
+          current.push(e);
+          size += s;
+        }
+        if (current.length > 0) batches.push(current);
+        let failed: { code: number; message: string } | undefined;
+        for (const group of batches) {
+          if (failed) {
+            for (const e of group) offsets[e.index] = { partition, offset: null, error_code: retriableCode(failed.code), error: failed.message };
+            continue;
+          }
+          const bytes = buildRecordBatch(group.map((e) => e.record));
+          bytesOut += bytes.length;
+          try {
+            if (acks === 0) {
+              ctx.partitions.produceNoAck(topic.id, partition, bytes);
+              for (const e of group) offsets[e.index] = { partition, offset: null, error_code: null, error: null };
+              continue;
+            }
+            const res = await ctx.partitions.produce(topic.id, partition, bytes, acks, deadline);
+            if (res.errorCode !== KafkaErrorCode.NONE) {
+              failed = { code: res.errorCode, message: res.errorMessage ?? 'produce failed' };
+            } else {
+              group.forEach((e, i) => (offsets[e.index] = { partition, offset: res.baseOffset + i, error_code: null, error: null }));
+              continue;
+            }
+          } catch (err) {
+            failed = err instanceof SluiceError ? { code: err.kafkaCode, message: err.message } : { code: -1, message: 'internal error' };
+            if (!(err instanceof SluiceError)) request.log.error({ err }, 'produce failed');
+          }
+          for (const e of group) offsets[e.index] = { partition, offset: null, error_code: retriableCode(failed.code), error: failed.message };
+        }
+        if (failed) failures.push(failed);
+      }),
+    );
+    ctx.metrics.recordsIn.inc(body.records.length);
+    ctx.metrics.bytesIn.inc(bytesOut);
+    // Every record failed the same way: answer with that error's status instead of 200 with per-record errors.
+    if (failures.length > 0 && offsets.every((o) => o.error_code !== null)) throw HttpError.fromKafka(failures[0].code, failures[0].message);
+    return { offsets, key_schema_id: null, value_schema_id: null };
+  };
+
+  app.post<{ Params: { topic: string }; Body: ProduceBody; Querystring: { acks?: string } }>(
+    '/topics/:topic',
+    {
+      schema: {
+        summary: 'Produce records (partition by key, or sticky without a key)',
+        params: topicParams,
+        querystring: acksQuery,
+        body: produceBodySchema,
+        response: { 200: produceResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => produce(request, findTopic(ctx, request.params.topic), request.body, undefined, request.query.acks),
+  );
+
+  app.post<{ Params: { topic: string; partition: number }; Body: ProduceBody; Querystring: { acks?: string } }>(
+    '/topics/:topic/partitions/:partition',
+    {
+      schema: {
+        summary: 'Produce records to one partition',
+        params: partitionParams,
+        querystring: acksQuery,
+        body: produceBodySchema,
+        response: { 200: produceResponseSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { topic } = findPartition(ctx, request.params.topic, request.params.partition);
+      return produce(request, topic, request.body, request.params.partition, request.query.acks);
+    },
+  );
+};
+
+/** REST Proxy v2 per-record error codes: 1 retriable, 2 not. */
+function retriableCode(kafkaCode: number): number {
+  return isRetriableKafkaError(kafkaCode) ? 1 : 2;
+}

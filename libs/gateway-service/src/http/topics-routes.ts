@@ -1,0 +1,202 @@
+// Topic administration and partition information.
+import type { FastifyPluginAsync } from 'fastify';
+import {
+  ControllerVerb,
+  KafkaErrorCode,
+  OffsetSpec,
+  type AlterTopicConfigsReply,
+  type CreateTopicsReply,
+  type DeleteTopicsReply,
+  type PartitionInfo,
+  type TopicInfo,
+  type TopicResult,
+} from '@sluice/protocol';
+import type { HttpApiContext } from './http-api.js';
+import { HttpError } from './http-error.js';
+import { errorResponses, partitionParams, partitionSchema, topicParams, topicSchema } from './schemas.js';
+
+interface Ctx {
+  ctx: HttpApiContext;
+}
+
+export function describeTopic(topic: TopicInfo) {
+  return {
+    name: topic.name,
+    id: topic.id,
+    configs: topic.configs,
+    partitions: topic.partitions.map(describePartition),
+  };
+}
+
+function describePartition(p: PartitionInfo) {
+  return {
+    partition: p.partition,
+    leader: p.leader,
+    leader_epoch: p.leaderEpoch,
+    replicas: p.replicas.map((broker) => ({ broker, leader: broker === p.leader, in_sync: p.isr.includes(broker) })),
+  };
+}
+
+export function findTopic(ctx: HttpApiContext, name: string): TopicInfo {
+  const topic = ctx.metadata.view.topicByName(name);
+  if (!topic) throw HttpError.topicNotFound(name);
+  return topic;
+}
+
+export function findPartition(ctx: HttpApiContext, name: string, partition: number): { topic: TopicInfo; info: PartitionInfo } {
+  const topic = findTopic(ctx, name);
+  const info = topic.partitions[partition];
+  if (!info) throw HttpError.partitionNotFound(name, partition);
+  return { topic, info };
+}
+
+function check(result: TopicResult): void {
+  if (result.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(result.errorCode, result.errorMessage ?? 'request failed');
+}
+
+export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
+  const timeoutMs = ctx.config.requestTimeoutMs;
+  const offsets = async (topic: TopicInfo, p: number) => {
+    const deadline = Date.now() + timeoutMs;
+    const [earliest, latest] = await Promise.all([
+      ctx.partitions.listOffsets(topic.id, p, OffsetSpec.earliest, deadline),
+      ctx.partitions.listOffsets(topic.id, p, OffsetSpec.latest, deadline),
+    ]);
+    for (const r of [earliest, latest]) if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'list offsets failed');
+    return { beginning_offset: earliest.offset, end_offset: latest.offset };
+  };
+
+  app.get('/topics', { schema: { summary: 'Topic names', response: { 200: { type: 'array', items: { type: 'string' } } } } }, async () =>
+    ctx.metadata.view.topics().map((t) => t.name),
+  );
+
+  app.post<{ Body: { name: string; partitions?: number; replication_factor?: number; configs?: Record<string, string> } }>(
+    '/topics',
+    {
+      schema: {
+        summary: 'Create a topic',
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            partitions: { type: 'integer' },
+            replication_factor: { type: 'integer' },
+            configs: { type: 'object', additionalProperties: { type: 'string' } },
+          },
+          required: ['name'],
+        },
+        response: { 201: topicSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const res = await ctx.bus.ask<CreateTopicsReply>(
+        ctx.subjects.controller(ControllerVerb.createTopics),
+        { topics: [{ name: b.name, partitions: b.partitions ?? -1, replicationFactor: b.replication_factor ?? -1, configs: b.configs ?? {} }] },
+        { timeoutMs },
+      );
+      const result = res.meta.results[0];
+      check(result);
+      await ctx.metadata.waitForOffset(res.meta.metadataOffset, timeoutMs);
+      return reply.status(201).send(describeTopic(ctx.metadata.view.topicByName(b.name) ?? result.topic!));
+    },
+  );
+
+  app.get<{ Params: { topic: string } }>(
+    '/topics/:topic',
+    { schema: { summary: 'Describe a topic', params: topicParams, response: { 200: topicSchema, ...errorResponses } } },
+    async (request) => describeTopic(findTopic(ctx, request.params.topic)),
+  );
+
+  app.delete<{ Params: { topic: string } }>(
+    '/topics/:topic',
+    { schema: { summary: 'Delete a topic', params: topicParams, response: { ...errorResponses } } },
+    async (request, reply) => {
+      findTopic(ctx, request.params.topic);
+      const res = await ctx.bus.ask<DeleteTopicsReply>(ctx.subjects.controller(ControllerVerb.deleteTopics), { names: [request.params.topic] }, { timeoutMs });
+      check(res.meta.results[0]);
+      await ctx.metadata.waitForOffset(res.meta.metadataOffset, timeoutMs);
+      return reply.status(204).send();
+    },
+  );
+
+  app.put<{ Params: { topic: string }; Body: { configs: Record<string, string | null> } }>(
+    '/topics/:topic/configs',
+    {
+      schema: {
+        summary: 'Set or remove topic configs (null removes an override)',
+        params: topicParams,
+        body: {
+          type: 'object',
+          properties: { configs: { type: 'object', additionalProperties: { type: ['string', 'null'] } } },
+          required: ['configs'],
+        },
+        response: { 200: topicSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      findTopic(ctx, request.params.topic);
+      const res = await ctx.bus.ask<AlterTopicConfigsReply>(
+        ctx.subjects.controller(ControllerVerb.alterTopicConfigs),
+        { name: request.params.topic, configs: request.body.configs },
+        { timeoutMs },
+      );
+      check(res.meta.result);
+      await ctx.metadata.waitForOffset(res.meta.metadataOffset, timeoutMs);
+      return describeTopic(findTopic(ctx, request.params.topic));
+    },
+  );
+
+  app.get<{ Params: { topic: string } }>(
+    '/topics/:topic/partitions',
+    {
+      schema: {
+        summary: 'Partitions with their leaders and earliest/latest offsets',
+        params: topicParams,
+        response: { 200: { type: 'array', items: partitionSchema }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const topic = findTopic(ctx, request.params.topic);
+      return Promise.all(topic.partitions.map(async (p) => ({ ...describePartition(p), ...(await offsets(topic, p.partition)) })));
+    },
+  );
+
+  app.get<{ Params: { topic: string; partition: number } }>(
+    '/topics/:topic/partitions/:partition',
+    { schema: { summary: 'One partition', params: partitionParams, response: { 200: partitionSchema, ...errorResponses } } },
+    async (request) => {
+      const { topic, info } = findPartition(ctx, request.params.topic, request.params.partition);
+      return { ...describePartition(info), ...(await offsets(topic, info.partition)) };
+    },
+  );
+
+  app.get<{ Params: { topic: string; partition: number } }>(
+    '/topics/:topic/partitions/:partition/offsets',
+    {
+      schema: {
+        summary: 'Earliest and latest offsets of a partition',
+        params: partitionParams,
+        response: {
+          200: { type: 'object', properties: { beginning_offset: { type: 'integer' }, end_offset: { type: 'integer' } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { topic, info } = findPartition(ctx, request.params.topic, request.params.partition);
+      return offsets(topic, info.partition);
+    },
+  );
+
+  app.get(
+    '/brokers',
+    {
+      schema: {
+        summary: 'Ids of the live brokers',
+        response: { 200: { type: 'object', properties: { brokers: { type: 'array', items: { type: 'integer' } } } } },
+      },
+    },
+    async () => ({ brokers: ctx.metadata.view.liveBrokers().map((b) => b.id) }),
+  );
+};

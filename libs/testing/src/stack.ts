@@ -1,0 +1,99 @@
+// The multi-process stack for integration tests: controller, brokers, group coordinator and gateway as real child
+// processes from their build output, over a real NATS server, with SQLite or PostgreSQL behind the controller.
+import { join } from 'node:path';
+import { freePort, tempDir, waitFor, type TempDir } from './ports.js';
+import { appEntry, ServiceProcess } from './service-process.js';
+
+export interface StackOptions {
+  natsUrl: string;
+  brokers?: number;
+  /** Controller database; SQLite in the stack's temp dir when absent. */
+  databaseUrl?: string;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Extra variables for every process. */
+  env?: Record<string, string>;
+}
+
+export interface RunningStack {
+  clusterId: string;
+  dir: TempDir;
+  controller: ServiceProcess;
+  brokers: Map<number, ServiceProcess>;
+  coordinator: ServiceProcess;
+  gateway: ServiceProcess;
+  httpUrl: string;
+  /** Starts broker `id` (again), with its same data directory. */
+  startBroker(id: number): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+async function adminPortOf(p: ServiceProcess, service: string): Promise<number> {
+  const line = await p.waitForMessage(`${service} started`, {}, 30_000);
+  return Number(line.json?.adminPort);
+}
+
+/** Waits until the process's /readyz answers 200. */
+export async function waitReady(p: ServiceProcess, service: string, timeoutMs = 30_000): Promise<number> {
+  const port = await adminPortOf(p, service);
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, { timeoutMs, what: `${p.name} ready` });
+  return port;
+}
+
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const dir = await tempDir('sluice-stack-');
+  const clusterId = `test_${Math.random().toString(36).slice(2, 10)}`;
+  const common: Record<string, string> = {
+    SLUICE_NATS_URL: options.natsUrl,
+    SLUICE_CLUSTER_ID: clusterId,
+    SLUICE_ADMIN_PORT: '0',
+    SLUICE_ADMIN_HOST: '127.0.0.1',
+    ...options.env,
+  };
+  const logDir = join(dir.path, 'logs');
+  const processes: ServiceProcess[] = [];
+  const spawn = async (name: string, app: Parameters<typeof appEntry>[0], env: Record<string, string>): Promise<ServiceProcess> => {
+    const p = await ServiceProcess.start({ name, entry: appEntry(app), env: { ...common, ...env }, logDir });
+    processes.push(p);
+    return p;
+  };
+  const controller = await spawn('controller', 'controller', {
+    SLUICE_DATA_DIR: join(dir.path, 'controller'),
+    DATABASE_URL: options.databaseUrl ?? '',
+    SLUICE_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 4000),
+    SLUICE_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs ?? 500),
+  });
+  try {
+    await waitReady(controller, 'controller');
+    const brokers = new Map<number, ServiceProcess>();
+    const startBroker = async (id: number): Promise<ServiceProcess> => {
+      const p = await spawn(`broker-${id}`, 'broker', { SLUICE_BROKER_ID: String(id), SLUICE_DATA_DIR: join(dir.path, `broker-${id}`) });
+      brokers.set(id, p);
+      await waitReady(p, 'broker');
+      return p;
+    };
+    await Promise.all(Array.from({ length: options.brokers ?? 3 }, (_, i) => startBroker(i + 1)));
+    const coordinator = await spawn('group-coordinator', 'group-coordinator', {});
+    const httpPort = await freePort();
+    const gateway = await spawn('gateway', 'gateway', { SLUICE_HTTP_PORT: String(httpPort) });
+    await Promise.all([waitReady(coordinator, 'group-coordinator'), waitReady(gateway, 'gateway')]);
+    return {
+      clusterId,
+      dir,
+      controller,
+      brokers,
+      coordinator,
+      gateway,
+      httpUrl: `http://127.0.0.1:${httpPort}`,
+      startBroker,
+      stop: async () => {
+        await Promise.all(processes.filter((p) => p !== controller).map((p) => p.stop()));
+        await controller.stop();
+        await dir.remove();
+      },
+    };
+  } catch (err) {
+    await Promise.all(processes.map((p) => p.stop(2000)));
+    throw err;
+  }
+}
