@@ -92,7 +92,10 @@ export class Controller implements RunningService {
       collect() {
         let online = 0;
         let offline = 0;
-        for (const t of Object.values(image()?.topics ?? {})) for (const p of t.partitions) p.leader >= 0 ? online++ : offline++;
+        for (const t of Object.values(image()?.topics ?? {})) for (const p of t.partitions) {
+          if (p.leader >= 0) online++;
+          else offline++;
+        }
         this.set({ state: 'online' }, online);
         this.set({ state: 'offline' }, offline);
       },
@@ -168,7 +171,8 @@ export class Controller implements RunningService {
   /** Persists the deltas, applies them to the image and publishes them, in order. */
   private async commit(deltas: MetadataDelta[]): Promise<void> {
     if (deltas.length === 0) return;
-    await this.store!.persist(deltas, this.image.offset + deltas.length);
+    if (!this.store) throw kafkaError('NOT_CONTROLLER', 'the controller is not started');
+    await this.store.persist(deltas, this.image.offset + deltas.length);
     for (const delta of deltas) {
       applyDelta(this.image, delta);
       this.image.offset++;

@@ -28,10 +28,10 @@ export class MetadataStore {
     if (provider === 'sqlite') await mkdir(dirname(url.slice('file:'.length)) || '.', { recursive: true });
     const applied = await applyMigrations(provider, url, join(prismaDir, provider === 'sqlite' ? 'sqlite' : 'postgres', 'migrations'));
     // Both generated clients have the same models; only the provider differs, so one client type serves.
-    const generated =
-      provider === 'sqlite'
-        ? await import('./generated/prisma-sqlite/client.js')
-        : ((await import('./generated/prisma-postgres/client.js')) as unknown as typeof import('./generated/prisma-sqlite/client.js'));
+    type ClientModule = { PrismaClient: new (options: { adapter: ReturnType<typeof adapterFor> }) => PrismaClient };
+    const generated = (
+      provider === 'sqlite' ? await import('./generated/prisma-sqlite/client.js') : await import('./generated/prisma-postgres/client.js')
+    ) as unknown as ClientModule;
     const prisma = new generated.PrismaClient({ adapter: adapterFor(provider, url) });
     return { store: new MetadataStore(prisma, provider), applied };
   }

@@ -10,6 +10,7 @@ import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-util
 export type Provider = 'sqlite' | 'postgresql';
 
 interface SchemaEngineInstance {
+  free(): void;
   applyMigrations(input: unknown): Promise<{ appliedMigrationNames: string[] }>;
   diff(input: unknown): Promise<{ stdout?: string }>;
 }
@@ -47,10 +48,39 @@ export function adapterFor(provider: Provider, url: string): PrismaLibSql | Pris
   return provider === 'sqlite' ? new PrismaLibSql({ url }) : new PrismaPg({ connectionString: url });
 }
 
-async function engineFor(provider: Provider, url: string, schema: string): Promise<SchemaEngineInstance> {
+interface DisposableAdapter {
+  dispose(): Promise<void>;
+}
+
+/**
+ * Runs `work` with an engine on its own connection, then frees both: a connection left open keeps holding
+ * the migration advisory lock on PostgreSQL and the next start waits for it.
+ */
+async function withEngine<T>(provider: Provider, url: string, schema: string, work: (engine: SchemaEngineInstance) => Promise<T>): Promise<T> {
   const SchemaEngine = await loadEngine();
-  const adapter = bindMigrationAwareSqlAdapterFactory(adapterFor(provider, url));
-  return SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, () => undefined, adapter);
+  const factory = adapterFor(provider, url);
+  const opened: DisposableAdapter[] = [];
+  const tracking = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => {
+      const adapter = await factory.connect();
+      opened.push(adapter);
+      return adapter;
+    },
+    connectToShadowDb: async () => {
+      const adapter = await (factory as unknown as { connectToShadowDb(): Promise<DisposableAdapter> }).connectToShadowDb();
+      opened.push(adapter);
+      return adapter;
+    },
+  } as unknown as typeof factory;
+  const engine = await SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, () => undefined, bindMigrationAwareSqlAdapterFactory(tracking));
+  try {
+    return await work(engine);
+  } finally {
+    engine.free();
+    await Promise.all(opened.map((a) => a.dispose().catch(() => undefined)));
+  }
 }
 
 const filters = { externalTables: [], externalEnums: [] };
@@ -75,20 +105,20 @@ export async function applyMigrations(provider: Provider, url: string, migration
     ),
   };
   const schema = await readFile(join(dir, '..', 'schema.prisma'), 'utf8');
-  const engine = await engineFor(provider, url, schema);
-  const result = await engine.applyMigrations({ migrationsList, filters });
+  const result = await withEngine(provider, url, schema, (engine) => engine.applyMigrations({ migrationsList, filters }));
   return result.appliedMigrationNames;
 }
 
 /** SQL that turns schema `from` (null: an empty database) into schema `to`. */
 export async function diffSchemas(provider: Provider, url: string, from: string | null, to: string): Promise<string> {
-  const engine = await engineFor(provider, url, to);
-  const result = await engine.diff({
+  const result = await withEngine(provider, url, to, (engine) =>
+    engine.diff({
     from: from === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: 'from.prisma', content: from }] },
     to: { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: to }] },
-    script: true,
-    exitCode: null,
-    filters,
-  });
+      script: true,
+      exitCode: null,
+      filters,
+    }),
+  );
   return result.stdout ?? '';
 }

@@ -367,7 +367,8 @@ export class PartitionLog {
     return this.exclusive(async () => {
       if (offset >= this.logEndOffset) return;
       while (this.segments.length > 1 && this.active.baseOffset >= offset) {
-        const s = this.segments.pop()!;
+        const s = this.segments.pop();
+        if (!s) break;
         await s.close();
         await rm(s.path, { force: true });
       }
@@ -391,7 +392,8 @@ export class PartitionLog {
       if (offset <= this.startOffset) return;
       this.startOffset = Math.min(offset, this.logEndOffset);
       while (this.segments.length > 1 && this.segments[1].baseOffset <= this.startOffset) {
-        const s = this.segments.shift()!;
+        const s = this.segments.shift();
+        if (!s) break;
         await s.close();
         await rm(s.path, { force: true });
       }

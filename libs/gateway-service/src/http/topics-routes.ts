@@ -98,7 +98,9 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
       const result = res.meta.results[0];
       check(result);
       await ctx.metadata.waitForOffset(res.meta.metadataOffset, timeoutMs);
-      return reply.status(201).send(describeTopic(ctx.metadata.view.topicByName(b.name) ?? result.topic!));
+      const created = ctx.metadata.view.topicByName(b.name) ?? result.topic;
+      if (!created) throw new HttpError(500, 50001, 'INTERNAL_ERROR', 'the controller did not return the topic');
+      return reply.status(201).send(describeTopic(created));
     },
   );
 

@@ -1,0 +1,278 @@
+// The controller against real databases: SQLite over the in-process bus, PostgreSQL over a real NATS server.
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Bus, InProcessTransport, NatsTransport, type Transport } from '@sluice/bus';
+import { applyDelta, emptyImage, MetadataClient, NodeSession } from '@sluice/metadata';
+import {
+  ControllerVerb,
+  KafkaErrorCode,
+  Subjects,
+  type CreateTopicsReply,
+  type CreateTopicSpec,
+  type DeleteTopicsReply,
+  type AlterTopicConfigsReply,
+  type HeartbeatReply,
+  type MetadataImage,
+  type MetadataRecord,
+  type RegisterReply,
+  SluiceError,
+} from '@sluice/protocol';
+import { createLogger, createMetricsRegistry } from '@sluice/runtime';
+import { createPostgresDatabase, startNatsServer, tempDir, waitFor, type NatsServer, type PostgresDatabase, type TempDir } from '@sluice/testing';
+import { controllerConfig } from './controller-config.js';
+import { startController, type Controller } from './controller.js';
+
+let nats: NatsServer;
+beforeAll(async () => {
+  nats = await startNatsServer();
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+
+interface Setup {
+  transport(): Promise<Transport>;
+  /** A database URL that lives for the whole describe block (restarts reuse it). */
+  database(dir: string): Promise<{ url: string; drop(): Promise<void> }>;
+}
+
+const setups: Array<[string, Setup]> = [
+  [
+    'SQLite over the in-process bus',
+    {
+      transport: async () => new InProcessTransport(),
+      database: async (dir) => ({ url: `file:${join(dir, 'controller.db')}`, drop: async () => undefined }),
+    },
+  ],
+  [
+    'PostgreSQL over NATS',
+    {
+      transport: () => NatsTransport.connect({ servers: nats.url }),
+      database: async (): Promise<PostgresDatabase> => createPostgresDatabase(),
+    },
+  ],
+];
+
+describe.each(setups)('controller with %s', (_name, setup) => {
+  let dir: TempDir;
+  let db: { url: string; drop(): Promise<void> };
+  let bus: Bus;
+  let controller: Controller | undefined;
+  let subjects: Subjects;
+  const records: MetadataRecord[] = [];
+
+  const start = async (env: Record<string, string> = {}) => {
+    controller = await startController(
+      controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url, SLUICE_SESSION_TIMEOUT_MS: '400', SLUICE_HEARTBEAT_INTERVAL_MS: '100', ...env }),
+      { bus, subjects, registry: createMetricsRegistry('controller'), logger: createLogger({ service: 'controller', level: 'silent' }) },
+    );
+  };
+  const ask = async <T>(verb: string, meta: unknown): Promise<T> => (await bus.ask<T>(`${subjects.prefix}.ctl.${verb}`, meta, { timeoutMs: 5000 })).meta;
+  const register = (nodeId: number | undefined, role = 'broker') => ask<RegisterReply>(ControllerVerb.register, { role, nodeId, host: 'localhost', ports: {} });
+  const createTopics = (...topics: Partial<CreateTopicSpec>[]) =>
+    ask<CreateTopicsReply>(ControllerVerb.createTopics, { topics: topics.map((t) => ({ partitions: -1, replicationFactor: -1, ...t })) });
+  const snapshot = () => ask<MetadataImage>(ControllerVerb.snapshot, {});
+
+  beforeEach(async () => {
+    dir = await tempDir('sluice-controller-');
+    db = await setup.database(dir.path);
+    bus = new Bus(await setup.transport());
+    subjects = new Subjects(`ctl_${Math.random().toString(36).slice(2, 8)}`);
+    records.length = 0;
+    bus.subscribe<MetadataRecord>(subjects.metadataEvents(), (e) => records.push(e.meta));
+    await bus.flush();
+    await start();
+  });
+
+  afterEach(async () => {
+    await controller?.stop();
+    await bus.close();
+    await db.drop();
+    await dir.remove();
+  });
+
+  it('registers brokers and spreads partition leaders evenly over them', async () => {
+    for (const id of [1, 2, 3]) expect((await register(id)).nodeId).toBe(id);
+    const res = await createTopics({ name: 'orders', partitions: 6, replicationFactor: 3 });
+    expect(res.results[0]).toMatchObject({ name: 'orders', errorCode: 0 });
+    const topic = res.results[0].topic!;
+    for (const broker of [1, 2, 3]) expect(topic.partitions.filter((p) => p.leader === broker)).toHaveLength(2);
+    for (const p of topic.partitions) {
+      expect(new Set(p.replicas).size).toBe(3);
+      expect(p.leader).toBe(p.replicas[0]);
+      expect(p.isr).toEqual([p.leader]);
+    }
+  });
+
+  it('answers every bad topic request with the Kafka error, per topic', async () => {
+    await register(1);
+    await createTopics({ name: 'exists' });
+    const res = await createTopics(
+      { name: 'bad name!' },
+      { name: 'exists' },
+      { name: 'zero', partitions: 0 },
+      { name: 'too-many-replicas', replicationFactor: 3 },
+      { name: 'bad-config', configs: { 'retention.ms': 'soon' } },
+      { name: 'unknown-config', configs: { 'no.such.config': '1' } },
+      { name: 'a.b' },
+      { name: 'a_b' },
+      { name: 'ok', configs: { 'cleanup.policy': 'compact,delete', 'retention.ms': '1000' } },
+    );
+    expect(res.results.map((r) => [r.name, r.errorCode])).toEqual([
+      ['bad name!', KafkaErrorCode.INVALID_TOPIC_EXCEPTION],
+      ['exists', KafkaErrorCode.TOPIC_ALREADY_EXISTS],
+      ['zero', KafkaErrorCode.INVALID_PARTITIONS],
+      ['too-many-replicas', KafkaErrorCode.INVALID_REPLICATION_FACTOR],
+      ['bad-config', KafkaErrorCode.INVALID_CONFIG],
+      ['unknown-config', KafkaErrorCode.INVALID_CONFIG],
+      ['a.b', KafkaErrorCode.NONE],
+      ['a_b', KafkaErrorCode.INVALID_TOPIC_EXCEPTION],
+      ['ok', KafkaErrorCode.NONE],
+    ]);
+    expect(res.results[3].errorMessage).toBe('Replication factor: 3 larger than available brokers: 1.');
+    expect(Object.values((await snapshot()).topics).map((t) => t.name).sort()).toEqual(['a.b', 'exists', 'ok']);
+  });
+
+  it('deletes topics and alters configs', async () => {
+    await register(1);
+    await createTopics({ name: 't1' }, { name: 't2' });
+    const del = await ask<DeleteTopicsReply>(ControllerVerb.deleteTopics, { names: ['t1', 'nope'] });
+    expect(del.results.map((r) => r.errorCode)).toEqual([0, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    const alter = await ask<AlterTopicConfigsReply>(ControllerVerb.alterTopicConfigs, { name: 't2', configs: { 'retention.ms': '5000' } });
+    expect(alter.result.errorCode).toBe(0);
+    const removed = await ask<AlterTopicConfigsReply>(ControllerVerb.alterTopicConfigs, { name: 't2', configs: { 'retention.ms': null, 'segment.bytes': '1048576' } });
+    expect(removed.result.errorCode).toBe(0);
+    const bad = await ask<AlterTopicConfigsReply>(ControllerVerb.alterTopicConfigs, { name: 't2', configs: { 'min.insync.replicas': '2' } });
+    expect(bad.result.errorCode).toBe(KafkaErrorCode.INVALID_CONFIG);
+    const image = await snapshot();
+    expect(Object.values(image.topics).map((t) => [t.name, t.configs])).toEqual([['t2', { 'segment.bytes': '1048576' }]]);
+  });
+
+  it('publishes dense, ordered deltas that rebuild the snapshot exactly', async () => {
+    await register(1);
+    await register(2);
+    await createTopics({ name: 'a', partitions: 3 });
+    await createTopics({ name: 'b' });
+    await ask(ControllerVerb.deleteTopics, { names: ['a'] });
+    const image = await snapshot();
+    await waitFor(() => records.length === image.offset, { what: 'every delta' });
+    expect(records.map((r) => r.offset)).toEqual(Array.from({ length: image.offset }, (_, i) => i + 1));
+    const rebuilt = emptyImage(subjects.clusterId);
+    for (const r of records) applyDelta(rebuilt, r.delta);
+    expect(rebuilt.topics).toEqual(image.topics);
+    expect(rebuilt.nodes).toEqual(image.nodes);
+  });
+
+  it('fences a broker that stops heartbeating, moves or drops its leadership, and restores it when it returns', async () => {
+    await register(1);
+    const r2 = await register(2);
+    const topic = (await createTopics({ name: 'f', partitions: 4, replicationFactor: 1 })).results[0].topic!;
+    const led = topic.partitions.filter((p) => p.leader === 2).map((p) => p.partition);
+    expect(led.length).toBe(2);
+    // Broker 1 keeps heartbeating; broker 2 goes silent.
+    const beat = setInterval(() => void ask(ControllerVerb.heartbeat, { nodeId: 1, incarnation: 1 }).catch(() => undefined), 100);
+    try {
+      const fenced = await waitFor(async () => {
+        const image = await snapshot();
+        return image.nodes[2].state === 'fenced' ? image : undefined;
+      }, { timeoutMs: 5000, what: 'broker 2 fenced' });
+      expect(fenced.nodes[1].state).toBe('alive');
+      for (const p of led) {
+        expect(fenced.topics[topic.id].partitions[p]).toMatchObject({ leader: -1, leaderEpoch: 1, isr: [2] });
+      }
+      const hb = await ask<HeartbeatReply>(ControllerVerb.heartbeat, { nodeId: 2, incarnation: r2.incarnation });
+      expect(hb.accepted).toBe(false);
+      const again = await register(2);
+      expect(again.incarnation).toBe(r2.incarnation + 1);
+      const restored = await snapshot();
+      for (const p of led) expect(restored.topics[topic.id].partitions[p]).toMatchObject({ leader: 2, leaderEpoch: 2 });
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
+  it('moves leadership to another in-sync replica when one exists', async () => {
+    await register(1);
+    await register(2);
+    const topic = (await createTopics({ name: 'm', partitions: 1, replicationFactor: 2 })).results[0].topic!;
+    const p = topic.partitions[0];
+    const other = p.replicas.find((b) => b !== p.leader)!;
+    // Stand in for replication: the controller's view once the follower has caught up.
+    await controller!.stop();
+    const { MetadataStore } = await import('./metadata-store.js');
+    const { resolveDatabaseUrl } = await import('./controller-config.js');
+    const { provider, url } = resolveDatabaseUrl(controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url }));
+    const { store } = await MetadataStore.open(provider, url);
+    const state = await store.load(subjects.clusterId);
+    await store.persist([{ type: 'partition-changed', topicId: topic.id, partition: { ...p, isr: [p.leader, other] } }], state.image.offset + 1);
+    await store.close();
+    await start();
+    const beat = setInterval(() => void ask(ControllerVerb.heartbeat, { nodeId: other, incarnation: 1 }).catch(() => undefined), 100);
+    try {
+      const moved = await waitFor(async () => {
+        const image = await snapshot();
+        return image.topics[topic.id].partitions[0].leader === other ? image : undefined;
+      }, { timeoutMs: 5000, what: 'leadership moved' });
+      expect(moved.topics[topic.id].partitions[0]).toMatchObject({ leader: other, isr: [other], leaderEpoch: 1 });
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
+  it('keeps everything across a restart, with a new controller epoch and continuing offsets', async () => {
+    await register(1);
+    await createTopics({ name: 'durable', partitions: 2 });
+    const before = await snapshot();
+    await controller!.stop();
+    await start();
+    const after = await snapshot();
+    expect(after.controllerEpoch).toBe(before.controllerEpoch + 1);
+    expect(after.offset).toBe(before.offset);
+    expect(after.topics).toEqual(before.topics);
+    await createTopics({ name: 'next' });
+    expect((await snapshot()).offset).toBe(before.offset + 1);
+  });
+
+  it('assigns node ids above 1000 to nodes that do not bring one, and refuses a role change', async () => {
+    const gw = await register(undefined, 'gateway');
+    expect(gw.nodeId).toBeGreaterThan(1000);
+    const second = await register(undefined, 'group-coordinator');
+    expect(second.nodeId).toBe(gw.nodeId + 1);
+    await expect(register(gw.nodeId, 'broker')).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('answers malformed requests with INVALID_REQUEST and keeps serving', async () => {
+    const bad = async (verb: string, meta: unknown) => {
+      const err = await ask(verb, meta).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SluiceError);
+      expect((err as SluiceError).code).toBe('INVALID_REQUEST');
+    };
+    await bad('no-such-verb', {});
+    await bad(ControllerVerb.register, { role: 'wizard', host: 'x' });
+    await bad(ControllerVerb.register, { role: 'broker', host: 42 });
+    await bad(ControllerVerb.heartbeat, { nodeId: 'one' });
+    await bad(ControllerVerb.createTopics, { topics: 'all of them' });
+    await bad(ControllerVerb.createTopics, 'not an object');
+    await bad(ControllerVerb.deleteTopics, {});
+    expect((await register(7)).nodeId).toBe(7);
+    expect((await createTopics({ name: 'still-works' })).results[0].errorCode).toBe(0);
+  });
+
+  it('serves MetadataClient and NodeSession: the client follows, a fenced session registers again', async () => {
+    const client = new MetadataClient({ bus, subjects });
+    await client.start();
+    const session = new NodeSession({ bus, subjects, registration: { role: 'broker', nodeId: 5, host: 'h', ports: {} } });
+    const first = await session.start();
+    await createTopics({ name: 'followed' });
+    await client.waitForOffset((await snapshot()).offset);
+    expect(client.view.topicByName('followed')).toBeDefined();
+    expect(client.view.liveBrokers().map((b) => b.id)).toEqual([5]);
+    // Fence the session by registering the same id elsewhere: the session's next heartbeat is refused.
+    let fenced = false;
+    session.on('fenced', () => (fenced = true));
+    await register(5);
+    await waitFor(() => fenced && session.registered!.incarnation > first.incarnation + 1, { what: 'the session to register again' });
+    await session.stop();
+    client.close();
+  });
+});
