@@ -237,7 +237,7 @@ export class ConsumerGroup {
     this.members.delete(oldId);
     const member: Member = { ...old, memberId: newId, awaitingJoin: undefined, awaitingSync: undefined, heartbeatTimer: undefined };
     this.members.set(newId, member);
-    this.staticMembers.set(req.groupInstanceId!, newId);
+    if (req.groupInstanceId !== null) this.staticMembers.set(req.groupInstanceId, newId);
     if (this.leaderId === oldId) this.leaderId = newId;
     const unchanged = sameProtocols(old.protocols, req.protocols);
     if (this.state === GroupState.stable && unchanged) {

@@ -40,8 +40,8 @@ describe('test harness', () => {
     const script = join(dir.path, 'service.mjs');
     await writeFile(
       script,
-      `console.log(JSON.stringify({ msg: 'started', port: 42 }));
-       process.on('SIGTERM', () => { console.log(JSON.stringify({ msg: 'bye' })); process.exit(0); });
+      `process.on('SIGTERM', () => { console.log(JSON.stringify({ msg: 'bye' })); process.exit(0); });
+       console.log(JSON.stringify({ msg: 'started', port: 42 }));
        setInterval(() => {}, 1000);`,
     );
     const p = await ServiceProcess.start({ name: 'fake', entry: script, logDir: dir.path });
