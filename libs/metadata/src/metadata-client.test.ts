@@ -74,6 +74,28 @@ describe('MetadataClient', () => {
     await ctl.stop();
   });
 
+  it('waits for a controller that starts after it', async () => {
+    bus = new Bus(new InProcessTransport());
+    const errors: unknown[] = [];
+    const client = new MetadataClient({ bus, subjects, onError: (err) => errors.push(err) });
+    const starting = client.start();
+    await new Promise((r) => setTimeout(r, 400));
+    const ctl = scriptedController(bus);
+    ctl.change({ type: 'topic-created', topic: topic('a', 'alpha') });
+    await starting;
+    expect(client.view.topicByName('alpha')).toBeDefined();
+    expect(errors.length).toBeGreaterThan(0);
+    client.close();
+    await ctl.stop();
+  });
+
+  it('gives up after its start timeout', async () => {
+    bus = new Bus(new InProcessTransport());
+    const client = new MetadataClient({ bus, subjects, startTimeoutMs: 300 });
+    await expect(client.start()).rejects.toMatchObject({ code: 'BUS_NO_RESPONDERS' });
+    client.close();
+  });
+
   it('applies partition and node changes', () => {
     const image = emptyImage('t');
     applyDelta(image, { type: 'topic-created', topic: topic('a', 'alpha') });

@@ -10,6 +10,8 @@ export interface MetadataClientOptions {
   subjects: Subjects;
   /** Timeout for the snapshot request. */
   requestTimeoutMs?: number;
+  /** start() keeps asking for the snapshot this long (the controller may start after us). Default 30 s. */
+  startTimeoutMs?: number;
   /** Called with failures that do not stop the client (a snapshot that could not be loaded and will be retried). */
   onError?: (err: unknown) => void;
 }
@@ -47,7 +49,17 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
   async start(): Promise<void> {
     this.subscription = this.options.bus.subscribe<MetadataRecord>(this.options.subjects.metadataEvents(), (event) => this.onRecord(event.meta));
     await this.options.bus.flush();
-    await this.reload();
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        await this.reload();
+        return;
+      } catch (err) {
+        if (this.closed || Date.now() > deadline) throw err;
+        this.options.onError?.(err);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   /** Loads the whole image now. */
