@@ -1,4 +1,5 @@
 // Starts `sluice dev` (the embedded mode) as a real process from its build output.
+import { join } from 'node:path';
 import { appEntry, freePort, ServiceProcess, tempDir, waitFor, type TempDir } from '@sluice/testing';
 
 export interface EmbeddedSluice {
@@ -22,7 +23,7 @@ export async function startEmbedded(env: Record<string, string> = {}): Promise<E
       args: ['dev'],
       // An unreachable NATS URL proves the embedded mode needs no NATS server.
       env: { SLUICE_DATA_DIR: dir.path, SLUICE_HTTP_PORT: String(httpPort), SLUICE_ADMIN_PORT: String(adminPort), SLUICE_NATS_URL: 'nats://127.0.0.1:1', ...env },
-      logDir: dir.path + '-logs',
+      logDir: join(dir.path, 'logs'),
     });
     await p.waitForMessage('sluice started (embedded)', {}, 30_000);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok, { timeoutMs: 20_000, what: 'embedded sluice ready' });
