@@ -53,6 +53,29 @@ describe('PartitionLog', () => {
     await log.close();
   });
 
+  it('with fsync on every append, concurrent appends share writes and syncs and stay dense', async () => {
+    const log = await PartitionLog.open(dir.path, { flushMessages: 1, segmentBytes: 4096 });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => log.append(batch([`s${i}`, `t${i}`]), 3)));
+    expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 200 }, (_, i) => i * 2));
+    expect(log.logEndOffset).toBe(400);
+    const all = (await log.read(0, 1 << 22)).bytes;
+    expect(values(all)).toHaveLength(400);
+    const epochs = new Set<number>();
+    forEachBatch(all, (h) => epochs.add(h.partitionLeaderEpoch));
+    expect([...epochs]).toEqual([3]);
+    await log.close();
+  });
+
+  it('appends as a follower only at the log end, keeping the leader’s offsets', async () => {
+    const log = await PartitionLog.open(dir.path);
+    const fromLeader = buildRecordBatch([{ value: Buffer.from('x') }, { value: Buffer.from('y') }], { baseOffset: 0 });
+    expect(await log.appendAsFollower(fromLeader)).toMatchObject({ baseOffset: 0, lastOffset: 1 });
+    const gap = buildRecordBatch([{ value: Buffer.from('z') }], { baseOffset: 5 });
+    await expect(log.appendAsFollower(gap)).rejects.toMatchObject({ kafkaCode: KafkaErrorCode.OFFSET_OUT_OF_RANGE });
+    expect(log.logEndOffset).toBe(2);
+    await log.close();
+  });
+
   it('respects maxBytes and upTo, but returns one oversize batch', async () => {
     const log = await PartitionLog.open(dir.path);
     for (let i = 0; i < 10; i++) await log.append(batch([`value-${i}`.padEnd(100, '.')]), 0);

@@ -33,6 +33,43 @@ export interface AppendResult {
   maxTimestamp: number;
 }
 
+interface PendingAppend {
+  bytes: Buffer;
+  leaderEpoch: number;
+  follower: boolean;
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most bytes one writev carries. */
+const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
+
+function forEachBatchHeader(bytes: Buffer, visit: (baseOffset: number, lastOffsetDelta: number) => void): void {
+  let at = 0;
+  while (at < bytes.length) {
+    visit(Number(bytes.readBigInt64BE(at + BatchField.baseOffset)), bytes.readInt32BE(at + BatchField.lastOffsetDelta));
+    at += bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
+  }
+}
+
+/** Offsets covered by the batches of a (validated) buffer. */
+function summariseOffsets(bytes: Buffer): number {
+  let n = 0;
+  forEachBatchHeader(bytes, (_b, delta) => (n += delta + 1));
+  return n;
+}
+
+function maxTimestampOf(bytes: Buffer): number {
+  let max = -1;
+  let at = 0;
+  while (at < bytes.length) {
+    const ts = Number(bytes.readBigInt64BE(at + BatchField.maxTimestamp));
+    if (ts > max) max = ts;
+    at += bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
+  }
+  return max;
+}
+
 export interface ReadResult {
   bytes: Buffer;
 }
@@ -146,6 +183,8 @@ export class PartitionLog {
   private hw = 0;
   private startOffset = 0;
   private unflushed = 0;
+  private readonly pending: PendingAppend[] = [];
+  private draining = false;
   private lastFlush = Date.now();
   private closed = false;
 
@@ -243,55 +282,107 @@ export class PartitionLog {
   append(bytes: Buffer, leaderEpoch: number): Promise<AppendResult> {
     const summary = validateBatches(bytes, this.config.maxBatchBytes);
     if (summary instanceof SluiceError) return Promise.reject(summary);
-    return this.exclusive(async () => {
-      if (this.closed) throw kafkaError('KAFKA_STORAGE_ERROR', 'the log is closed');
-      const baseOffset = this.logEndOffset;
-      stampBatches(bytes, baseOffset, leaderEpoch);
-      return this.write(bytes, baseOffset);
-    });
+    return this.enqueue({ bytes, leaderEpoch, follower: false });
   }
 
   /** Appends batches that already carry their offsets (a follower copying its leader). */
   appendAsFollower(bytes: Buffer): Promise<AppendResult> {
     const summary = validateBatches(bytes, Number.MAX_SAFE_INTEGER);
     if (summary instanceof SluiceError) return Promise.reject(summary);
-    return this.exclusive(async () => {
-      const baseOffset = Number(bytes.readBigInt64BE(BatchField.baseOffset));
-      if (baseOffset !== this.logEndOffset) throw kafkaError('OFFSET_OUT_OF_RANGE', `batch starts at ${baseOffset}, log ends at ${this.logEndOffset}`);
-      return this.write(bytes, baseOffset);
+    return this.enqueue({ bytes, leaderEpoch: -1, follower: true });
+  }
+
+  private enqueue(item: Omit<PendingAppend, 'resolve' | 'reject'>): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ...item, resolve, reject });
+      if (!this.draining) void this.drain();
     });
   }
 
-  private async write(bytes: Buffer, baseOffset: number): Promise<AppendResult> {
+  /**
+   * The append pipeline: every append waiting when the previous write finishes goes out in one writev, and, when
+   * the flush policy asks for it, one fdatasync covers them all (a group commit).
+   */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.pending.length > 0) {
+      let size = 0;
+      let count = 0;
+      while (count < this.pending.length && (count === 0 || size + this.pending[count].bytes.length <= MAX_WRITE_GROUP_BYTES)) {
+        size += this.pending[count].bytes.length;
+        count++;
+      }
+      const group = this.pending.splice(0, count);
+      await this.exclusive(() => this.writeGroup(group)).catch((err: unknown) => {
+        for (const item of group) item.reject(err);
+      });
+    }
+    this.draining = false;
+  }
+
+  private async writeGroup(group: PendingAppend[]): Promise<void> {
+    if (this.closed) throw kafkaError('KAFKA_STORAGE_ERROR', 'the log is closed');
+    const buffers: Buffer[] = [];
     let segment = this.active;
-    const tooBig = segment.size > 0 && segment.size + bytes.length > this.config.segmentBytes;
-    const tooOld = segment.size > 0 && Date.now() - segment.createdAt > this.config.segmentMs;
-    if (tooBig || tooOld) {
-      await this.roll(baseOffset);
-      segment = this.active;
+    let position = segment.size;
+    const done: Array<{ item: PendingAppend; result: AppendResult }> = [];
+    const flushBuffers = async (): Promise<void> => {
+      if (buffers.length === 0) return;
+      const handle = await segment.fileHandle();
+      await handle.writev(buffers, segment.size);
+      for (const b of buffers) this.track(segment, b);
+      buffers.length = 0;
+    };
+    for (const item of group) {
+      const baseOffset = item.follower ? Number(item.bytes.readBigInt64BE(BatchField.baseOffset)) : this.pendingEndOffset(segment, buffers);
+      if (item.follower && baseOffset !== this.pendingEndOffset(segment, buffers)) {
+        item.reject(kafkaError('OFFSET_OUT_OF_RANGE', `batch starts at ${baseOffset}, log ends at ${this.pendingEndOffset(segment, buffers)}`));
+        continue;
+      }
+      const tooBig = position > 0 && position + item.bytes.length > this.config.segmentBytes;
+      const tooOld = position > 0 && Date.now() - segment.createdAt > this.config.segmentMs;
+      if (tooBig || tooOld) {
+        await flushBuffers();
+        await this.roll(baseOffset);
+        segment = this.active;
+        position = 0;
+      }
+      const next = item.follower ? baseOffset + summariseOffsets(item.bytes) : stampBatches(item.bytes, baseOffset, item.leaderEpoch);
+      buffers.push(item.bytes);
+      position += item.bytes.length;
+      done.push({ item, result: { baseOffset, lastOffset: next - 1, logAppendTimeMs: -1, maxTimestamp: maxTimestampOf(item.bytes) } });
     }
-    const handle = await segment.fileHandle();
-    const position = segment.size;
-    await handle.write(bytes, 0, bytes.length, position);
-    let at = 0;
-    let maxTimestamp = -1;
-    let lastOffset = baseOffset - 1;
-    while (at < bytes.length) {
-      const size = bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
-      const base = Number(bytes.readBigInt64BE(at + BatchField.baseOffset));
-      lastOffset = base + bytes.readInt32BE(at + BatchField.lastOffsetDelta);
-      const ts = Number(bytes.readBigInt64BE(at + BatchField.maxTimestamp));
-      if (ts > maxTimestamp) maxTimestamp = ts;
-      segment.track(base, lastOffset, position + at, size, ts, this.config.indexIntervalBytes);
-      at += size;
-    }
-    this.unflushed += lastOffset - baseOffset + 1;
+    await flushBuffers();
+    for (const { result } of done) this.unflushed += result.lastOffset - result.baseOffset + 1;
     if (this.unflushed >= this.config.flushMessages || Date.now() - this.lastFlush >= this.config.flushMs) {
-      await handle.datasync();
+      await segment.handle?.datasync();
       this.unflushed = 0;
       this.lastFlush = Date.now();
     }
-    return { baseOffset, lastOffset, logAppendTimeMs: -1, maxTimestamp };
+    for (const { item, result } of done) item.resolve(result);
+  }
+
+  /** The log end offset counting batches collected for the current write but not yet tracked. */
+  private pendingEndOffset(segment: LogSegment, buffers: Buffer[]): number {
+    if (buffers.length === 0) return segment.nextOffset;
+    const last = buffers[buffers.length - 1];
+    let next = segment.nextOffset;
+    forEachBatchHeader(last, (base, lastOffsetDelta) => (next = base + lastOffsetDelta + 1));
+    return next;
+  }
+
+  /** Indexes the batches of a buffer just written at the end of `segment`. */
+  private track(segment: LogSegment, bytes: Buffer): void {
+    let at = 0;
+    const start = segment.size;
+    while (at < bytes.length) {
+      const size = bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
+      const base = Number(bytes.readBigInt64BE(at + BatchField.baseOffset));
+      const last = base + bytes.readInt32BE(at + BatchField.lastOffsetDelta);
+      const ts = Number(bytes.readBigInt64BE(at + BatchField.maxTimestamp));
+      segment.track(base, last, start + at, size, ts, this.config.indexIntervalBytes);
+      at += size;
+    }
   }
 
   private segmentFor(offset: number): number {
