@@ -162,13 +162,12 @@ export class Broker implements RunningService {
   private async openReplica(topic: TopicInfo, partition: number): Promise<Replica> {
     const dir = replicaDir(this.config.dataDir, topic.name, partition);
     const markerPath = join(dir, PARTITION_METADATA);
-    const existing = await readFile(markerPath, 'utf8').catch(() => undefined);
-    if (existing !== undefined && JSON.parse(existing).topicId !== topic.id) {
-      // A topic of the same name was deleted and created again while this broker was away.
-      await rm(dir, { recursive: true, force: true });
-    }
+    const marker = await readFile(markerPath, 'utf8').catch(() => undefined);
+    const sameTopic = marker !== undefined && (JSON.parse(marker) as { topicId: string }).topicId === topic.id;
+    // A topic of the same name that was deleted and created again while this broker was away: start afresh.
+    if (marker !== undefined && !sameTopic) await rm(dir, { recursive: true, force: true });
     const log = await PartitionLog.open(dir, logConfigFor(topic.configs, this.config));
-    if (existing === undefined || JSON.parse(existing).topicId !== topic.id) {
+    if (!sameTopic) {
       await writeFile(markerPath, JSON.stringify({ topicId: topic.id, topic: topic.name, partition }) + '\n');
     }
     return { topicId: topic.id, topicName: topic.name, partition, dir, log, leader: undefined };

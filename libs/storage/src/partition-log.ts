@@ -2,7 +2,17 @@
 // with offsets stamped by the leader. A simple, correct first engine (Kafka's UnifiedLog in spirit).
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BatchField, kafkaError, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE, SluiceError, stampBatches, validateBatches, crc32c } from '@sluice/protocol';
+import {
+  BatchField,
+  crc32c,
+  kafkaError,
+  LOG_OVERHEAD,
+  RECORD_BATCH_HEADER_SIZE,
+  SluiceError,
+  stampBatches,
+  validateBatches,
+  type BatchesSummary,
+} from '@sluice/protocol';
 
 export interface LogConfig {
   segmentBytes: number;
@@ -35,6 +45,8 @@ export interface AppendResult {
 
 interface PendingAppend {
   bytes: Buffer;
+  /** What validation learnt of the batches, so the write path does not walk them again. */
+  summary: BatchesSummary;
   leaderEpoch: number;
   follower: boolean;
   resolve: (result: AppendResult) => void;
@@ -43,32 +55,6 @@ interface PendingAppend {
 
 /** Most bytes one writev carries. */
 const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
-
-function forEachBatchHeader(bytes: Buffer, visit: (baseOffset: number, lastOffsetDelta: number) => void): void {
-  let at = 0;
-  while (at < bytes.length) {
-    visit(Number(bytes.readBigInt64BE(at + BatchField.baseOffset)), bytes.readInt32BE(at + BatchField.lastOffsetDelta));
-    at += bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
-  }
-}
-
-/** Offsets covered by the batches of a (validated) buffer. */
-function summariseOffsets(bytes: Buffer): number {
-  let n = 0;
-  forEachBatchHeader(bytes, (_b, delta) => (n += delta + 1));
-  return n;
-}
-
-function maxTimestampOf(bytes: Buffer): number {
-  let max = -1;
-  let at = 0;
-  while (at < bytes.length) {
-    const ts = Number(bytes.readBigInt64BE(at + BatchField.maxTimestamp));
-    if (ts > max) max = ts;
-    at += bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
-  }
-  return max;
-}
 
 export interface ReadResult {
   bytes: Buffer;
@@ -282,14 +268,14 @@ export class PartitionLog {
   append(bytes: Buffer, leaderEpoch: number): Promise<AppendResult> {
     const summary = validateBatches(bytes, this.config.maxBatchBytes);
     if (summary instanceof SluiceError) return Promise.reject(summary);
-    return this.enqueue({ bytes, leaderEpoch, follower: false });
+    return this.enqueue({ bytes, summary, leaderEpoch, follower: false });
   }
 
   /** Appends batches that already carry their offsets (a follower copying its leader). */
   appendAsFollower(bytes: Buffer): Promise<AppendResult> {
     const summary = validateBatches(bytes, Number.MAX_SAFE_INTEGER);
     if (summary instanceof SluiceError) return Promise.reject(summary);
-    return this.enqueue({ bytes, leaderEpoch: -1, follower: true });
+    return this.enqueue({ bytes, summary, leaderEpoch: -1, follower: true });
   }
 
   private enqueue(item: Omit<PendingAppend, 'resolve' | 'reject'>): Promise<AppendResult> {
@@ -325,6 +311,8 @@ export class PartitionLog {
     const buffers: Buffer[] = [];
     let segment = this.active;
     let position = segment.size;
+    // The log end offset counting what this group has stamped but not written yet.
+    let nextOffset = segment.nextOffset;
     const done: Array<{ item: PendingAppend; result: AppendResult }> = [];
     const flushBuffers = async (): Promise<void> => {
       if (buffers.length === 0) return;
@@ -334,9 +322,9 @@ export class PartitionLog {
       buffers.length = 0;
     };
     for (const item of group) {
-      const baseOffset = item.follower ? Number(item.bytes.readBigInt64BE(BatchField.baseOffset)) : this.pendingEndOffset(segment, buffers);
-      if (item.follower && baseOffset !== this.pendingEndOffset(segment, buffers)) {
-        item.reject(kafkaError('OFFSET_OUT_OF_RANGE', `batch starts at ${baseOffset}, log ends at ${this.pendingEndOffset(segment, buffers)}`));
+      const baseOffset = item.follower ? Number(item.bytes.readBigInt64BE(BatchField.baseOffset)) : nextOffset;
+      if (baseOffset !== nextOffset) {
+        item.reject(kafkaError('OFFSET_OUT_OF_RANGE', `batch starts at ${baseOffset}, log ends at ${nextOffset}`));
         continue;
       }
       const tooBig = position > 0 && position + item.bytes.length > this.config.segmentBytes;
@@ -347,10 +335,11 @@ export class PartitionLog {
         segment = this.active;
         position = 0;
       }
-      const next = item.follower ? baseOffset + summariseOffsets(item.bytes) : stampBatches(item.bytes, baseOffset, item.leaderEpoch);
+      if (!item.follower) stampBatches(item.bytes, baseOffset, item.leaderEpoch);
+      nextOffset = baseOffset + item.summary.offsetCount;
       buffers.push(item.bytes);
       position += item.bytes.length;
-      done.push({ item, result: { baseOffset, lastOffset: next - 1, logAppendTimeMs: -1, maxTimestamp: maxTimestampOf(item.bytes) } });
+      done.push({ item, result: { baseOffset, lastOffset: nextOffset - 1, logAppendTimeMs: -1, maxTimestamp: item.summary.maxTimestamp } });
     }
     await flushBuffers();
     for (const { result } of done) this.unflushed += result.lastOffset - result.baseOffset + 1;
@@ -360,15 +349,6 @@ export class PartitionLog {
       this.lastFlush = Date.now();
     }
     for (const { item, result } of done) item.resolve(result);
-  }
-
-  /** The log end offset counting batches collected for the current write but not yet tracked. */
-  private pendingEndOffset(segment: LogSegment, buffers: Buffer[]): number {
-    if (buffers.length === 0) return segment.nextOffset;
-    const last = buffers[buffers.length - 1];
-    let next = segment.nextOffset;
-    forEachBatchHeader(last, (base, lastOffsetDelta) => (next = base + lastOffsetDelta + 1));
-    return next;
   }
 
   /** Indexes the batches of a buffer just written at the end of `segment`. */

@@ -74,7 +74,7 @@ export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
     const offsets: Offset[] = new Array(body.records.length);
     const deadline = Date.now() + ctx.config.requestTimeoutMs;
     const failures: Array<{ code: number; message: string }> = [];
-    let bytesOut = 0;
+    let batchBytes = 0;
     await Promise.all(
       [...byPartition].map(async ([partition, entries]) => {
         // Split into batches of at most maxBatchBytes, then send them in order.
@@ -99,7 +99,7 @@ export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
             continue;
           }
           const bytes = buildRecordBatch(group.map((e) => e.record));
-          bytesOut += bytes.length;
+          batchBytes += bytes.length;
           try {
             if (acks === 0) {
               ctx.partitions.produceNoAck(topic.id, partition, bytes);
@@ -123,7 +123,7 @@ export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
       }),
     );
     ctx.metrics.recordsIn.inc(body.records.length);
-    ctx.metrics.bytesIn.inc(bytesOut);
+    ctx.metrics.bytesIn.inc(batchBytes);
     // Every record failed the same way: answer with that error's status instead of 200 with per-record errors.
     if (failures.length > 0 && offsets.every((o) => o.error_code !== null)) throw HttpError.fromKafka(failures[0].code, failures[0].message);
     return { offsets, key_schema_id: null, value_schema_id: null };
