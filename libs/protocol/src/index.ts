@@ -4,6 +4,7 @@ export { Reader } from './binary/reader.js';
 export { Writer } from './binary/writer.js';
 export { crc32c, crc32cJs, crc32cIsNative } from './crc32c.js';
 export { murmur2, partitionForKey } from './murmur2.js';
+export * from './compression.js';
 export * from './record-batch.js';
 export * from './topic-name.js';
 export * from './contracts/subjects.js';

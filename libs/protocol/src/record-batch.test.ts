@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Compression } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { KafkaErrorCode } from './generated/kafka-error-codes.js';
 import { SluiceError } from './errors.js';
 import {
   BatchField,
   buildRecordBatch,
-  Compression,
   decodeRecords,
   forEachBatch,
   readBatchHeader,
@@ -28,7 +28,7 @@ const norm = (b: Uint8Array | null | undefined): number[] | null => (b === null 
 describe('RecordBatch v2', () => {
   it('round-trips records through build and decode, compressed or not', () => {
     fc.assert(
-      fc.property(fc.array(record, { minLength: 1, maxLength: 20 }), fc.constantFrom(Compression.none, Compression.gzip), fc.nat(1000), (records: RecordInput[], compression, base) => {
+      fc.property(fc.array(record, { minLength: 1, maxLength: 20 }), fc.constantFrom(Compression.none, Compression.gzip, Compression.snappy, Compression.lz4, Compression.zstd), fc.nat(1000), (records: RecordInput[], compression, base) => {
         const batch = buildRecordBatch(records, { compression, baseOffset: base });
         const summary = validateBatches(batch);
         expect(summary).not.toBeInstanceOf(SluiceError);

@@ -1,8 +1,8 @@
 // RecordBatch v2 (magic 2): header access, validation, offset stamping, building and decoding.
 // The produce and fetch paths only touch the 61-byte header; records are decoded only where a user asks for them (HTTP reads).
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { Reader } from './binary/reader.js';
 import { Writer } from './binary/writer.js';
+import { Compression, compress, decompress, type CompressionType } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { kafkaError, type SluiceError } from './errors.js';
 
@@ -28,8 +28,6 @@ export const RECORD_BATCH_HEADER_SIZE = 61;
 /** baseOffset + batchLength: the bytes not counted by batchLength. */
 export const LOG_OVERHEAD = 12;
 
-export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
-export type CompressionType = (typeof Compression)[keyof typeof Compression];
 export const TimestampType = { createTime: 0, logAppendTime: 1 } as const;
 
 const ATTR_COMPRESSION_MASK = 0x07;
@@ -216,24 +214,6 @@ function encodeRecord(record: RecordInput, offsetDelta: number, baseTimestamp: n
   return new Writer(bytes.length + 5).varint(bytes.length).raw(bytes).toBuffer();
 }
 
-/** Codecs for compressed batches beyond gzip; registered by whoever has the native packages (the gateway). */
-export interface CompressionCodec {
-  compress(data: Buffer): Buffer;
-  decompress(data: Buffer): Buffer;
-}
-const codecs = new Map<number, CompressionCodec>([
-  [Compression.gzip, { compress: (d) => gzipSync(d), decompress: (d) => gunzipSync(d) }],
-]);
-
-export function registerCompressionCodec(type: CompressionType, codec: CompressionCodec): void {
-  codecs.set(type, codec);
-}
-
-function codecFor(type: number): CompressionCodec | SluiceError {
-  const codec = codecs.get(type);
-  return codec ?? kafkaError('UNSUPPORTED_COMPRESSION_TYPE', `compression type ${type} is not available`);
-}
-
 /** Builds one RecordBatch v2 holding `records` (offset deltas 0..n-1). */
 export function buildRecordBatch(records: readonly RecordInput[], options: BuildBatchOptions = {}): Buffer {
   if (records.length === 0) throw kafkaError('INVALID_RECORD', 'a record batch needs at least one record');
@@ -251,9 +231,7 @@ export function buildRecordBatch(records: readonly RecordInput[], options: Build
   let payload = encoded.length === 1 ? encoded[0] : Buffer.concat(encoded, recordBytes);
   const compression = options.compression ?? Compression.none;
   if (compression !== Compression.none) {
-    const codec = codecFor(compression);
-    if (codec instanceof Error) throw codec;
-    payload = codec.compress(payload);
+    payload = compress(compression, payload);
   }
   const batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + payload.length);
   batch.writeBigInt64BE(BigInt(options.baseOffset ?? 0), BatchField.baseOffset);
@@ -287,9 +265,7 @@ export function decodeRecords(batch: Uint8Array): DecodedRecord[] {
   let payload = b.subarray(RECORD_BATCH_HEADER_SIZE, h.batchLength + LOG_OVERHEAD);
   const compression = batchCompression(h.attributes);
   if (compression !== Compression.none) {
-    const codec = codecFor(compression);
-    if (codec instanceof Error) throw codec;
-    payload = codec.decompress(payload);
+    payload = decompress(compression, payload);
   }
   const r = new Reader(payload);
   const out: DecodedRecord[] = [];
