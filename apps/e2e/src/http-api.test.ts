@@ -1,6 +1,7 @@
 // The HTTP API end to end against the embedded server: formats, placement, reads, long polls, and bad input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '@sluice/protocol';
+import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http, type HttpRecord } from './http-client.js';
 
@@ -17,7 +18,7 @@ interface ProduceResponse {
 }
 
 beforeAll(async () => {
-  sluice = await startEmbedded({ SLUICE_HTTP_MAX_BODY_BYTES: String(64 * 1024) });
+  sluice = await startEmbedded({ SLUICE_HTTP_MAX_BODY_BYTES: String(64 * 1024), SLUICE_LOG_CLEANER_INTERVAL_MS: '200' });
   http = new Http(sluice.httpUrl);
   await http.createTopic('api', 3);
 });
@@ -78,6 +79,28 @@ describe('HTTP API', () => {
       const expectedHeaders = Array.isArray(c.headers) ? c.headers : Object.entries(c.headers).map(([key, value]) => ({ key, value }));
       expect(read.body[0].headers).toEqual(expectedHeaders);
     }
+  });
+
+  it('compacts a topic with cleanup.policy=compact: the latest value per key stays, at its offset', async () => {
+    await http.json('POST', '/topics', { name: 'latest-by-key', partitions: 1, configs: { 'cleanup.policy': 'compact', 'segment.bytes': '600', 'min.cleanable.dirty.ratio': '0.01' } });
+    const produced: Array<{ key: string; value: string; offset: number }> = [];
+    for (let i = 0; i < 40; i++) {
+      const record = { key: `user-${i % 4}`, value: `state-${i}` };
+      const res = await http.json<ProduceResponse>('POST', '/topics/latest-by-key/partitions/0', { format: 'string', records: [record] });
+      produced.push({ ...record, offset: res.body.offsets[0].offset as number });
+    }
+    expectError(await http.json('POST', '/topics/latest-by-key/partitions/0', { format: 'string', records: [{ value: 'no key' }] }), 422, 'INVALID_RECORD');
+    await waitFor(async () => (await http.json<HttpRecord[]>('GET', '/topics/latest-by-key/partitions/0/records?offset=0&format=string')).body.length < produced.length, {
+      timeoutMs: 20_000,
+      what: 'the log cleaner to compact the topic',
+    });
+    const records = (await http.json<HttpRecord[]>('GET', '/topics/latest-by-key/partitions/0/records?offset=0&format=string')).body;
+    // Every key's latest value is still there, at the offset it was written at; offsets only increase.
+    for (const key of ['user-0', 'user-1', 'user-2', 'user-3']) {
+      const latest = produced.filter((p) => p.key === key).at(-1);
+      expect(records.find((r) => r.offset === latest?.offset)?.value).toBe(latest?.value);
+    }
+    expect(records.map((r) => r.offset)).toEqual([...records.map((r) => r.offset)].sort((a, b) => a - b));
   });
 
   it('places keyed records with Kafka’s partitioner and spreads unkeyed ones', async () => {

@@ -24,6 +24,11 @@ export const brokerConfig = defineConfig('broker', {
     min: -1,
   }),
   retentionCheckIntervalMs: v.int('SLUICE_LOG_RETENTION_CHECK_INTERVAL_MS', 'How often retention runs', { default: 300_000, min: 100 }),
+  cleanerIntervalMs: v.int('SLUICE_LOG_CLEANER_INTERVAL_MS', 'How often the log cleaner looks for compacted topics to clean', { default: 15_000, min: 100 }),
+  maxOpenFiles: v.int('SLUICE_LOG_MAX_OPEN_FILES', 'Most segment files the broker keeps open at once (least recently used close first)', {
+    default: 1024,
+    min: 16,
+  }),
   flushMessages: v.int('SLUICE_LOG_FLUSH_MESSAGES', 'fsync after this many messages (1: every append, as a group commit); default never', {
     default: -1,
     defaultText: '(never)',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
 import type { MetadataImage, TopicInfo } from '@sluice/protocol';
 import type { ServiceDeps, ServiceFactory, RunningService } from '@sluice/runtime';
-import { PartitionLog } from '@sluice/storage';
+import { FilePool, PartitionLog } from '@sluice/storage';
 import { brokerConfig, type BrokerConfig } from './broker-config.js';
 import { readIdentity, writeIdentity } from './broker-identity.js';
 import { createBrokerMetrics, type BrokerMetrics } from './broker-metrics.js';
@@ -35,6 +35,10 @@ export class Broker implements RunningService {
   private brokerId = -1;
   private reconciling: Promise<void> = Promise.resolve();
   private retentionTimer: NodeJS.Timeout | undefined;
+  private cleanerTimer: NodeJS.Timeout | undefined;
+  private cleanerRunning = false;
+  /** Open segment files, bounded over all partitions of this broker. */
+  private readonly files: FilePool;
   private ready = false;
   private stopped = false;
 
@@ -48,6 +52,7 @@ export class Broker implements RunningService {
       onError: (err) => deps.logger.warn({ err }, 'metadata reload failed'),
     });
     this.metrics = createBrokerMetrics(deps.registry, () => this.brokerId);
+    this.files = new FilePool(config.maxOpenFiles);
   }
 
   get id(): number {
@@ -90,6 +95,8 @@ export class Broker implements RunningService {
     await this.removeOrphanReplicas();
     this.retentionTimer = setInterval(() => void this.applyRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    this.cleanerTimer = setInterval(() => void this.cleanLogs(), this.config.cleanerIntervalMs);
+    this.cleanerTimer.unref();
     this.ready = true;
     logger.info({ brokerId: this.brokerId, partitions: this.replicas.size }, 'broker ready');
   }
@@ -166,7 +173,7 @@ export class Broker implements RunningService {
     const sameTopic = marker !== undefined && (JSON.parse(marker) as { topicId: string }).topicId === topic.id;
     // A topic of the same name that was deleted and created again while this broker was away: start afresh.
     if (marker !== undefined && !sameTopic) await rm(dir, { recursive: true, force: true });
-    const log = await PartitionLog.open(dir, logConfigFor(topic.configs, this.config));
+    const log = await PartitionLog.open(dir, logConfigFor(topic.configs, this.config), { files: this.files });
     if (!sameTopic) {
       await writeFile(markerPath, JSON.stringify({ topicId: topic.id, topic: topic.name, partition }) + '\n');
     }
@@ -202,14 +209,35 @@ export class Broker implements RunningService {
     }
   }
 
+  /** The log cleaner: compacts the partitions of compacted topics whose dirty ratio has reached their threshold. */
+  private async cleanLogs(): Promise<void> {
+    if (this.cleanerRunning || this.stopped) return;
+    this.cleanerRunning = true;
+    try {
+      for (const r of this.replicas.values()) {
+        if (this.stopped) return;
+        try {
+          const result = await r.log.compact(Date.now());
+          if (result) this.deps.logger.info({ topic: r.topicName, partition: r.partition, ...result }, 'compacted');
+        } catch (err) {
+          this.deps.logger.warn({ err, topic: r.topicName, partition: r.partition }, 'compaction failed');
+        }
+      }
+    } finally {
+      this.cleanerRunning = false;
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.retentionTimer);
+    clearInterval(this.cleanerTimer);
     this.metadata.close();
     await this.reconciling;
     await Promise.all([...this.replicas.values()].map((r) => r.leader?.stop()));
     await Promise.all([...this.replicas.values()].map((r) => r.log.close()));
+    await this.files.closeAll();
     this.replicas.clear();
     await this.session?.stop();
     this.deps.logger.info({ brokerId: this.brokerId }, 'broker stopped');

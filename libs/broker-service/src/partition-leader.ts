@@ -180,7 +180,7 @@ export class PartitionLeader {
     if (ts === OffsetSpec.latest) return reply({ ...base, offset: log.highWatermark, timestamp: -1 });
     if (ts === OffsetSpec.earliest) return reply({ ...base, offset: log.logStartOffset, timestamp: -1 });
     if (ts === OffsetSpec.maxTimestamp) {
-      const found = await log.offsetForTimestamp(-1);
+      const found = await log.offsetForMaxTimestamp();
       return reply({ ...base, offset: found?.offset ?? -1, timestamp: found?.timestamp ?? -1 });
     }
     if (!Number.isSafeInteger(ts) || ts < 0) {

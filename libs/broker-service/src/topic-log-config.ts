@@ -1,5 +1,5 @@
 // Topic configs (Kafka names) → the storage engine's LogConfig, over the broker's defaults.
-import type { LogConfig } from '@sluice/storage';
+import type { CleanupPolicy, LogConfig } from '@sluice/storage';
 import type { BrokerConfig } from './broker-config.js';
 
 function num(value: string | undefined): number | undefined {
@@ -23,7 +23,22 @@ export function logConfigFor(configs: Record<string, string>, broker: BrokerConf
   const flushMs = num(configs['flush.ms']);
   if (flushMs !== undefined) out.flushMs = flushMs;
   if (flushMessages !== undefined) out.flushMessages = flushMessages;
+  const policy = cleanupPolicy(configs['cleanup.policy']);
+  if (policy) out.cleanupPolicy = policy;
+  const deleteRetentionMs = num(configs['delete.retention.ms']);
+  if (deleteRetentionMs !== undefined) out.deleteRetentionMs = deleteRetentionMs;
+  const dirtyRatio = num(configs['min.cleanable.dirty.ratio']);
+  if (dirtyRatio !== undefined) out.minCleanableDirtyRatio = dirtyRatio;
   return out;
+}
+
+/** Kafka's cleanup.policy is a list: delete, compact, or both in either order. */
+function cleanupPolicy(value: string | undefined): CleanupPolicy | undefined {
+  if (value === undefined) return undefined;
+  const parts = new Set(value.split(',').map((p) => p.trim()));
+  if (parts.has('compact') && parts.has('delete')) return 'compact,delete';
+  if (parts.has('compact')) return 'compact';
+  return 'delete';
 }
 
 export function minInsyncReplicas(configs: Record<string, string>): number {

@@ -8,7 +8,9 @@ import {
   BatchField,
   buildRecordBatch,
   decodeRecords,
+  filterRecordBatch,
   forEachBatch,
+  forEachRecordRef,
   readBatchHeader,
   RECORD_BATCH_HEADER_SIZE,
   stampBatches,
@@ -110,5 +112,44 @@ describe('RecordBatch v2', () => {
         }),
       );
     });
+  });
+});
+
+describe('filterRecordBatch (compaction)', () => {
+  const records: RecordInput[] = Array.from({ length: 10 }, (_, i) => ({
+    key: Buffer.from(`k${i % 3}`),
+    value: i === 7 ? null : Buffer.from(`v${i}`),
+    timestamp: 1_700_000_000_000 + i,
+  }));
+
+  for (const [name, compression] of Object.entries(Compression)) {
+    it(`keeps chosen records with their offsets and timestamps (${name})`, () => {
+      const batch = buildRecordBatch(records, { compression, baseOffset: 100, producerId: 5, partitionLeaderEpoch: 3 });
+      const refs: Array<{ offset: number; key: string; tombstone: boolean }> = [];
+      forEachRecordRef(batch, (r) => refs.push({ offset: r.offset, key: r.key?.toString() ?? '', tombstone: r.tombstone }));
+      expect(refs.map((r) => r.offset)).toEqual([100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
+      expect(refs[7].tombstone).toBe(true);
+      const out = filterRecordBatch(batch, (r) => r.offset % 2 === 1 && r.offset < 108);
+      expect(out).not.toBeNull();
+      expect(validateBatches(out as Buffer)).not.toBeInstanceOf(SluiceError);
+      const h = readBatchHeader(out as Buffer);
+      expect([h.baseOffset, h.lastOffsetDelta, h.recordCount, h.producerId, h.partitionLeaderEpoch]).toEqual([100, 7, 4, 5, 3]);
+      expect(h.attributes & 7).toBe(compression);
+      const decoded = decodeRecords(out as Buffer);
+      expect(decoded.map((d) => [d.offset, d.timestamp, d.value?.toString() ?? null])).toEqual([
+        [101, 1_700_000_000_001, 'v1'],
+        [103, 1_700_000_000_003, 'v3'],
+        [105, 1_700_000_000_005, 'v5'],
+        [107, 1_700_000_000_007, null],
+      ]);
+      expect(filterRecordBatch(batch, () => true)).toBe(batch);
+      expect(filterRecordBatch(batch, () => false)).toBeNull();
+    });
+  }
+
+  it('refuses a batch whose records overrun it', () => {
+    const batch = buildRecordBatch(records);
+    batch.writeInt32BE(11, BatchField.recordCount);
+    expect(() => forEachRecordRef(batch, () => undefined)).toThrow(/CORRUPT|overruns|malformed/);
   });
 });

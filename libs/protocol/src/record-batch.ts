@@ -296,3 +296,73 @@ export function decodeRecords(batch: Uint8Array): DecodedRecord[] {
   }
   return out;
 }
+
+/** What compaction needs to know of one record, read without decoding its value or headers. */
+export interface RecordRef {
+  offset: number;
+  key: Buffer | null;
+  /** A null value: a tombstone. */
+  tombstone: boolean;
+}
+
+/**
+ * Visits each record of one batch (control batches: none). Cheap: reads the key and the value's length only.
+ * Throws CORRUPT_MESSAGE on malformed records.
+ */
+export function forEachRecordRef(batch: Buffer, visit: (record: RecordRef, raw: Buffer, offsetDelta: number) => void): void {
+  const h = readBatchHeader(batch);
+  if (isControlBatch(h.attributes)) return;
+  const payload = decompress(batchCompression(h.attributes), batch.subarray(RECORD_BATCH_HEADER_SIZE, h.batchLength + LOG_OVERHEAD));
+  const r = new Reader(payload);
+  try {
+    for (let i = 0; i < h.recordCount; i++) {
+      const start = r.pos;
+      const length = r.varint();
+      const end = r.pos + length;
+      if (length < 0 || end > payload.length) throw kafkaError('CORRUPT_MESSAGE', `record ${i} overruns its batch`);
+      r.int8();
+      r.varlong();
+      const offsetDelta = r.varint();
+      const key = readNullableVarBytes(r);
+      const valueLength = r.varint();
+      visit({ offset: h.baseOffset + offsetDelta, key, tombstone: valueLength < 0 }, payload.subarray(start, end), offsetDelta);
+      r.pos = end;
+    }
+  } catch (err) {
+    if ((err as SluiceError).code === 'CORRUPT_MESSAGE') throw err;
+    throw kafkaError('CORRUPT_MESSAGE', `malformed record in the batch at offset ${h.baseOffset}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Keeps the records of one batch for which `keep` is true, as Kafka's log cleaner does: the same base offset,
+ * timestamps, producer fields, attributes and codec; kept records byte for byte (their offset and timestamp deltas
+ * unchanged); the last offset delta that of the last kept record. Returns the batch itself when every record stays,
+ * null when none does. Control batches are always kept.
+ */
+export function filterRecordBatch(batch: Buffer, keep: (record: RecordRef) => boolean): Buffer | null {
+  const h = readBatchHeader(batch);
+  if (isControlBatch(h.attributes)) return batch;
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let lastDelta = -1;
+  let total = 0;
+  forEachRecordRef(batch, (record, raw, offsetDelta) => {
+    total++;
+    if (!keep(record)) return;
+    kept.push(raw);
+    keptBytes += raw.length;
+    lastDelta = offsetDelta;
+  });
+  if (kept.length === total) return batch;
+  if (kept.length === 0) return null;
+  const payload = compress(batchCompression(h.attributes), Buffer.concat(kept, keptBytes));
+  const out = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + payload.length);
+  batch.copy(out, 0, 0, RECORD_BATCH_HEADER_SIZE);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, BatchField.batchLength);
+  out.writeInt32BE(lastDelta, BatchField.lastOffsetDelta);
+  out.writeInt32BE(kept.length, BatchField.recordCount);
+  payload.copy(out, RECORD_BATCH_HEADER_SIZE);
+  out.writeUInt32BE(crc32c(out.subarray(BatchField.attributes)), BatchField.crc);
+  return out;
+}

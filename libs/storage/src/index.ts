@@ -1,1 +1,3 @@
-export { PartitionLog, defaultLogConfig, type AppendResult, type LogConfig, type ReadResult } from './partition-log.js';
+export * from './partition-log.js';
+export { FilePool } from './file-pool.js';
+export { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, type EpochEntry } from './leader-epoch-cache.js';

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildRecordBatch, BatchField, decodeRecords, forEachBatch, KafkaErrorCode, SluiceError } from '@sluice/protocol';
 import { tempDir, type TempDir } from '@sluice/testing';
+import { FilePool } from './file-pool.js';
 import { PartitionLog } from './partition-log.js';
 
 let dir: TempDir;
@@ -186,22 +187,28 @@ describe('PartitionLog', () => {
     await again.close();
   });
 
-  it('matches an in-memory model under random appends, rolls, truncations and reopens', async () => {
+  it('matches an in-memory model under random appends, rolls, truncations, deletions, reads, crashes and reopens', async () => {
+    const config = { segmentBytes: 256, indexIntervalBytes: 64 };
     await fc.assert(
       fc.asyncProperty(
         fc.array(
           fc.oneof(
             fc.record({ op: fc.constant('append' as const), n: fc.integer({ min: 1, max: 4 }) }),
             fc.record({ op: fc.constant('truncate' as const), back: fc.nat(5) }),
+            fc.record({ op: fc.constant('deleteBefore' as const), ahead: fc.nat(6) }),
             fc.record({ op: fc.constant('reopen' as const) }),
-            fc.record({ op: fc.constant('read' as const), at: fc.nat(100) }),
+            fc.record({ op: fc.constant('crash' as const) }),
+            fc.record({ op: fc.constant('dropIndexes' as const) }),
+            fc.record({ op: fc.constant('read' as const), at: fc.nat(100), maxBytes: fc.constantFrom(1, 100, 300, 1 << 20) }),
           ),
-          { maxLength: 25 },
+          { maxLength: 30 },
         ),
         async (ops) => {
           const d = await tempDir('sluice-model-');
-          let log = await PartitionLog.open(d.path, { segmentBytes: 256, indexIntervalBytes: 64 });
+          let files = new FilePool(4);
+          let log = await PartitionLog.open(d.path, config, { files });
           const model: string[] = [];
+          let start = 0;
           let counter = 0;
           try {
             for (const op of ops) {
@@ -211,32 +218,43 @@ describe('PartitionLog', () => {
                 expect(r.baseOffset).toBe(model.length);
                 model.push(...vs);
               } else if (op.op === 'truncate') {
-                // Truncation keeps whole batches: cut back to a batch boundary the log reports.
-                const target = Math.max(0, model.length - op.back);
-                const bytes = (await log.read(0, 1 << 20)).bytes;
-                let boundary = 0;
-                forEachBatch(bytes, (h) => {
-                  if (h.baseOffset <= target) boundary = h.baseOffset;
-                });
-                await log.truncateTo(boundary);
+                // Truncation removes whole batches: the one holding the target offset and everything after it.
+                const target = Math.max(start, model.length - op.back);
+                if (target >= model.length) continue;
+                const boundary = Number((await log.read(target, 1)).bytes.readBigInt64BE(0));
+                await log.truncateTo(target);
                 model.length = boundary;
-              } else if (op.op === 'reopen') {
-                await log.close();
-                log = await PartitionLog.open(d.path, { segmentBytes: 256, indexIntervalBytes: 64 });
-              } else if (model.length > 0) {
-                const at = op.at % model.length;
-                expect(values((await log.read(at, 1 << 20)).bytes, at)).toEqual(model.slice(at));
+                start = Math.min(start, boundary);
+              } else if (op.op === 'deleteBefore') {
+                start = Math.min(model.length, start + op.ahead);
+                await log.deleteRecordsBefore(start);
+              } else if (op.op === 'reopen' || op.op === 'crash') {
+                if (op.op === 'reopen') await log.close();
+                // A crash: the process is gone, its writes are in the page cache, nothing was closed or checkpointed.
+                await files.closeAll();
+                files = new FilePool(4);
+                log = await PartitionLog.open(d.path, config, { files });
+              } else if (op.op === 'dropIndexes') {
+                for (const f of await readdir(d.path)) if (f.endsWith('.index') || f.endsWith('.timeindex')) await unlink(join(d.path, f));
+              } else if (model.length > start) {
+                const at = start + (op.at % (model.length - start));
+                const got = values((await log.read(at, op.maxBytes)).bytes, at);
+                expect(got.length).toBeGreaterThan(0);
+                expect(got).toEqual(model.slice(at, at + got.length));
+                if (op.maxBytes === 1 << 20) expect(got).toEqual(model.slice(at));
               }
               expect(log.logEndOffset).toBe(model.length);
+              expect(log.logStartOffset).toBe(start);
             }
-            expect(values((await log.read(0, 1 << 20)).bytes)).toEqual(model);
+            if (model.length > start) expect(values((await log.read(start, 1 << 20)).bytes, start)).toEqual(model.slice(start));
           } finally {
             await log.close();
+            await files.closeAll();
             await d.remove();
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 60 },
     );
   });
 });

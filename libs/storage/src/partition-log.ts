@@ -1,10 +1,12 @@
-// The partition log: an ordered list of segments on disk holding RecordBatch v2 bytes exactly as produced,
-// with offsets stamped by the leader. A simple, correct first engine (Kafka's UnifiedLog in spirit).
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+// The partition log: an ordered list of segments on disk holding RecordBatch v2 bytes exactly as produced, with
+// offsets stamped by the leader (Kafka's UnifiedLog and LocalLog in one). See README.md for its guarantees.
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BatchField,
-  crc32c,
+  decodeRecords,
+  forEachBatch,
+  forEachRecordRef,
   kafkaError,
   LOG_OVERHEAD,
   RECORD_BATCH_HEADER_SIZE,
@@ -13,6 +15,13 @@ import {
   validateBatches,
   type BatchesSummary,
 } from '@sluice/protocol';
+import type { FilePool} from './file-pool.js';
+import { defaultFilePool, FileRetiredError } from './file-pool.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { buildOffsetMap, cleanGroup, type CleanerContext } from './log-cleaner.js';
+import { BatchCursor, LogSegment, scanBatches, segmentFileName, type BatchInfo } from './segment.js';
+
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 
 export interface LogConfig {
   segmentBytes: number;
@@ -23,6 +32,9 @@ export interface LogConfig {
   flushMessages: number;
   flushMs: number;
   maxBatchBytes: number;
+  cleanupPolicy: CleanupPolicy;
+  deleteRetentionMs: number;
+  minCleanableDirtyRatio: number;
 }
 
 export const defaultLogConfig: LogConfig = {
@@ -34,13 +46,32 @@ export const defaultLogConfig: LogConfig = {
   flushMessages: Number.MAX_SAFE_INTEGER,
   flushMs: Number.MAX_SAFE_INTEGER,
   maxBatchBytes: 1024 * 1024 + 12,
+  cleanupPolicy: 'delete',
+  deleteRetentionMs: 24 * 3600 * 1000,
+  minCleanableDirtyRatio: 0.5,
 };
+
+export interface LogOptions {
+  /** The pool of open files this log shares with others (a process-wide default otherwise). */
+  files?: FilePool;
+}
 
 export interface AppendResult {
   baseOffset: number;
   lastOffset: number;
   logAppendTimeMs: number;
   maxTimestamp: number;
+}
+
+export interface ReadResult {
+  bytes: Buffer;
+}
+
+export interface CompactionResult {
+  segmentsRewritten: number;
+  recordsRemoved: number;
+  bytesBefore: number;
+  bytesAfter: number;
 }
 
 interface PendingAppend {
@@ -55,134 +86,76 @@ interface PendingAppend {
 
 /** Most bytes one writev carries. */
 const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
+const CLEAN_MARKER = '.clean-shutdown';
+const SEGMENT_FILE = /^(\d{20})\.log$/;
+const CLEANED_FILE = /^(\d{20})\.log\.(\d+)\.cleaned$/;
+const DELETED_FILE = /^(\d{20})\.log\.deleted$/;
 
-export interface ReadResult {
-  bytes: Buffer;
+function segmentIndexFor(segments: readonly LogSegment[], offset: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  let best = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (segments[mid].baseOffset <= offset) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
 }
 
-const SCAN_CHUNK = 1024 * 1024;
-
-function segmentName(baseOffset: number): string {
-  return `${String(baseOffset).padStart(20, '0')}.log`;
+/** Appends `bytes` to the last chunk when they follow it in memory (the same read window), else as a new chunk. */
+function pushChunk(chunks: Buffer[], bytes: Buffer): void {
+  const last = chunks[chunks.length - 1];
+  if (last && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
+    chunks[chunks.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
+  } else chunks.push(bytes);
 }
 
-/** One segment file with a sparse in-memory offset index (offset → file position) and its largest timestamp. */
-class LogSegment {
-  readonly indexOffsets: number[] = [];
-  readonly indexPositions: number[] = [];
-  size = 0;
-  maxTimestamp = -1;
-  /** Offset after the last batch in this segment. */
-  nextOffset: number;
-  private bytesSinceIndex = Number.MAX_SAFE_INTEGER;
-  handle: FileHandle | undefined;
-  readonly createdAt = Date.now();
-
-  constructor(
-    readonly path: string,
-    readonly baseOffset: number,
-  ) {
-    this.nextOffset = baseOffset;
+/** A compacted topic keeps the latest record per key, so (as in Kafka) it refuses records without one. */
+function findKeylessRecord(bytes: Buffer): SluiceError | null {
+  let error: SluiceError | null = null;
+  try {
+    forEachBatch(bytes, (_h, start, end) => {
+      forEachRecordRef(bytes.subarray(start, end), (record) => {
+        error ??= record.key ? null : kafkaError('INVALID_RECORD', 'a compacted topic cannot accept a record without a key');
+      });
+    });
+  } catch (err) {
+    return err instanceof SluiceError ? err : kafkaError('CORRUPT_MESSAGE', String(err));
   }
-
-  /** Records a batch that starts at `position`. */
-  track(baseOffset: number, lastOffset: number, position: number, size: number, maxTimestamp: number, interval: number): void {
-    if (this.bytesSinceIndex >= interval) {
-      this.indexOffsets.push(baseOffset);
-      this.indexPositions.push(position);
-      this.bytesSinceIndex = 0;
-    }
-    this.bytesSinceIndex += size;
-    this.size = position + size;
-    this.nextOffset = lastOffset + 1;
-    if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
-  }
-
-  /** File position of the last indexed batch at or before `offset`. */
-  floorPosition(offset: number): number {
-    let lo = 0;
-    let hi = this.indexOffsets.length - 1;
-    let best = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.indexOffsets[mid] <= offset) {
-        best = this.indexPositions[mid];
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return best;
-  }
-
-  async fileHandle(): Promise<FileHandle> {
-    this.handle ??= await open(this.path, 'a+');
-    return this.handle;
-  }
-
-  async close(): Promise<void> {
-    await this.handle?.close();
-    this.handle = undefined;
-  }
-}
-
-interface ScannedBatch {
-  baseOffset: number;
-  lastOffset: number;
-  position: number;
-  size: number;
-  maxTimestamp: number;
-}
-
-/** Reads the batch headers of a segment from `from`, calling `visit`; stops at a torn or (with checkCrc) corrupt batch. */
-async function scanSegment(handle: FileHandle, fileSize: number, from: number, checkCrc: boolean, visit: (b: ScannedBatch) => boolean | void): Promise<number> {
-  let position = from;
-  let chunk = Buffer.alloc(0);
-  let chunkStart = 0;
-  while (position + RECORD_BATCH_HEADER_SIZE <= fileSize) {
-    if (position + RECORD_BATCH_HEADER_SIZE > chunkStart + chunk.length) {
-      const len = Math.min(SCAN_CHUNK, fileSize - position);
-      chunk = Buffer.allocUnsafe(len);
-      await handle.read(chunk, 0, len, position);
-      chunkStart = position;
-    }
-    const at = position - chunkStart;
-    const batchLength = chunk.readInt32BE(at + BatchField.batchLength);
-    const size = batchLength + LOG_OVERHEAD;
-    if (batchLength < RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD || position + size > fileSize || chunk.readInt8(at + BatchField.magic) !== 2) break;
-    if (checkCrc) {
-      const whole = Buffer.allocUnsafe(size);
-      await handle.read(whole, 0, size, position);
-      if (crc32c(whole.subarray(BatchField.attributes)) !== whole.readUInt32BE(BatchField.crc)) break;
-    }
-    const baseOffset = Number(chunk.readBigInt64BE(at + BatchField.baseOffset));
-    const lastOffset = baseOffset + chunk.readInt32BE(at + BatchField.lastOffsetDelta);
-    const maxTimestamp = Number(chunk.readBigInt64BE(at + BatchField.maxTimestamp));
-    if (visit({ baseOffset, lastOffset, position, size, maxTimestamp }) === false) return position;
-    position += size;
-  }
-  return position;
+  return error;
 }
 
 export class PartitionLog {
+  /** Replaced, never mutated, so a read holding the previous list stays consistent. */
   private segments: LogSegment[] = [];
   private config: LogConfig;
+  private readonly files: FilePool;
+  private epochs!: LeaderEpochCache;
   private tail: Promise<unknown> = Promise.resolve();
   private hw = 0;
   private startOffset = 0;
+  private firstDirtyOffset = 0;
   private unflushed = 0;
   private readonly pending: PendingAppend[] = [];
   private draining = false;
+  private cleaning = false;
   private lastFlush = Date.now();
   private closed = false;
 
   private constructor(
     readonly dir: string,
     config: Partial<LogConfig>,
+    options: LogOptions,
   ) {
     this.config = { ...defaultLogConfig, ...config };
+    this.files = options.files ?? defaultFilePool;
   }
 
-  static async open(dir: string, config: Partial<LogConfig> = {}): Promise<PartitionLog> {
-    const log = new PartitionLog(dir, config);
+  static async open(dir: string, config: Partial<LogConfig> = {}, options: LogOptions = {}): Promise<PartitionLog> {
+    const log = new PartitionLog(dir, config, options);
     await log.load();
     return log;
   }
@@ -203,6 +176,12 @@ export class PartitionLog {
   get size(): number {
     return this.segments.reduce((n, s) => n + s.size, 0);
   }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
 
   setHighWatermark(offset: number): void {
     this.hw = Math.max(this.startOffset, Math.min(offset, this.logEndOffset));
@@ -212,27 +191,102 @@ export class PartitionLog {
     return this.segments[this.segments.length - 1];
   }
 
+  // ---- opening and recovery ----
+
   private async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const names = (await readdir(this.dir)).filter((n) => /^\d{20}\.log$/.test(n)).sort();
-    const clean = await stat(join(this.dir, '.clean-shutdown')).then(() => true, () => false);
-    await unlink(join(this.dir, '.clean-shutdown')).catch(() => undefined);
-    for (let i = 0; i < names.length; i++) {
-      const segment = new LogSegment(join(this.dir, names[i]), Number(names[i].slice(0, 20)));
-      const handle = await open(segment.path, 'r+');
-      const { size } = await handle.stat();
-      const isLast = i === names.length - 1;
-      const end = await scanSegment(handle, size, 0, isLast && !clean, (b) =>
-        segment.track(b.baseOffset, b.lastOffset, b.position, b.size, b.maxTimestamp, this.config.indexIntervalBytes),
-      );
-      if (end < size) await handle.truncate(end);
-      await handle.close();
-      this.segments.push(segment);
+    await this.finishInterruptedSwaps();
+    const names = (await readdir(this.dir)).filter((n) => SEGMENT_FILE.test(n)).sort();
+    const clean = await stat(join(this.dir, CLEAN_MARKER)).then(
+      () => true,
+      () => false,
+    );
+    await unlink(join(this.dir, CLEAN_MARKER)).catch(() => undefined);
+    const segments: LogSegment[] = [];
+    for (const name of names) {
+      const segment = new LogSegment(join(this.dir, name), Number(name.slice(0, 20)));
+      segment.size = (await stat(segment.path)).size;
+      segments.push(segment);
     }
-    if (this.segments.length === 0) await this.roll(0);
-    this.startOffset = Math.max(this.segments[0].baseOffset, await this.readCheckpoint('log-start-offset'));
-    this.startOffset = Math.min(this.startOffset, this.logEndOffset);
+    for (let i = 0; i + 1 < segments.length; i++) segments[i].nextOffset = segments[i + 1].baseOffset;
+    this.segments = segments;
+    if (segments.length === 0) await this.roll(0);
+    else await this.recoverActive(segments[segments.length - 1], clean);
+    this.startOffset = Math.min(Math.max(this.segments[0].baseOffset, await this.readCheckpoint('log-start-offset')), this.logEndOffset);
     this.setHighWatermark(await this.readCheckpoint('highwatermark'));
+    this.firstDirtyOffset = Math.max(this.startOffset, await this.readCheckpoint('cleaner-offset-checkpoint'));
+    const { cache, found } = await LeaderEpochCache.load(this.dir);
+    this.epochs = cache;
+    if (!found && this.logEndOffset > this.startOffset) await this.rebuildEpochs();
+    await this.epochs.truncateFromEnd(this.logEndOffset);
+  }
+
+  /**
+   * The active segment after a clean shutdown loads its index files and reads only past the last index entry;
+   * after a crash it is checked batch by batch (length and CRC) and a torn or corrupt tail is cut off.
+   */
+  private async recoverActive(segment: LogSegment, clean: boolean): Promise<void> {
+    const fileSize = segment.size;
+    let from = 0;
+    if (clean && (await segment.readIndexes())) {
+      from = segment.offsetIndex?.floorPosition(Number.MAX_SAFE_INTEGER) ?? 0;
+      segment.nextOffset = segment.baseOffset;
+      segment.size = from;
+    } else segment.resetIndexes();
+    const scan = await this.files.use(segment, (handle) =>
+      scanBatches(handle, from, fileSize, { crc: !clean }, (b) => segment.track(b, this.config.indexIntervalBytes)),
+    );
+    if (scan.end < fileSize) await this.files.use(segment, (handle) => handle.truncate(scan.end));
+    segment.size = scan.end;
+    // The index files on disk describe the segment as it was at the last clean close; they are rewritten at roll or close.
+  }
+
+  /** Closed segments load their indexes on first use, rebuilding them by a scan when the files are missing or bad. */
+  private async loadIndexes(segment: LogSegment): Promise<void> {
+    if (segment.offsetIndex) return;
+    if (await segment.readIndexes()) return;
+    const nextOffset = segment.nextOffset;
+    const size = segment.size;
+    segment.resetIndexes();
+    const scan = await this.files.use(segment, (handle) => scanBatches(handle, 0, size, {}, (b) => segment.track(b, this.config.indexIntervalBytes)));
+    if (scan.torn) throw kafkaError('KAFKA_STORAGE_ERROR', `${segment.path} has a bad batch at byte ${scan.end}`);
+    segment.nextOffset = nextOffset;
+    segment.size = size;
+    await segment.writeIndexes();
+  }
+
+  /** Completes or undoes a compaction swap a crash interrupted (see swapIn). */
+  private async finishInterruptedSwaps(): Promise<void> {
+    const names = await readdir(this.dir);
+    const bases = (re: RegExp): number[] => names.flatMap((n) => (re.exec(n) ? [Number(re.exec(n)?.[1])] : []));
+    const deleted = bases(DELETED_FILE);
+    for (const name of names) {
+      const m = CLEANED_FILE.exec(name);
+      if (!m) continue;
+      const first = Number(m[1]);
+      const end = Number(m[2]);
+      const path = join(this.dir, name);
+      if (!deleted.some((b) => b >= first && b < end)) {
+        await rm(path, { force: true });
+        continue;
+      }
+      // The swap had begun, so the cleaned file was complete and synced: finish it.
+      for (const base of bases(SEGMENT_FILE).filter((b) => b >= first && b < end)) {
+        await new LogSegment(join(this.dir, segmentFileName(base)), base).removeFiles();
+      }
+      await new LogSegment(join(this.dir, segmentFileName(first)), first).removeIndexFiles();
+      await rename(path, join(this.dir, segmentFileName(first)));
+    }
+    for (const base of deleted) await rm(join(this.dir, segmentFileName(base, '.log.deleted')), { force: true });
+    for (const name of names.filter((n) => n.endsWith('.tmp'))) await rm(join(this.dir, name), { force: true });
+  }
+
+  private async rebuildEpochs(): Promise<void> {
+    for (const segment of this.segments) {
+      const pending: BatchInfo[] = [];
+      await this.files.use(segment, (handle) => scanBatches(handle, 0, segment.size, {}, (b) => void pending.push(b)));
+      for (const b of pending) if (b.lastOffset >= this.startOffset) await this.epochs.assign(b.leaderEpoch, Math.max(b.baseOffset, this.startOffset));
+    }
   }
 
   private async readCheckpoint(name: string): Promise<number> {
@@ -247,15 +301,19 @@ export class PartitionLog {
     await rename(`${path}.tmp`, path);
   }
 
+  // ---- appending ----
+
   private async roll(baseOffset: number): Promise<void> {
-    const previous = this.segments[this.segments.length - 1];
+    const previous = this.segments[this.segments.length - 1] as LogSegment | undefined;
     if (previous) {
-      await previous.handle?.datasync();
-      await previous.close();
+      await this.files.use(previous, (handle) => handle.datasync());
+      await previous.writeIndexes();
     }
-    const segment = new LogSegment(join(this.dir, segmentName(baseOffset)), baseOffset);
-    await (await segment.fileHandle()).sync();
-    this.segments.push(segment);
+    const segment = new LogSegment(join(this.dir, segmentFileName(baseOffset)), baseOffset);
+    await writeFile(segment.path, '');
+    await segment.removeIndexFiles();
+    segment.resetIndexes();
+    this.segments = [...this.segments, segment];
   }
 
   /** Serialises operations that change the log, in call order. */
@@ -268,10 +326,14 @@ export class PartitionLog {
   append(bytes: Buffer, leaderEpoch: number): Promise<AppendResult> {
     const summary = validateBatches(bytes, this.config.maxBatchBytes);
     if (summary instanceof SluiceError) return Promise.reject(summary);
+    if (this.config.cleanupPolicy !== 'delete') {
+      const keyless = findKeylessRecord(bytes);
+      if (keyless) return Promise.reject(keyless);
+    }
     return this.enqueue({ bytes, summary, leaderEpoch, follower: false });
   }
 
-  /** Appends batches that already carry their offsets (a follower copying its leader). */
+  /** Appends batches that already carry their offsets and leader epochs (a follower copying its leader). */
   appendAsFollower(bytes: Buffer): Promise<AppendResult> {
     const summary = validateBatches(bytes, Number.MAX_SAFE_INTEGER);
     if (summary instanceof SluiceError) return Promise.reject(summary);
@@ -314,10 +376,10 @@ export class PartitionLog {
     // The log end offset counting what this group has stamped but not written yet.
     let nextOffset = segment.nextOffset;
     const done: Array<{ item: PendingAppend; result: AppendResult }> = [];
-    const flushBuffers = async (): Promise<void> => {
+    const writeBuffers = async (): Promise<void> => {
       if (buffers.length === 0) return;
-      const handle = await segment.fileHandle();
-      await handle.writev(buffers, segment.size);
+      const at = segment.size;
+      await this.files.use(segment, (handle) => handle.writev(buffers, at));
       for (const b of buffers) this.track(segment, b);
       buffers.length = 0;
     };
@@ -329,26 +391,40 @@ export class PartitionLog {
       }
       const tooBig = position > 0 && position + item.bytes.length > this.config.segmentBytes;
       const tooOld = position > 0 && Date.now() - segment.createdAt > this.config.segmentMs;
-      if (tooBig || tooOld) {
-        await flushBuffers();
+      // Index entries hold offsets relative to the segment's base in 32 bits.
+      const offsetsFull = position > 0 && baseOffset + item.summary.offsetCount - segment.baseOffset > 0x7fffffff;
+      if (tooBig || tooOld || offsetsFull) {
+        await writeBuffers();
         await this.roll(baseOffset);
         segment = this.active;
         position = 0;
       }
-      if (!item.follower) stampBatches(item.bytes, baseOffset, item.leaderEpoch);
+      if (item.follower) await this.assignFollowerEpochs(item.bytes);
+      else {
+        if (item.leaderEpoch > this.epochs.latestEpoch) await this.epochs.assign(item.leaderEpoch, baseOffset);
+        stampBatches(item.bytes, baseOffset, item.leaderEpoch);
+      }
       nextOffset = baseOffset + item.summary.offsetCount;
       buffers.push(item.bytes);
       position += item.bytes.length;
       done.push({ item, result: { baseOffset, lastOffset: nextOffset - 1, logAppendTimeMs: -1, maxTimestamp: item.summary.maxTimestamp } });
     }
-    await flushBuffers();
+    await writeBuffers();
     for (const { result } of done) this.unflushed += result.lastOffset - result.baseOffset + 1;
     if (this.unflushed >= this.config.flushMessages || Date.now() - this.lastFlush >= this.config.flushMs) {
-      await segment.handle?.datasync();
+      await this.files.use(segment, (handle) => handle.datasync());
       this.unflushed = 0;
       this.lastFlush = Date.now();
     }
     for (const { item, result } of done) item.resolve(result);
+  }
+
+  private async assignFollowerEpochs(bytes: Buffer): Promise<void> {
+    const starts: Array<{ epoch: number; offset: number }> = [];
+    forEachBatch(bytes, (h) => {
+      if (h.partitionLeaderEpoch > (starts.at(-1)?.epoch ?? this.epochs.latestEpoch)) starts.push({ epoch: h.partitionLeaderEpoch, offset: h.baseOffset });
+    });
+    for (const s of starts) await this.epochs.assign(s.epoch, s.offset);
   }
 
   /** Indexes the batches of a buffer just written at the end of `segment`. */
@@ -357,150 +433,320 @@ export class PartitionLog {
     const start = segment.size;
     while (at < bytes.length) {
       const size = bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
-      const base = Number(bytes.readBigInt64BE(at + BatchField.baseOffset));
-      const last = base + bytes.readInt32BE(at + BatchField.lastOffsetDelta);
-      const ts = Number(bytes.readBigInt64BE(at + BatchField.maxTimestamp));
-      segment.track(base, last, start + at, size, ts, this.config.indexIntervalBytes);
+      const baseOffset = Number(bytes.readBigInt64BE(at + BatchField.baseOffset));
+      segment.track(
+        {
+          baseOffset,
+          lastOffset: baseOffset + bytes.readInt32BE(at + BatchField.lastOffsetDelta),
+          position: start + at,
+          size,
+          maxTimestamp: Number(bytes.readBigInt64BE(at + BatchField.maxTimestamp)),
+          leaderEpoch: bytes.readInt32BE(at + BatchField.partitionLeaderEpoch),
+        },
+        this.config.indexIntervalBytes,
+      );
       at += size;
     }
   }
 
-  private segmentFor(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    let best = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.segments[mid].baseOffset <= offset) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
+  // ---- reading ----
+
+  /**
+   * Whole batches from the one containing `fromOffset`, up to `maxBytes` (at least one batch) and never a batch at or
+   * beyond `upTo`. One read per segment touched: the index gives the position, and the batches come from that read.
+   */
+  async read(fromOffset: number, maxBytes: number, upTo: number = this.logEndOffset): Promise<ReadResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.readOnce(fromOffset, maxBytes, upTo);
+      } catch (err) {
+        // A segment went away under the read (retention, compaction, truncation): read again from the new list.
+        if (!(err instanceof FileRetiredError) || attempt >= 3) throw err;
+      }
     }
-    return best;
   }
 
-  async read(fromOffset: number, maxBytes: number, upTo: number = this.logEndOffset): Promise<ReadResult> {
+  private async readOnce(fromOffset: number, maxBytes: number, upTo: number): Promise<ReadResult> {
     if (fromOffset < this.startOffset || fromOffset > this.logEndOffset) {
       throw kafkaError('OFFSET_OUT_OF_RANGE', `offset ${fromOffset} is outside ${this.startOffset}..${this.logEndOffset}`);
     }
+    const segments = this.segments;
     const chunks: Buffer[] = [];
     let total = 0;
-    for (let i = this.segmentFor(fromOffset); i < this.segments.length && total < maxBytes; i++) {
-      const segment = this.segments[i];
-      if (segment.size === 0) continue;
-      const handle = segment.handle ?? (await open(segment.path, 'r'));
-      try {
-        let start = -1;
-        let end = -1;
-        const size = segment.size;
-        await scanSegment(handle, size, i === this.segmentFor(fromOffset) ? segment.floorPosition(fromOffset) : 0, false, (b) => {
-          if (b.baseOffset >= upTo) return false;
-          if (b.lastOffset < fromOffset) return;
-          if (start < 0) start = b.position;
-          if (total + (b.position + b.size - start) > maxBytes && (total > 0 || end > start)) return false;
-          end = b.position + b.size;
-        });
-        if (start >= 0 && end > start) {
-          const buf = Buffer.allocUnsafe(end - start);
-          await handle.read(buf, 0, buf.length, start);
-          chunks.push(buf);
-          total += buf.length;
+    const first = segmentIndexFor(segments, fromOffset);
+    for (let i = first; i < segments.length; i++) {
+      const segment = segments[i];
+      if (segment.baseOffset >= upTo) break;
+      const limit = segment.size;
+      if (limit === 0) continue;
+      await this.loadIndexes(segment);
+      const start = i === first ? (segment.offsetIndex?.floorPosition(fromOffset) ?? 0) : 0;
+      // One read covers the budget, the batches between the index entry and the offset, and the header that ends it.
+      const window = Math.max(maxBytes - total, 0) + (i === first ? this.config.indexIntervalBytes : 0) + RECORD_BATCH_HEADER_SIZE;
+      const finished = await this.files.use(segment, async (handle) => {
+        const cursor = new BatchCursor(handle, start, limit, window);
+        for (;;) {
+          const b = await cursor.next();
+          if (!b) {
+            if (cursor.torn) throw kafkaError('KAFKA_STORAGE_ERROR', `${segment.path} has a bad batch at byte ${cursor.position}`);
+            return false;
+          }
+          if (b.baseOffset >= upTo) return true;
+          if (b.lastOffset < fromOffset) {
+            cursor.advance(b);
+            continue;
+          }
+          if (total > 0 && total + b.size > maxBytes) return true;
+          const bytes = await cursor.bytes(b);
+          if (!bytes) return true;
+          pushChunk(chunks, bytes);
+          total += b.size;
+          cursor.advance(b);
+          if (total >= maxBytes) return true;
         }
-        if (end < 0 || end < size) break;
-      } finally {
-        if (handle !== segment.handle) await handle.close();
-      }
+      });
+      if (finished) break;
     }
     return { bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total) };
   }
 
+  /**
+   * ListOffsets by time: the first record at or after the log start whose timestamp is ≥ `timestamp`, found through
+   * the segments' largest timestamps, then the time and offset indexes, then the records of one batch.
+   */
   async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
-    for (const segment of this.segments) {
-      if (segment.size === 0 || segment.maxTimestamp < timestamp) continue;
-      const handle = segment.handle ?? (await open(segment.path, 'r'));
+    const segments = this.segments;
+    for (const segment of segments) {
+      if (segment.size === 0 || segment.nextOffset <= this.startOffset) continue;
+      await this.loadIndexes(segment);
+      if (segment.maxTimestamp < timestamp) continue;
+      const from = Math.max(segment.timeIndex?.scanStart(timestamp) ?? segment.baseOffset, this.startOffset);
+      const position = segment.offsetIndex?.floorPosition(from) ?? 0;
       let found: { offset: number; timestamp: number } | null = null;
-      try {
-        await scanSegment(handle, segment.size, 0, false, (b) => {
-          if (b.maxTimestamp >= timestamp && b.lastOffset >= this.startOffset) {
-            found = { offset: Math.max(b.baseOffset, this.startOffset), timestamp: b.maxTimestamp };
-            return false;
-          }
-        });
-      } finally {
-        if (handle !== segment.handle) await handle.close();
-      }
+      await this.files.use(segment, (handle) =>
+        scanBatches(handle, position, segment.size, { withBytes: true }, (b, bytes) => {
+          if (b.lastOffset < this.startOffset || b.maxTimestamp < timestamp || !bytes) return;
+          found = this.firstRecordAtOrAfter(bytes, b, timestamp);
+          if (found) return false;
+        }),
+      );
       if (found) return found;
     }
     return null;
   }
 
+  private firstRecordAtOrAfter(bytes: Buffer, b: BatchInfo, timestamp: number): { offset: number; timestamp: number } | null {
+    try {
+      const record = decodeRecords(bytes).find((r) => r.offset >= this.startOffset && r.timestamp >= timestamp);
+      return record ? { offset: record.offset, timestamp: record.timestamp } : null;
+    } catch {
+      // A codec this process cannot read: answer at batch precision.
+      return { offset: Math.max(b.baseOffset, this.startOffset), timestamp: b.maxTimestamp };
+    }
+  }
+
+  /** ListOffsets MAX_TIMESTAMP (KIP-734): the record with the largest timestamp, the first such if several. */
+  async offsetForMaxTimestamp(): Promise<{ offset: number; timestamp: number } | null> {
+    let max = -1;
+    for (const segment of this.segments) {
+      if (segment.size === 0 || segment.nextOffset <= this.startOffset) continue;
+      await this.loadIndexes(segment);
+      if (segment.maxTimestamp > max) max = segment.maxTimestamp;
+    }
+    return max < 0 ? null : this.offsetForTimestamp(max);
+  }
+
+  /** For a follower's divergence check (OffsetsForLeaderEpoch): the end offset of `epoch` in this log. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  // ---- changing the log's bounds ----
+
+  /** Removes the segments from the list's point of view and deletes their files once no read uses them. */
+  private async dropSegments(dropped: readonly LogSegment[]): Promise<void> {
+    for (const s of dropped) {
+      await this.files.retire(s);
+      await s.removeFiles();
+    }
+  }
+
+  /** Removes every batch holding an offset at or above `offset` (a follower matching its leader's log). */
   truncateTo(offset: number): Promise<void> {
     return this.exclusive(async () => {
       if (offset >= this.logEndOffset) return;
-      while (this.segments.length > 1 && this.active.baseOffset >= offset) {
-        const s = this.segments.pop();
-        if (!s) break;
-        await s.close();
-        await rm(s.path, { force: true });
+      let segments = this.segments;
+      const dropped: LogSegment[] = [];
+      while (segments.length > 1 && segments[segments.length - 1].baseOffset >= offset) {
+        dropped.push(segments[segments.length - 1]);
+        segments = segments.slice(0, -1);
       }
-      const segment = this.active;
-      const handle = await segment.fileHandle();
-      const rebuilt = new LogSegment(segment.path, segment.baseOffset);
-      rebuilt.handle = handle;
-      const end = await scanSegment(handle, segment.size, 0, false, (b) => {
-        if (b.baseOffset >= offset) return false;
-        rebuilt.track(b.baseOffset, b.lastOffset, b.position, b.size, b.maxTimestamp, this.config.indexIntervalBytes);
-      });
-      await handle.truncate(end);
-      this.segments[this.segments.length - 1] = rebuilt;
+      const last = segments[segments.length - 1];
+      const rebuilt = new LogSegment(last.path, last.baseOffset);
+      rebuilt.resetIndexes();
+      const scan = await this.files.use(last, (handle) =>
+        scanBatches(handle, 0, last.size, {}, (b) => {
+          // As in Kafka, the batch holding `offset` goes whole.
+          if (b.lastOffset >= offset) return false;
+          rebuilt.track(b, this.config.indexIntervalBytes);
+        }),
+      );
+      await this.files.retire(last);
+      await this.files.use(rebuilt, (handle) => handle.truncate(scan.end));
+      await last.removeIndexFiles();
+      this.segments = [...segments.slice(0, -1), rebuilt];
+      await this.dropSegments(dropped);
       this.startOffset = Math.min(this.startOffset, this.logEndOffset);
+      this.firstDirtyOffset = Math.min(this.firstDirtyOffset, this.logEndOffset);
       this.setHighWatermark(this.hw);
+      await this.epochs.truncateFromEnd(this.logEndOffset);
     });
   }
 
+  /** Delete-records: moves the log start offset forward; whole segments below it go. */
   deleteRecordsBefore(offset: number): Promise<void> {
     return this.exclusive(async () => {
       if (offset <= this.startOffset) return;
-      this.startOffset = Math.min(offset, this.logEndOffset);
-      while (this.segments.length > 1 && this.segments[1].baseOffset <= this.startOffset) {
-        const s = this.segments.shift();
-        if (!s) break;
-        await s.close();
-        await rm(s.path, { force: true });
-      }
-      this.setHighWatermark(this.hw);
-      await this.writeCheckpoint('log-start-offset', this.startOffset);
+      await this.advanceStart(Math.min(offset, this.logEndOffset));
     });
   }
 
-  /** Deletes closed segments past retention.ms (by their largest timestamp) or beyond retention.bytes. */
+  private async advanceStart(offset: number): Promise<void> {
+    this.startOffset = offset;
+    let first = 0;
+    while (first + 1 < this.segments.length && this.segments[first + 1].baseOffset <= offset) first++;
+    const dropped = this.segments.slice(0, first);
+    this.segments = this.segments.slice(first);
+    await this.dropSegments(dropped);
+    this.setHighWatermark(this.hw);
+    this.firstDirtyOffset = Math.max(this.firstDirtyOffset, offset);
+    await this.writeCheckpoint('log-start-offset', this.startOffset);
+    await this.epochs.truncateFromStart(this.startOffset);
+  }
+
+  /**
+   * With cleanup.policy delete (or compact,delete): deletes closed segments past retention.ms (by their largest
+   * timestamp) and the oldest ones while the log is larger than retention.bytes. Returns how many went.
+   */
   applyRetention(nowMs: number): Promise<number> {
     return this.exclusive(async () => {
-      let deleted = 0;
+      if (!this.config.cleanupPolicy.includes('delete')) return 0;
+      let count = 0;
       let total = this.size;
-      while (this.segments.length > 1) {
-        const oldest = this.segments[0];
+      while (count + 1 < this.segments.length) {
+        const oldest = this.segments[count];
+        await this.loadIndexes(oldest);
         const expired = this.config.retentionMs >= 0 && oldest.maxTimestamp >= 0 && nowMs - oldest.maxTimestamp > this.config.retentionMs;
         const oversize = this.config.retentionBytes >= 0 && total - oldest.size >= this.config.retentionBytes;
         if (!expired && !oversize) break;
-        this.segments.shift();
         total -= oldest.size;
-        await oldest.close();
-        await rm(oldest.path, { force: true });
-        deleted++;
+        count++;
       }
-      if (deleted > 0) {
-        this.startOffset = Math.max(this.startOffset, this.segments[0].baseOffset);
-        this.setHighWatermark(this.hw);
-        await this.writeCheckpoint('log-start-offset', this.startOffset);
-      }
-      return deleted;
+      if (count > 0) await this.advanceStart(Math.max(this.startOffset, this.segments[count].baseOffset));
+      return count;
     });
   }
 
+  // ---- compaction ----
+
+  /** The share of the closed segments' bytes not yet compacted. */
+  get dirtyRatio(): number {
+    let clean = 0;
+    let dirty = 0;
+    for (const s of this.segments.slice(0, -1)) {
+      if (s.nextOffset > this.firstDirtyOffset) dirty += s.size;
+      else clean += s.size;
+    }
+    return dirty + clean === 0 ? 0 : dirty / (dirty + clean);
+  }
+
+  /**
+   * With cleanup.policy compact: when the dirty ratio reaches min.cleanable.dirty.ratio (or `force`), rewrites the
+   * closed segments keeping the latest record of each key. Runs beside appends and reads: the rewrite reads closed
+   * segments only and swaps its result in under the log's lock. Null when there was nothing to do.
+   */
+  async compact(nowMs: number, force = false): Promise<CompactionResult | null> {
+    if (!this.config.cleanupPolicy.includes('compact') || this.cleaning || this.closed) return null;
+    const closedSegments = this.segments.slice(0, -1);
+    if (closedSegments.length === 0) return null;
+    const ratio = this.dirtyRatio;
+    if (ratio === 0 || (!force && ratio < this.config.minCleanableDirtyRatio)) return null;
+    this.cleaning = true;
+    try {
+      const dirtyEnd = this.active.baseOffset;
+      const ctx: CleanerContext = {
+        files: this.files,
+        firstDirtyOffset: this.firstDirtyOffset,
+        logStartOffset: this.startOffset,
+        tombstoneHorizonMs: nowMs - this.config.deleteRetentionMs,
+        indexIntervalBytes: this.config.indexIntervalBytes,
+      };
+      const map = await buildOffsetMap(closedSegments, ctx);
+      const result: CompactionResult = { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+      for (const group of this.groupForCleaning(closedSegments)) {
+        const groupEnd = group[group.length - 1].nextOffset;
+        const cleaned = await cleanGroup(group, groupEnd, map, ctx);
+        const swapped = await this.exclusive(() => this.swapIn(group, cleaned.segment, cleaned.tempPath));
+        if (!swapped) continue;
+        result.segmentsRewritten += group.length;
+        result.recordsRemoved += cleaned.removedRecords;
+        result.bytesBefore += group.reduce((n, s) => n + s.size, 0);
+        result.bytesAfter += cleaned.segment.size;
+      }
+      this.firstDirtyOffset = Math.max(this.firstDirtyOffset, dirtyEnd);
+      await this.writeCheckpoint('cleaner-offset-checkpoint', this.firstDirtyOffset);
+      return result;
+    } finally {
+      this.cleaning = false;
+    }
+  }
+
+  /** Consecutive closed segments whose sizes add up to at most segment.bytes are rewritten into one. */
+  private groupForCleaning(segments: readonly LogSegment[]): LogSegment[][] {
+    const groups: LogSegment[][] = [];
+    let group: LogSegment[] = [];
+    let bytes = 0;
+    for (const s of segments) {
+      if (group.length > 0 && bytes + s.size > this.config.segmentBytes) {
+        groups.push(group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(s);
+      bytes += s.size;
+    }
+    if (group.length > 0) groups.push(group);
+    return groups;
+  }
+
+  /**
+   * Replaces `group` by the cleaned segment, crash-safely: the old files are renamed `.deleted` (their indexes
+   * removed), then the cleaned file takes the first one's name, then the old files go. A crash at any point leaves
+   * either the old segments or the new one (load() finishes a swap whose renames had begun).
+   */
+  private async swapIn(group: readonly LogSegment[], cleaned: LogSegment, tempPath: string): Promise<boolean> {
+    const at = this.segments.indexOf(group[0]);
+    if (this.closed || at < 0 || group.some((s, i) => this.segments[at + i] !== s)) {
+      await rm(tempPath, { force: true });
+      return false;
+    }
+    for (const s of group) await this.files.retire(s);
+    for (const s of group) {
+      await s.removeIndexFiles();
+      await rename(s.path, `${s.path}.deleted`);
+    }
+    await rename(tempPath, cleaned.path);
+    await cleaned.writeIndexes();
+    this.segments = [...this.segments.slice(0, at), cleaned, ...this.segments.slice(at + group.length)];
+    for (const s of group) await rm(`${s.path}.deleted`, { force: true });
+    return true;
+  }
+
+  // ---- flushing and closing ----
+
   flush(): Promise<void> {
     return this.exclusive(async () => {
-      await this.active.handle?.datasync();
+      await this.files.use(this.active, (handle) => handle.datasync());
       this.unflushed = 0;
       this.lastFlush = Date.now();
       await this.writeCheckpoint('highwatermark', this.hw);
@@ -511,11 +757,12 @@ export class PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) return;
       this.closed = true;
-      await this.active.handle?.datasync();
-      for (const s of this.segments) await s.close();
+      await this.files.use(this.active, (handle) => handle.datasync());
+      await this.active.writeIndexes();
+      for (const s of this.segments) await this.files.close(s);
       await this.writeCheckpoint('highwatermark', this.hw);
       await this.writeCheckpoint('log-start-offset', this.startOffset);
-      await writeFile(join(this.dir, '.clean-shutdown'), '');
+      await writeFile(join(this.dir, CLEAN_MARKER), '');
     });
   }
 
