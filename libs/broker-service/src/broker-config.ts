@@ -14,6 +14,7 @@ export const brokerConfig = defineConfig('broker', {
   segmentBytes: v.int('SLUICE_LOG_SEGMENT_BYTES', 'Default segment size (topic config segment.bytes overrides)', {
     default: 1024 * 1024 * 1024,
     min: 1024,
+    max: 2 ** 31 - 1,
   }),
   retentionMs: v.int('SLUICE_LOG_RETENTION_MS', 'Default retention time, -1 for none (topic config retention.ms overrides)', {
     default: 7 * 24 * 3600 * 1000,

@@ -20,7 +20,7 @@ const checks: Record<string, Check> = {
       ? undefined
       : 'must be delete, compact or compact,delete';
   },
-  'segment.bytes': long(14),
+  'segment.bytes': (v, ctx) => long(14)(v, ctx) ?? (Number(v) > 2 ** 31 - 1 ? 'must be at most 2147483647 (positions in a segment are 32-bit)' : undefined),
   'segment.ms': long(1),
   'min.insync.replicas': (v, ctx) => {
     const bad = long(1)(v, ctx);
