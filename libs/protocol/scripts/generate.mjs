@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dataMessages, generateMessage, servedApis } from './messages-codegen.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -23,7 +24,33 @@ function errorCodes() {
   return out;
 }
 
-const files = { 'src/generated/kafka-error-codes.ts': errorCodes() };
+const kebab = (name) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+const specDir = join(root, 'spec/messages');
+const preamble = `${header}/* eslint-disable */\nimport { Reader } from '../../binary/reader.js';\nimport { Writer } from '../../binary/writer.js';\n\n`;
+
+function messages() {
+  const files = {};
+  const catalog = [];
+  for (const api of servedApis) {
+    const request = generateMessage(specDir, `${api}Request`);
+    const response = generateMessage(specDir, `${api}Response`);
+    catalog.push({ api, key: request.spec.apiKey, min: request.valid[0], max: request.valid[1], flexibleFrom: request.flex ? request.flex[0] : null });
+    files[`src/generated/messages/${kebab(api)}.ts`] = preamble + request.code + '\n' + response.code;
+  }
+  for (const name of dataMessages) files[`src/generated/messages/${kebab(name)}.ts`] = preamble + generateMessage(specDir, name).code;
+  let index = header + '\n';
+  for (const rel of Object.keys(files)) index += `export * from './${rel.split('/').pop().replace('.ts', '.js')}';\n`;
+  index += '\n/** The APIs these codecs cover: key, the versions Kafka defines, and the first flexible version. */\n';
+  index += 'export const apiCatalog = [\n';
+  for (const c of catalog) index += `  { name: '${c.api}', key: ${c.key}, minVersion: ${c.min}, maxVersion: ${c.max}, flexibleFrom: ${c.flexibleFrom ?? 'Infinity'} },\n`;
+  index += '] as const;\n\nexport const ApiKey = {\n';
+  for (const c of catalog) index += `  ${c.api}: ${c.key},\n`;
+  index += '} as const;\n';
+  files['src/generated/messages/index.ts'] = index;
+  return files;
+}
+
+const files = { 'src/generated/kafka-error-codes.ts': errorCodes(), ...messages() };
 
 let drift = false;
 for (const [rel, content] of Object.entries(files)) {

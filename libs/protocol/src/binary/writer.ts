@@ -136,6 +136,71 @@ export class Writer {
     return this;
   }
 
+  // ---- Kafka protocol types (generated codecs use these) ----
+
+  /** INT64 from a JS number. */
+  int64n(v: number): this {
+    this.ensure(8);
+    const high = Math.floor(v / 4294967296);
+    this.buf.writeInt32BE(high, this.pos);
+    this.buf.writeUInt32BE(v - high * 4294967296, this.pos + 4);
+    this.pos += 8;
+    this.#length += 8;
+    return this;
+  }
+
+  private text(v: string, length: number): this {
+    this.ensure(length);
+    this.buf.write(v, this.pos, length, 'utf8');
+    this.pos += length;
+    this.#length += length;
+    return this;
+  }
+
+  nullableString(v: string | null): this {
+    if (v === null) return this.int16(-1);
+    const length = Buffer.byteLength(v, 'utf8');
+    return this.int16(length).text(v, length);
+  }
+
+  compactNullableString(v: string | null): this {
+    if (v === null) return this.uvarint(0);
+    const length = Buffer.byteLength(v, 'utf8');
+    return this.uvarint(length + 1).text(v, length);
+  }
+
+  nullableBytes(v: Uint8Array | null): this {
+    return v === null ? this.int32(-1) : this.int32(v.length).raw(v);
+  }
+
+  compactNullableBytes(v: Uint8Array | null): this {
+    return v === null ? this.uvarint(0) : this.uvarint(v.length + 1).raw(v);
+  }
+
+  uuid(v: string): this {
+    const hex = v.replace(/-/g, '');
+    return this.raw(hex.length === 32 ? Buffer.from(hex, 'hex') : Buffer.alloc(16));
+  }
+
+  /** ARRAY / COMPACT_ARRAY of `items` (null writes a null array). */
+  array<T>(compact: boolean, items: readonly T[] | null, item: (value: T) => void): this {
+    if (items === null) return compact ? this.uvarint(0) : this.int32(-1);
+    if (compact) this.uvarint(items.length + 1);
+    else this.int32(items.length);
+    for (const value of items) item(value);
+    return this;
+  }
+
+  /** A tagged-field section from (tag, encoded value) pairs in ascending tag order. */
+  taggedFields(fields: ReadonlyArray<readonly [number, Writer]>): this {
+    this.uvarint(fields.length);
+    for (const [tag, value] of fields) {
+      this.uvarint(tag).uvarint(value.length);
+      for (const chunk of value.toChunks()) this.raw(chunk);
+    }
+    return this;
+  }
+
   /** The written bytes as a list of chunks (no copy of large byte arrays). */
   toChunks(): Uint8Array[] {
     this.flushScratch();
