@@ -16,6 +16,7 @@ const options = {
   'nats-port': { type: 'string' },
   'nats-url': { type: 'string' },
   'http-port': { type: 'string', default: '8080' },
+  'kafka-port': { type: 'string', default: '9092' },
   'database-url': { type: 'string' },
   'cluster-id': { type: 'string', default: 'sluice' },
   help: { type: 'boolean', short: 'h' },
@@ -32,6 +33,7 @@ Options:
   --nats-port PORT      port of the nats-server this command starts (default: a free port)
   --nats-url URL        use a running NATS server instead of starting one
   --http-port PORT      gateway HTTP port (default 8080)
+  --kafka-port PORT     gateway Kafka protocol port (default 9092)
   --database-url URL    controller database (default: SQLite under the data dir; postgres://... for PostgreSQL)
   --cluster-id ID       cluster id (default sluice)
 
@@ -141,8 +143,9 @@ export async function runStack(argv: string[]): Promise<void> {
     });
   }
   start('group-coordinator', process.execPath, [node('group-coordinator')], { ...common, SLUICE_ADMIN_PORT: '9603' });
-  start('gateway', process.execPath, [node('gateway')], { ...common, SLUICE_ADMIN_PORT: '9604', SLUICE_HTTP_PORT: String(httpPort) });
-  process.stdout.write(`sluice stack: NATS at ${natsUrl}, HTTP on port ${httpPort}, data in ${dataDir}. Ctrl-C stops.\n`);
+  const kafkaPort = parsePositive('kafka-port', args['kafka-port']);
+  start('gateway', process.execPath, [node('gateway')], { ...common, SLUICE_ADMIN_PORT: '9604', SLUICE_HTTP_PORT: String(httpPort), SLUICE_KAFKA_PORT: String(kafkaPort) });
+  process.stdout.write(`sluice stack: NATS at ${natsUrl}, HTTP on port ${httpPort}, Kafka on port ${kafkaPort}, data in ${dataDir}. Ctrl-C stops.\n`);
 
   const stop = async (): Promise<void> => {
     if (stopping) return;

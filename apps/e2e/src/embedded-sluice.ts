@@ -7,6 +7,8 @@ export interface EmbeddedSluice {
   dir: TempDir;
   httpUrl: string;
   adminUrl: string;
+  /** host:port of the Kafka listener. */
+  kafkaBootstrap: string;
   /** Stops the process (SIGTERM) and starts it again on the same data and ports. */
   restart(): Promise<{ code: number | null }>;
   stop(): Promise<void>;
@@ -16,13 +18,14 @@ export async function startEmbedded(env: Record<string, string> = {}): Promise<E
   const dir = await tempDir('sluice-embedded-');
   const httpPort = await freePort();
   const adminPort = await freePort();
+  const kafkaPort = await freePort();
   const launch = async () => {
     const p = await ServiceProcess.start({
       name: 'sluice-dev',
       entry: appEntry('cli'),
       args: ['dev'],
       // An unreachable NATS URL proves the embedded mode needs no NATS server.
-      env: { SLUICE_DATA_DIR: dir.path, SLUICE_HTTP_PORT: String(httpPort), SLUICE_ADMIN_PORT: String(adminPort), SLUICE_NATS_URL: 'nats://127.0.0.1:1', ...env },
+      env: { SLUICE_DATA_DIR: dir.path, SLUICE_HTTP_PORT: String(httpPort), SLUICE_ADMIN_PORT: String(adminPort), SLUICE_KAFKA_PORT: String(kafkaPort), SLUICE_NATS_URL: 'nats://127.0.0.1:1', ...env },
       logDir: join(dir.path, 'logs'),
     });
     await p.waitForMessage('sluice started (embedded)', {}, 30_000);
@@ -34,6 +37,7 @@ export async function startEmbedded(env: Record<string, string> = {}): Promise<E
     dir,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     adminUrl: `http://127.0.0.1:${adminPort}`,
+    kafkaBootstrap: `127.0.0.1:${kafkaPort}`,
     restart: async () => {
       const result = await sluice.process.stop();
       sluice.process = await launch();

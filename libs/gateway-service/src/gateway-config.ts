@@ -15,6 +15,25 @@ export const gatewayConfig = defineConfig('gateway', {
     default: 1024 * 1024,
     min: 1024,
   }),
+  kafkaHost: v.string('SLUICE_KAFKA_HOST', 'Interface the Kafka protocol listener listens on', { default: '0.0.0.0' }),
+  kafkaPort: v.port('SLUICE_KAFKA_PORT', 'Port of the Kafka protocol listener (0: any free port)', { default: 9092 }),
+  kafkaAdvertisedPort: v.int('SLUICE_KAFKA_ADVERTISED_PORT', 'Kafka port clients are told to connect to (Metadata); unset: the listening port', {
+    default: -1,
+    defaultText: '(the listening port)',
+    min: -1,
+    max: 65535,
+  }),
+  kafkaMaxRequestBytes: v.int('SLUICE_KAFKA_MAX_REQUEST_BYTES', 'Largest Kafka request accepted; a bigger frame closes the connection', {
+    default: 100 * 1024 * 1024,
+    min: 1024,
+  }),
+  kafkaMaxInFlight: v.int('SLUICE_KAFKA_MAX_IN_FLIGHT', 'Kafka requests of one connection processed at once; more wait unread (backpressure)', {
+    default: 16,
+    min: 1,
+  }),
+  autoCreateTopics: v.bool('SLUICE_AUTO_CREATE_TOPICS', 'Create a topic when a Kafka client asks Metadata for one that does not exist (auto.create.topics.enable)', {
+    default: false,
+  }),
 });
 
 export type GatewayConfig = ReturnType<typeof gatewayConfig.load>;

@@ -4,9 +4,13 @@ import type { RunningService, ServiceFactory } from '@sluice/runtime';
 import { gatewayConfig, type GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { buildHttpApi } from './http/http-api.js';
+import { ControllerClient } from './controller-client.js';
+import { startKafkaListener, type KafkaListener } from './kafka/kafka-server.js';
+import { PartitionClient } from './partition-client.js';
 
 export interface Gateway extends RunningService {
   readonly httpPort: number;
+  readonly kafkaPort: number;
 }
 
 export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) => {
@@ -18,16 +22,46 @@ export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) 
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   logger.info({ port: httpPort, host: config.httpHost }, 'http listening');
+  let nodeId = config.nodeId;
+  let kafkaAdvertisedPort = config.kafkaAdvertisedPort;
+  let kafka: KafkaListener;
+  try {
+    kafka = await startKafkaListener({
+      bus: deps.bus,
+      subjects: deps.subjects,
+      metadata,
+      partitions: new PartitionClient(deps.bus, deps.subjects, metadata),
+      controller: new ControllerClient(deps.bus, deps.subjects, metadata, config.requestTimeoutMs),
+      config,
+      logger,
+      self: () => ({ nodeId, host: config.advertisedHost, port: kafkaAdvertisedPort, rack: null }),
+    });
+  } catch (err) {
+    await app.close();
+    metadata.close();
+    throw err;
+  }
+  if (kafkaAdvertisedPort < 0) kafkaAdvertisedPort = kafka.port;
+  logger.info({ port: kafka.port, host: config.kafkaHost, advertised: `${config.advertisedHost}:${kafkaAdvertisedPort}` }, 'kafka listening');
   const session = new NodeSession({
     bus: deps.bus,
     subjects: deps.subjects,
-    registration: { role: 'gateway', nodeId: config.nodeId >= 0 ? config.nodeId : undefined, host: config.advertisedHost, ports: { http: httpPort } },
+    registration: {
+      role: 'gateway',
+      nodeId: config.nodeId >= 0 ? config.nodeId : undefined,
+      host: config.advertisedHost,
+      ports: { http: httpPort, kafka: kafkaAdvertisedPort },
+    },
   });
   session.on('error', (err) => logger.warn({ err }, 'controller session problem'));
-  session.on('registered', (r) => logger.info({ nodeId: r.nodeId, incarnation: r.incarnation }, 'registered with the controller'));
+  session.on('registered', (r) => {
+    nodeId = r.nodeId;
+    logger.info({ nodeId: r.nodeId, incarnation: r.incarnation }, 'registered with the controller');
+  });
   try {
     await session.start();
   } catch (err) {
+    await kafka.close();
     await app.close();
     metadata.close();
     throw err;
@@ -35,13 +69,15 @@ export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) 
   let stopped = false;
   const gateway: Gateway = {
     httpPort,
+    kafkaPort: kafka.port,
     readiness: () => ({
       ready: !stopped && session.healthy,
       reason: stopped ? 'stopping' : session.healthy ? undefined : 'no controller session',
-      details: { nodeId: session.registered?.nodeId, httpPort },
+      details: { nodeId: session.registered?.nodeId, httpPort, kafkaPort: kafka.port, kafkaConnections: kafka.connections },
     }),
     stop: async () => {
       stopped = true;
+      await kafka.close();
       await app.close();
       await session.stop();
       metadata.close();

@@ -11,3 +11,7 @@ export * from './contracts/subjects.js';
 export type * from './contracts/metadata.js';
 export type * from './contracts/controller.js';
 export * from './contracts/partition.js';
+/** Kafka protocol messages (generated): kafka.readProduceRequest, kafka.MetadataResponse, ... */
+export * as kafka from './generated/messages/index.js';
+export { ApiKey, apiCatalog } from './generated/messages/index.js';
+export * from './kafka/headers.js';

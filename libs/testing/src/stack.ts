@@ -23,6 +23,8 @@ export interface RunningStack {
   coordinator: ServiceProcess;
   gateway: ServiceProcess;
   httpUrl: string;
+  /** host:port of the gateway's Kafka listener. */
+  kafkaBootstrap: string;
   /** Starts broker `id` (again), with its same data directory. */
   startBroker(id: number): Promise<ServiceProcess>;
   stop(): Promise<void>;
@@ -75,7 +77,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await Promise.all(Array.from({ length: options.brokers ?? 3 }, (_, i) => startBroker(i + 1)));
     const coordinator = await spawn('group-coordinator', 'group-coordinator', {});
     const httpPort = await freePort();
-    const gateway = await spawn('gateway', 'gateway', { SLUICE_HTTP_PORT: String(httpPort) });
+    const kafkaPort = await freePort();
+    const gateway = await spawn('gateway', 'gateway', { SLUICE_HTTP_PORT: String(httpPort), SLUICE_KAFKA_PORT: String(kafkaPort) });
     await Promise.all([waitReady(coordinator, 'group-coordinator'), waitReady(gateway, 'gateway')]);
     return {
       clusterId,
@@ -85,6 +88,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       coordinator,
       gateway,
       httpUrl: `http://127.0.0.1:${httpPort}`,
+      kafkaBootstrap: `127.0.0.1:${kafkaPort}`,
       startBroker,
       stop: async () => {
         await Promise.all(processes.filter((p) => p !== controller).map((p) => p.stop()));

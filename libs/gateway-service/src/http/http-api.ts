@@ -7,6 +7,7 @@ import type { Logger } from '@sluice/runtime';
 import type { Subjects } from '@sluice/protocol';
 import type { GatewayConfig } from '../gateway-config.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
+import { ControllerClient } from '../controller-client.js';
 import { PartitionClient } from '../partition-client.js';
 import { HttpError } from './http-error.js';
 import { topicsRoutes } from './topics-routes.js';
@@ -18,6 +19,7 @@ export interface HttpApiContext {
   subjects: Subjects;
   metadata: MetadataClient;
   partitions: PartitionClient;
+  controller: ControllerClient;
   config: GatewayConfig;
   metrics: GatewayMetrics;
 }
@@ -34,7 +36,11 @@ export async function buildHttpApi(
     bodyLimit: deps.config.maxBodyBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
-  const ctx: HttpApiContext = { ...deps, partitions: new PartitionClient(deps.bus, deps.subjects, deps.metadata) };
+  const ctx: HttpApiContext = {
+    ...deps,
+    partitions: new PartitionClient(deps.bus, deps.subjects, deps.metadata),
+    controller: new ControllerClient(deps.bus, deps.subjects, deps.metadata, deps.config.requestTimeoutMs),
+  };
 
   app.addContentTypeParser(KAFKA_MEDIA_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 

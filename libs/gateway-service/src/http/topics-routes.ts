@@ -1,12 +1,8 @@
 // Topic administration and partition information.
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  ControllerVerb,
   KafkaErrorCode,
   OffsetSpec,
-  type AlterTopicConfigsReply,
-  type CreateTopicsReply,
-  type DeleteTopicsReply,
   type PartitionInfo,
   type TopicInfo,
   type TopicResult,
@@ -90,14 +86,10 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
     },
     async (request, reply) => {
       const b = request.body;
-      const res = await ctx.bus.ask<CreateTopicsReply>(
-        ctx.subjects.controller(ControllerVerb.createTopics),
-        { topics: [{ name: b.name, partitions: b.partitions ?? -1, replicationFactor: b.replication_factor ?? -1, configs: b.configs ?? {} }] },
-        { timeoutMs },
-      );
-      const result = res.meta.results[0];
+      const [result] = await ctx.controller.createTopics([
+        { name: b.name, partitions: b.partitions ?? -1, replicationFactor: b.replication_factor ?? -1, configs: b.configs ?? {} },
+      ]);
       check(result);
-      await ctx.metadata.waitForOffset(res.meta.metadataOffset, timeoutMs);
       const created = ctx.metadata.view.topicByName(b.name) ?? result.topic;
       if (!created) throw new HttpError(500, 50001, 'INTERNAL_ERROR', 'the controller did not return the topic');
       return reply.status(201).send(describeTopic(created));
@@ -115,9 +107,8 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
     { schema: { summary: 'Delete a topic', params: topicParams, response: { ...errorResponses } } },
     async (request, reply) => {
       findTopic(ctx, request.params.topic);
-      const res = await ctx.bus.ask<DeleteTopicsReply>(ctx.subjects.controller(ControllerVerb.deleteTopics), { names: [request.params.topic] }, { timeoutMs });
-      check(res.meta.results[0]);
-      await ctx.metadata.waitForOffset(res.meta.metadataOffset, timeoutMs);
+      const [result] = await ctx.controller.deleteTopics([request.params.topic]);
+      check(result);
       return reply.status(204).send();
     },
   );
@@ -138,13 +129,7 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
     },
     async (request) => {
       findTopic(ctx, request.params.topic);
-      const res = await ctx.bus.ask<AlterTopicConfigsReply>(
-        ctx.subjects.controller(ControllerVerb.alterTopicConfigs),
-        { name: request.params.topic, configs: request.body.configs },
-        { timeoutMs },
-      );
-      check(res.meta.result);
-      await ctx.metadata.waitForOffset(res.meta.metadataOffset, timeoutMs);
+      check(await ctx.controller.alterTopicConfigs(request.params.topic, request.body.configs));
       return describeTopic(findTopic(ctx, request.params.topic));
     },
   );

@@ -1,0 +1,45 @@
+// Topic administration through the controller, shared by the HTTP API and the Kafka listener: each call asks the
+// controller, then waits until this gateway's metadata image has the change, so the caller's next read sees it.
+import type { Bus } from '@sluice/bus';
+import type { MetadataClient } from '@sluice/metadata';
+import {
+  ControllerVerb,
+  type AlterTopicConfigsReply,
+  type CreateTopicSpec,
+  type CreateTopicsReply,
+  type DeleteTopicsReply,
+  type Subjects,
+  type TopicResult,
+} from '@sluice/protocol';
+
+export class ControllerClient {
+  constructor(
+    private readonly bus: Bus,
+    private readonly subjects: Subjects,
+    private readonly metadata: MetadataClient,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async createTopics(topics: CreateTopicSpec[], validateOnly = false): Promise<TopicResult[]> {
+    const res = await this.bus.ask<CreateTopicsReply>(this.subjects.controller(ControllerVerb.createTopics), { topics, validateOnly }, { timeoutMs: this.timeoutMs });
+    await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
+    return res.meta.results;
+  }
+
+  async deleteTopics(names: string[]): Promise<TopicResult[]> {
+    const res = await this.bus.ask<DeleteTopicsReply>(this.subjects.controller(ControllerVerb.deleteTopics), { names }, { timeoutMs: this.timeoutMs });
+    await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
+    return res.meta.results;
+  }
+
+  /** Sets configs (null removes an override). */
+  async alterTopicConfigs(name: string, configs: Record<string, string | null>, validateOnly = false): Promise<TopicResult> {
+    const res = await this.bus.ask<AlterTopicConfigsReply>(
+      this.subjects.controller(ControllerVerb.alterTopicConfigs),
+      { name, configs, validateOnly },
+      { timeoutMs: this.timeoutMs },
+    );
+    await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
+    return res.meta.result;
+  }
+}

@@ -1,0 +1,146 @@
+// ApiVersions, Metadata, DescribeCluster and InitProducerId: the cluster as Kafka clients see it (the gateways are its
+// brokers; see kafka-context.ts).
+import { ApiKey, kafka, KafkaErrorCode, topicNameProblem, type TopicInfo } from '@sluice/protocol';
+import { advertisedVersions, defineApi, errorCodeOf, type ApiRegistry } from '../kafka-apis.js';
+import { gatewayFor, kafkaBrokers } from '../kafka-context.js';
+
+/** "Operations not requested" in Kafka's authorized-operations fields. */
+const OPERATIONS_UNKNOWN = -2147483648;
+
+export function apiVersionsApi(registry: () => ApiRegistry) {
+  return defineApi<kafka.ApiVersionsRequest, kafka.ApiVersionsResponse>({
+    key: ApiKey.ApiVersions,
+    name: 'ApiVersions',
+    minVersion: 0,
+    maxVersion: 4,
+    read: kafka.readApiVersionsRequest,
+    write: kafka.writeApiVersionsResponse,
+    handle: async () => ({
+      errorCode: KafkaErrorCode.NONE,
+      apiKeys: advertisedVersions(registry()),
+      throttleTimeMs: 0,
+      supportedFeatures: [],
+      finalizedFeaturesEpoch: -1,
+      finalizedFeatures: [],
+      zkMigrationReady: false,
+    }),
+  });
+}
+
+function describeTopic(topic: TopicInfo, brokers: ReturnType<typeof kafkaBrokers>): kafka.MetadataResponseTopic {
+  return {
+    errorCode: KafkaErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.id,
+    isInternal: false,
+    partitions: topic.partitions.map((p) => {
+      const online = p.leader >= 0;
+      const leader = online ? gatewayFor(brokers, topic, p.partition).nodeId : -1;
+      return {
+        errorCode: online ? KafkaErrorCode.NONE : KafkaErrorCode.LEADER_NOT_AVAILABLE,
+        partitionIndex: p.partition,
+        leaderId: leader,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: online ? [leader] : [],
+        isrNodes: online ? [leader] : [],
+        offlineReplicas: [],
+      };
+    }),
+    topicAuthorizedOperations: OPERATIONS_UNKNOWN,
+  };
+}
+
+export const metadataApi = defineApi<kafka.MetadataRequest, kafka.MetadataResponse>({
+  key: ApiKey.Metadata,
+  name: 'Metadata',
+  minVersion: 0,
+  maxVersion: 12,
+  read: kafka.readMetadataRequest,
+  write: kafka.writeMetadataResponse,
+  handle: async (req, info, ctx) => {
+    const view = ctx.metadata.view;
+    const all = req.topics === null || (info.version === 0 && req.topics.length === 0);
+    const topics: kafka.MetadataResponseTopic[] = [];
+    const brokers = kafkaBrokers(ctx);
+    if (all) {
+      for (const topic of view.topics()) topics.push(describeTopic(topic, brokers));
+    } else {
+      const requested = req.topics ?? [];
+      // Auto-creation (auto.create.topics.enable): off unless configured; before v4 a request cannot refuse it.
+      const mayCreate = ctx.config.autoCreateTopics && (info.version < 4 || req.allowAutoTopicCreation !== false);
+      const missing = requested.filter((t) => t.name !== null && !view.topicByName(t.name) && topicNameProblem(t.name) === undefined).map((t) => t.name as string);
+      const created = new Map<string, number>();
+      if (mayCreate && missing.length > 0) {
+        try {
+          const results = await ctx.controller.createTopics(missing.map((name) => ({ name, partitions: -1, replicationFactor: -1 })));
+          for (const r of results) if (r.errorCode !== KafkaErrorCode.NONE && r.errorCode !== KafkaErrorCode.TOPIC_ALREADY_EXISTS) created.set(r.name, r.errorCode);
+        } catch (err) {
+          ctx.logger.warn({ err, topics: missing }, 'auto-creating topics failed');
+          for (const name of missing) created.set(name, errorCodeOf(err));
+        }
+      }
+      for (const t of requested) {
+        const topic = t.name !== null ? view.topicByName(t.name) : t.topicId ? view.topicById(t.topicId) : undefined;
+        if (topic) topics.push(describeTopic(topic, brokers));
+        else {
+          const invalid = t.name !== null && topicNameProblem(t.name) !== undefined;
+          const errorCode = invalid ? KafkaErrorCode.INVALID_TOPIC_EXCEPTION : (created.get(t.name ?? '') ?? (t.name === null ? KafkaErrorCode.UNKNOWN_TOPIC_ID : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+          topics.push({ errorCode, name: t.name, topicId: t.topicId, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_UNKNOWN });
+        }
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterId: view.image.clusterId,
+      controllerId: brokers[0].nodeId,
+      topics,
+      clusterAuthorizedOperations: OPERATIONS_UNKNOWN,
+    };
+  },
+});
+
+export const describeClusterApi = defineApi<kafka.DescribeClusterRequest, kafka.DescribeClusterResponse>({
+  key: ApiKey.DescribeCluster,
+  name: 'DescribeCluster',
+  minVersion: 0,
+  maxVersion: 1,
+  read: kafka.readDescribeClusterRequest,
+  write: kafka.writeDescribeClusterResponse,
+  handle: async (req, _info, ctx) => {
+    const brokers = kafkaBrokers(ctx);
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaErrorCode.NONE,
+      errorMessage: null,
+      endpointType: req.endpointType ?? 1,
+      clusterId: ctx.metadata.view.image.clusterId,
+      controllerId: brokers[0].nodeId,
+      brokers: brokers.map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterAuthorizedOperations: OPERATIONS_UNKNOWN,
+    };
+  },
+});
+
+/**
+ * Producer ids for idempotent producers: unique per gateway (node id in the high bits, a counter seeded from the
+ * clock below). Sluice does not deduplicate retried batches yet, so idempotence is accepted but not enforced.
+ */
+let producerSequence = Math.floor(Date.now() / 1000);
+
+export const initProducerIdApi = defineApi<kafka.InitProducerIdRequest, kafka.InitProducerIdResponse>({
+  key: ApiKey.InitProducerId,
+  name: 'InitProducerId',
+  minVersion: 0,
+  maxVersion: 5,
+  read: kafka.readInitProducerIdRequest,
+  write: kafka.writeInitProducerIdResponse,
+  handle: async (req, _info, ctx) => {
+    if (req.transactionalId !== null) {
+      return { throttleTimeMs: 0, errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+    }
+    const nodeId = Math.max(0, ctx.self().nodeId);
+    producerSequence = (producerSequence + 1) % 2 ** 32;
+    return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, producerId: (nodeId % 2 ** 20) * 2 ** 32 + producerSequence, producerEpoch: 0 };
+  },
+});

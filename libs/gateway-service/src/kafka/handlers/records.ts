@@ -1,0 +1,202 @@
+// Produce, Fetch and ListOffsets: every partition of a request goes to its leader over the bus at the same time.
+import { ApiKey, IsolationLevel, kafka, KafkaErrorCode, type TopicInfo } from '@sluice/protocol';
+import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
+import type { KafkaContext } from '../kafka-context.js';
+
+const EMPTY = Buffer.alloc(0);
+
+function findPartition(ctx: KafkaContext, name: string | undefined, id: string | undefined, partition: number): { topic?: TopicInfo; error: number } {
+  const topic = id && id !== '00000000-0000-0000-0000-000000000000' ? ctx.metadata.view.topicById(id) : name ? ctx.metadata.view.topicByName(name) : undefined;
+  if (!topic) return { error: id && !name ? KafkaErrorCode.UNKNOWN_TOPIC_ID : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (!topic.partitions[partition]) return { topic, error: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  return { topic, error: KafkaErrorCode.NONE };
+}
+
+export const produceApi = defineApi<kafka.ProduceRequest, kafka.ProduceResponse>({
+  key: ApiKey.Produce,
+  name: 'Produce',
+  // From 0: librdkafka up to 2.11 enables compression only when Produce is advertised from v0. Versions 0-2 carry
+  // message formats v0/v1, which the leader refuses per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
+  minVersion: 0,
+  maxVersion: 11,
+  read: kafka.readProduceRequest,
+  write: kafka.writeProduceResponse,
+  handle: async (req, _info, ctx) => {
+    const acks = req.acks;
+    const deadline = Date.now() + ctx.config.requestTimeoutMs;
+    const refuse =
+      acks !== 0 && acks !== 1 && acks !== -1
+        ? { errorCode: KafkaErrorCode.INVALID_REQUIRED_ACKS, message: `acks must be 0, 1 or -1, not ${acks}` }
+        : req.transactionalId
+          ? { errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported' }
+          : null;
+    const responses = await Promise.all(
+      req.topicData.map(async (t) => ({
+        name: t.name,
+        partitionResponses: await Promise.all(
+          t.partitionData.map(async (p): Promise<kafka.ProduceResponsePartitionProduceResponse> => {
+            const base = { index: p.index, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+            if (refuse) return { ...base, errorCode: refuse.errorCode, errorMessage: refuse.message };
+            const { topic, error } = findPartition(ctx, t.name, undefined, p.index);
+            if (!topic || error !== KafkaErrorCode.NONE) return { ...base, errorCode: error, errorMessage: `unknown partition ${t.name}-${p.index}` };
+            if (!p.records || p.records.length === 0) return { ...base, errorCode: KafkaErrorCode.CORRUPT_MESSAGE, errorMessage: 'no records' };
+            try {
+              if (acks === 0) {
+                ctx.partitions.produceNoAck(topic.id, p.index, p.records);
+                return { ...base, errorCode: KafkaErrorCode.NONE };
+              }
+              const reply = await ctx.partitions.produce(topic.id, p.index, p.records, acks as 1 | -1, deadline);
+              return { ...base, ...reply, errorCode: reply.errorCode, errorMessage: reply.errorMessage };
+            } catch (err) {
+              return { ...base, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) };
+            }
+          }),
+        ),
+      })),
+    );
+    return acks === 0 ? null : { responses, throttleTimeMs: 0 };
+  },
+});
+
+interface FetchItem {
+  topicName?: string;
+  topicId?: string;
+  topic?: TopicInfo;
+  request: kafka.FetchRequestFetchPartition;
+  result: kafka.FetchResponsePartitionData;
+}
+
+const hasData = (item: FetchItem): boolean => (item.result.records?.length ?? 0) > 0 || item.result.errorCode !== KafkaErrorCode.NONE;
+
+export const fetchApi = defineApi<kafka.FetchRequest, kafka.FetchResponse>({
+  key: ApiKey.Fetch,
+  name: 'Fetch',
+  // From 4: older versions need message formats v0/v1, which this log does not keep.
+  minVersion: 4,
+  maxVersion: 17,
+  read: kafka.readFetchRequest,
+  write: kafka.writeFetchResponse,
+  handle: async (req, info, ctx) => {
+    const isolationLevel = req.isolationLevel === IsolationLevel.readCommitted ? 1 : 0;
+    const deadline = Date.now() + ctx.config.requestTimeoutMs;
+    const items: FetchItem[] = [];
+    const byTopic: Array<{ topic?: string; topicId?: string; items: FetchItem[] }> = [];
+    for (const t of req.topics) {
+      const group = { topic: t.topic, topicId: t.topicId, items: [] as FetchItem[] };
+      for (const p of t.partitions) {
+        const { topic, error } = findPartition(ctx, info.version >= 13 ? undefined : t.topic, info.version >= 13 ? t.topicId : undefined, p.partition);
+        const item: FetchItem = {
+          topicName: t.topic,
+          topicId: t.topicId,
+          topic: error === KafkaErrorCode.NONE ? topic : undefined,
+          request: p,
+          result: { partitionIndex: p.partition, errorCode: error, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, preferredReadReplica: -1, records: EMPTY },
+        };
+        group.items.push(item);
+        items.push(item);
+      }
+      byTopic.push(group);
+    }
+    const fetchOne = async (item: FetchItem, maxWaitMs: number): Promise<kafka.FetchResponsePartitionData> => {
+      const topic = item.topic as TopicInfo;
+      try {
+        const reply = await ctx.partitions.fetch(
+          topic.id,
+          item.request.partition,
+          { fetchOffset: item.request.fetchOffset, maxBytes: item.request.partitionMaxBytes, minBytes: 1, maxWaitMs, isolationLevel },
+          deadline,
+        );
+        return {
+          partitionIndex: item.request.partition,
+          errorCode: reply.meta.errorCode,
+          highWatermark: reply.meta.highWatermark,
+          lastStableOffset: reply.meta.lastStableOffset,
+          logStartOffset: reply.meta.logStartOffset,
+          abortedTransactions: isolationLevel === 1 ? [] : null,
+          preferredReadReplica: -1,
+          records: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : EMPTY,
+        };
+      } catch (err) {
+        return { ...item.result, errorCode: errorCodeOf(err) };
+      }
+    };
+    const live = items.filter((i) => i.topic);
+    // First every partition without waiting; then, if that is less than minBytes, a long poll on the partitions that
+    // had nothing, answered as soon as enough has arrived or the wait is over.
+    const first = await Promise.all(live.map((i) => fetchOne(i, 0)));
+    live.forEach((i, n) => (i.result = first[n]));
+    let bytes = live.reduce((n, i) => n + (i.result.records?.length ?? 0), 0);
+    const waiting = live.filter((i) => !hasData(i));
+    if (bytes < Math.max(1, req.minBytes) && req.maxWaitMs > 0 && waiting.length > 0 && !items.some((i) => i.result.errorCode !== KafkaErrorCode.NONE)) {
+      await new Promise<void>((resolve) => {
+        let open = waiting.length;
+        let answered = false;
+        const finish = (): void => {
+          answered = true;
+          resolve();
+        };
+        for (const item of waiting) {
+          void fetchOne(item, req.maxWaitMs).then((result) => {
+            if (answered) return;
+            if ((result.records?.length ?? 0) > 0 || result.errorCode !== KafkaErrorCode.NONE) {
+              item.result = result;
+              bytes += result.records?.length ?? 0;
+            }
+            open--;
+            if (bytes >= Math.max(1, req.minBytes) || open === 0) finish();
+          });
+        }
+      });
+    }
+    // The response's size limit: whole partitions until maxBytes, but always the first one with data.
+    let budget = req.maxBytes ?? 0x7fffffff;
+    let anyData = false;
+    for (const item of items) {
+      const size = item.result.records?.length ?? 0;
+      if (size === 0) continue;
+      if (anyData && size > budget) item.result = { ...item.result, records: EMPTY };
+      else {
+        budget -= size;
+        anyData = true;
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaErrorCode.NONE,
+      // No fetch sessions (KIP-227): every response is a full one, which clients accept.
+      sessionId: 0,
+      responses: byTopic.map((g) => ({ topic: g.topic, topicId: g.topicId, partitions: g.items.map((i) => i.result) })),
+    };
+  },
+});
+
+export const listOffsetsApi = defineApi<kafka.ListOffsetsRequest, kafka.ListOffsetsResponse>({
+  key: ApiKey.ListOffsets,
+  name: 'ListOffsets',
+  minVersion: 1,
+  maxVersion: 10,
+  read: kafka.readListOffsetsRequest,
+  write: kafka.writeListOffsetsResponse,
+  handle: async (req, _info, ctx) => {
+    const deadline = Date.now() + ctx.config.requestTimeoutMs;
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          t.partitions.map(async (p): Promise<kafka.ListOffsetsResponseListOffsetsPartitionResponse> => {
+            const base = { partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1 };
+            const { topic, error } = findPartition(ctx, t.name, undefined, p.partitionIndex);
+            if (!topic || error !== KafkaErrorCode.NONE) return { ...base, errorCode: error };
+            try {
+              const reply = await ctx.partitions.listOffsets(topic.id, p.partitionIndex, p.timestamp, deadline);
+              return { ...base, errorCode: reply.errorCode, timestamp: reply.timestamp, offset: reply.offset, leaderEpoch: reply.leaderEpoch };
+            } catch (err) {
+              return { ...base, errorCode: errorCodeOf(err) };
+            }
+          }),
+        ),
+      })),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});
