@@ -1,0 +1,162 @@
+// Real Kafka clients against the Kafka listener, unchanged: kcat (librdkafka), KafkaJS and @platformatic/kafka.
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Admin as PlatformaticAdmin, Producer as PlatformaticProducer, stringSerializers } from '@platformatic/kafka';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionForKey } from '@sluice/protocol';
+import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
+import { Http } from './http-client.js';
+
+let sluice: EmbeddedSluice;
+let http: Http;
+
+beforeAll(async () => {
+  sluice = await startEmbedded({ SLUICE_AUTO_CREATE_TOPICS: 'true' });
+  http = new Http(sluice.httpUrl);
+});
+
+afterAll(async () => {
+  await sluice?.stop();
+});
+
+function kcat(args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kcat', ['-b', sluice.kafkaBootstrap, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${err}`))));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** The compression codec of every batch stored for a partition (from the segment files on disk). */
+async function storedCodecs(topic: string, partition: number): Promise<number[]> {
+  const brokerDir = join(sluice.dir.path, 'broker-1');
+  const dir = join(brokerDir, (await readdir(brokerDir)).find((d) => d === `${topic}-${partition}`) ?? '');
+  const codecs: number[] = [];
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.log')).sort()) {
+    const bytes = await readFile(join(dir, name));
+    for (let at = 0; at < bytes.length; at += bytes.readInt32BE(at + 8) + 12) codecs.push(bytes.readInt16BE(at + 21) & 7);
+  }
+  return codecs;
+}
+
+describe('kcat (librdkafka)', () => {
+  it('lists the gateway as the cluster’s broker', async () => {
+    await http.createTopic('kcat-meta', 3);
+    const meta = JSON.parse(await kcat(['-L', '-J', '-t', 'kcat-meta'])) as { brokers: Array<{ id: number; name: string }>; topics: Array<{ topic: string; partitions: unknown[] }> };
+    expect(meta.brokers).toHaveLength(1);
+    expect(meta.brokers[0].name).toBe(sluice.kafkaBootstrap);
+    expect(meta.topics[0]).toMatchObject({ topic: 'kcat-meta' });
+    expect(meta.topics[0].partitions).toHaveLength(3);
+  });
+
+  it('produces with each codec, with keys and headers, and consumes them back', async () => {
+    const codecs = ['none', 'gzip', 'snappy', 'zstd'];
+    for (const codec of codecs) {
+      const lines = Array.from({ length: 40 }, (_, i) => `key-${i}:${codec}-${i}-${'compressible '.repeat(20)}`).join('\n');
+      await kcat(['-P', '-t', 'kcat-codecs', '-p', '0', '-K', ':', '-z', codec, '-H', `codec=${codec}`], lines + '\n');
+    }
+    const out = await kcat(['-C', '-t', 'kcat-codecs', '-p', '0', '-o', 'beginning', '-e', '-f', '%o|%k|%h|%s\\n']);
+    const records = out.trim().split('\n').map((l) => l.split('|'));
+    expect(records).toHaveLength(160);
+    records.forEach(([offset, key, headers, value], i) => {
+      const codec = codecs[Math.floor(i / 40)];
+      expect(Number(offset)).toBe(i);
+      expect(key).toBe(`key-${i % 40}`);
+      expect(headers).toBe(`codec=${codec}`);
+      expect(value.startsWith(`${codec}-${i % 40}-`)).toBe(true);
+    });
+    // The batches were stored as librdkafka compressed them.
+    expect(new Set(await storedCodecs('kcat-codecs', 0))).toEqual(new Set([0, 1, 2, 4]));
+  });
+
+  it('consumes one partition from an offset, and from a timestamp', async () => {
+    await http.createTopic('kcat-offsets', 2);
+    const start = Date.now();
+    await kcat(['-P', '-t', 'kcat-offsets', '-p', '1'], Array.from({ length: 10 }, (_, i) => `v${i}`).join('\n') + '\n');
+    const fromSix = await kcat(['-C', '-t', 'kcat-offsets', '-p', '1', '-o', '6', '-e', '-f', '%o:%s\\n']);
+    expect(fromSix.trim().split('\n')).toEqual(['6:v6', '7:v7', '8:v8', '9:v9']);
+    const tail = await kcat(['-C', '-t', 'kcat-offsets', '-p', '1', '-o', '-2', '-e', '-f', '%s\\n']);
+    expect(tail.trim().split('\n')).toEqual(['v8', 'v9']);
+    const byTime = await kcat(['-C', '-t', 'kcat-offsets', '-p', '1', '-o', `s@${start - 1000}`, '-e', '-f', '%s\\n']);
+    expect(byTime.trim().split('\n')).toHaveLength(10);
+    const empty = await kcat(['-C', '-t', 'kcat-offsets', '-p', '0', '-e', '-f', '%s\\n']);
+    expect(empty).toBe('');
+  });
+
+  it('auto-creates a topic on Metadata when SLUICE_AUTO_CREATE_TOPICS is on', async () => {
+    await kcat(['-P', '-t', 'kcat-auto'], 'created on demand\n');
+    const out = await kcat(['-C', '-t', 'kcat-auto', '-e', '-f', '%s\\n']);
+    expect(out.trim()).toBe('created on demand');
+  });
+});
+
+describe('KafkaJS', () => {
+  const kafka = () => new Kafka({ clientId: 'e2e', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+
+  it('administers topics: create, list, describe configs, alter, delete', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      expect(await admin.createTopics({ topics: [{ topic: 'kjs-admin', numPartitions: 4, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] })).toBe(true);
+      expect(await admin.listTopics()).toContain('kjs-admin');
+      const meta = await admin.fetchTopicMetadata({ topics: ['kjs-admin'] });
+      expect(meta.topics[0].partitions).toHaveLength(4);
+      const described = await admin.describeConfigs({ resources: [{ type: 2, name: 'kjs-admin' }], includeSynonyms: false });
+      const entries = described.resources[0].configEntries;
+      expect(entries.find((e) => e.configName === 'retention.ms')?.configValue).toBe('3600000');
+      expect(entries.find((e) => e.configName === 'cleanup.policy')).toMatchObject({ configValue: 'delete', isDefault: true });
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: 'kjs-admin', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+      expect((await http.json<{ configs: Record<string, string> }>('GET', '/topics/kjs-admin')).body.configs).toEqual({ 'cleanup.policy': 'compact' });
+      // Creating it again is an error the client reports.
+      await expect(admin.createTopics({ topics: [{ topic: 'kjs-admin' }], validateOnly: false })).resolves.toBe(false);
+      await admin.deleteTopics({ topics: ['kjs-admin'] });
+      expect(await admin.listTopics()).not.toContain('kjs-admin');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('produces keyed records to the partitions Kafka’s partitioner picks, and lists offsets', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'kjs-keys', numPartitions: 6 }] });
+    const producer = kafka().producer();
+    await producer.connect();
+    const keys = Array.from({ length: 60 }, (_, i) => `customer-${i}`);
+    const results = await producer.send({ topic: 'kjs-keys', acks: -1, messages: keys.map((key) => ({ key, value: `order for ${key}`, headers: { source: 'kafkajs' } })) });
+    expect(results.every((r) => r.errorCode === 0)).toBe(true);
+    await producer.disconnect();
+    const offsets = await admin.fetchTopicOffsets('kjs-keys');
+    expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(60);
+    for (let p = 0; p < 6; p++) {
+      const records = await http.readAll('kjs-keys', p);
+      for (const r of records) {
+        expect(partitionForKey(Buffer.from(r.key as string), 6)).toBe(p);
+        expect(r.headers[0]).toEqual({ key: 'source', value: 'kafkajs' });
+      }
+    }
+    const byTime = await admin.fetchTopicOffsetsByTimestamp('kjs-keys', Date.now() + 60_000);
+    expect(byTime.every((o) => Number(o.offset) === Number(offsets.find((x) => x.partition === o.partition)?.high))).toBe(true);
+    await admin.disconnect();
+  });
+});
+
+describe('@platformatic/kafka', () => {
+  it('creates a topic and produces records that readers see', async () => {
+    const admin = new PlatformaticAdmin({ clientId: 'e2e-admin', bootstrapBrokers: [sluice.kafkaBootstrap] });
+    await admin.createTopics({ topics: ['plt-topic'], partitions: 2, replicas: 1 });
+    await admin.close();
+    const producer = new PlatformaticProducer({ clientId: 'e2e-producer', bootstrapBrokers: [sluice.kafkaBootstrap], serializers: stringSerializers });
+    await producer.send({ messages: Array.from({ length: 20 }, (_, i) => ({ topic: 'plt-topic', key: `k${i}`, value: `v${i}`, partition: i % 2 })) });
+    await producer.close();
+    const values = [...(await http.readAll('plt-topic', 0)), ...(await http.readAll('plt-topic', 1))].map((r) => r.value);
+    expect(values.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`).sort());
+  });
+});

@@ -1,0 +1,177 @@
+// The Kafka listener at the wire level: versions, pipelining, and bad input that must close only the offending
+// connection (malformed and oversize frames, unknown APIs and versions), plus per-partition errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKey, buildRecordBatch, kafka, KafkaErrorCode, Reader, readResponseHeader } from '@sluice/protocol';
+import { waitFor } from '@sluice/testing';
+import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
+import { Http } from './http-client.js';
+import { WireClient } from './kafka-wire.js';
+
+let sluice: EmbeddedSluice;
+
+beforeAll(async () => {
+  sluice = await startEmbedded({ SLUICE_KAFKA_MAX_REQUEST_BYTES: String(1024 * 1024) });
+  await new Http(sluice.httpUrl).createTopic('wire', 2);
+});
+
+afterAll(async () => {
+  await sluice?.stop();
+});
+
+const apiVersions = (client: WireClient, version: number) => client.request(ApiKey.ApiVersions, version, (w) => kafka.writeApiVersionsRequest(w, version, {}), kafka.readApiVersionsResponse);
+
+async function stillServes(): Promise<void> {
+  const other = await WireClient.connect(sluice.kafkaBootstrap);
+  const res = await apiVersions(other, 3);
+  expect(res.body.errorCode).toBe(0);
+  other.close();
+}
+
+describe('Kafka protocol listener', () => {
+  it('advertises what it serves, from Produce v0, and answers every ApiVersions version', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    for (let v = 0; v <= 4; v++) {
+      const res = await apiVersions(client, v);
+      expect(res.body.errorCode).toBe(0);
+      const produce = res.body.apiKeys.find((k) => k.apiKey === ApiKey.Produce);
+      expect(produce).toMatchObject({ minVersion: 0, maxVersion: 11 });
+      expect(res.body.apiKeys.find((k) => k.apiKey === ApiKey.Fetch)).toMatchObject({ minVersion: 4, maxVersion: 17 });
+    }
+    client.close();
+  });
+
+  it('answers an ApiVersions version it does not know in the v0 format with UNSUPPORTED_VERSION (KIP-511)', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const response = client.next();
+    client.socket.write(client.frame(ApiKey.ApiVersions, 77, (w) => w.uvarint(1).uvarint(1).uvarint(0), 4242));
+    const r = new Reader(await response);
+    expect(readResponseHeader(r, 0)).toBe(4242);
+    const body = kafka.readApiVersionsResponse(r, 0);
+    expect(body.errorCode).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
+    expect(body.apiKeys.length).toBeGreaterThan(5);
+    client.close();
+  });
+
+  it('answers pipelined requests in order', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const frames: Buffer[] = [];
+    const responses: Array<Promise<Buffer>> = [];
+    for (let i = 0; i < 60; i++) {
+      responses.push(client.next());
+      frames.push(
+        i % 3 === 0
+          ? client.frame(ApiKey.Metadata, 9, (w) => kafka.writeMetadataRequest(w, 9, { topics: [{ name: 'wire' }], allowAutoTopicCreation: false }), 1000 + i)
+          : client.frame(ApiKey.ApiVersions, 3, (w) => kafka.writeApiVersionsRequest(w, 3, {}), 1000 + i),
+      );
+    }
+    client.socket.write(Buffer.concat(frames));
+    const ids = (await Promise.all(responses)).map((frame, i) => readResponseHeader(new Reader(frame), i % 3 === 0 ? 1 : 0));
+    expect(ids).toEqual(Array.from({ length: 60 }, (_, i) => 1000 + i));
+    client.close();
+  });
+
+  it('closes a connection that sends an oversize frame, and serves the others', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(50 * 1024 * 1024);
+    client.socket.write(size);
+    expect(await client.whenClosed()).toBe(true);
+    await stillServes();
+  });
+
+  it('closes a connection that sends a malformed header or body, or an unknown API', async () => {
+    for (const bytes of [
+      Buffer.from([0, 0, 0, 3, 1, 2, 3]),
+      (await WireClient.connect(sluice.kafkaBootstrap)).frame(9999, 0, () => undefined),
+      (await WireClient.connect(sluice.kafkaBootstrap)).frame(ApiKey.Metadata, 4, (w) => w.int32(5).int16(100)),
+      (await WireClient.connect(sluice.kafkaBootstrap)).frame(ApiKey.Fetch, 1, () => undefined),
+    ]) {
+      const client = await WireClient.connect(sluice.kafkaBootstrap);
+      client.socket.write(bytes);
+      expect(await client.whenClosed(), bytes.subarray(0, 12).toString('hex')).toBe(true);
+    }
+    await stillServes();
+  });
+
+  it('waits for the rest of a frame that arrives in pieces', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const frame = client.frame(ApiKey.ApiVersions, 3, (w) => kafka.writeApiVersionsRequest(w, 3, {}), 7);
+    const response = client.next();
+    for (const piece of [frame.subarray(0, 2), frame.subarray(2, 9), frame.subarray(9)]) {
+      client.socket.write(piece);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(readResponseHeader(new Reader(await response), 0)).toBe(7);
+    client.close();
+  });
+
+  it('reports errors per partition: unknown topic, corrupt batch, offset out of range', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const good = buildRecordBatch([{ value: Buffer.from('ok') }]);
+    const corrupt = Buffer.from(good);
+    corrupt[corrupt.length - 1] ^= 0xff;
+    const produce = await client.request(
+      ApiKey.Produce,
+      7,
+      (w) =>
+        kafka.writeProduceRequest(w, 7, {
+          acks: 1,
+          timeoutMs: 5000,
+          topicData: [
+            { name: 'wire', partitionData: [{ index: 0, records: good }, { index: 1, records: corrupt }, { index: 9, records: good }] },
+            { name: 'no-such-topic', partitionData: [{ index: 0, records: good }] },
+          ],
+        }),
+      kafka.readProduceResponse,
+    );
+    const codes = produce.body.responses.flatMap((t) => t.partitionResponses.map((p) => [t.name, p.index, p.errorCode]));
+    expect(codes).toEqual([
+      ['wire', 0, KafkaErrorCode.NONE],
+      ['wire', 1, KafkaErrorCode.CORRUPT_MESSAGE],
+      ['wire', 9, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ['no-such-topic', 0, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    const fetch = await client.request(
+      ApiKey.Fetch,
+      11,
+      (w) =>
+        kafka.writeFetchRequest(w, 11, {
+          maxWaitMs: 100,
+          minBytes: 1,
+          maxBytes: 1 << 20,
+          isolationLevel: 0,
+          topics: [{ topic: 'wire', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }, { partition: 1, fetchOffset: 99, partitionMaxBytes: 1 << 20 }] }],
+        }),
+      kafka.readFetchResponse,
+    );
+    const [p0, p1] = fetch.body.responses[0].partitions;
+    expect(p0.errorCode).toBe(0);
+    expect(p0.records?.length).toBe(good.length);
+    expect(p1.errorCode).toBe(KafkaErrorCode.OFFSET_OUT_OF_RANGE);
+    client.close();
+  });
+
+  it('sends no response to acks=0 and keeps the order of the responses that follow', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const latest = async () =>
+      (
+        await client.request(
+          ApiKey.ListOffsets,
+          5,
+          (w) => kafka.writeListOffsetsRequest(w, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'wire', partitions: [{ partitionIndex: 0, timestamp: -1 }] }] }),
+          kafka.readListOffsetsResponse,
+        )
+      ).body.topics[0].partitions[0].offset as number;
+    const before = await latest();
+    const response = client.next();
+    client.socket.write(
+      Buffer.concat([
+        client.frame(ApiKey.Produce, 7, (w) => kafka.writeProduceRequest(w, 7, { acks: 0, timeoutMs: 1000, topicData: [{ name: 'wire', partitionData: [{ index: 0, records: buildRecordBatch([{ value: Buffer.from('fire') }]) }] }] }), 1),
+        client.frame(ApiKey.ApiVersions, 3, (w) => kafka.writeApiVersionsRequest(w, 3, {}), 2),
+      ]),
+    );
+    expect(readResponseHeader(new Reader(await response), 0)).toBe(2);
+    await waitFor(async () => (await latest()) === before + 1, { timeoutMs: 5000, what: 'the acks=0 record to be written' });
+    client.close();
+  });
+});
