@@ -201,8 +201,8 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     await controller!.stop();
     const { MetadataStore } = await import('./metadata-store.js');
     const { resolveDatabaseUrl } = await import('./controller-config.js');
-    const { provider, url } = resolveDatabaseUrl(controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url }));
-    const { store } = await MetadataStore.open(provider, url);
+    const { url } = resolveDatabaseUrl(controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url }));
+    const { store } = await MetadataStore.open(url);
     const state = await store.load(subjects.clusterId);
     await store.persist([{ type: 'partition-changed', topicId: topic.id, partition: { ...p, isr: [p.leader, other] } }], state.image.offset + 1);
     await store.close();

@@ -113,7 +113,7 @@ export class Controller implements RunningService {
   async start(): Promise<void> {
     const { logger, subjects, bus } = this.deps;
     const { provider, url } = resolveDatabaseUrl(this.config);
-    const { store, applied } = await MetadataStore.open(provider, url);
+    const { store, applied } = await MetadataStore.open(url);
     this.store = store;
     logger.info({ provider, applied }, applied.length > 0 ? 'applied database migrations' : 'database schema up to date');
     const loaded = await store.load(subjects.clusterId);

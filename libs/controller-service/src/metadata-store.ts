@@ -1,13 +1,12 @@
 // Durable metadata through Prisma (SQLite via libSQL, or PostgreSQL): the image is loaded at start, and each batch
 // of deltas is written in one transaction together with the new metadata offset.
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openPrismaClient, type Provider } from '@sluice/database';
 import type { MetadataDelta, MetadataImage, NodeInfo, NodeRole, NodeState, PartitionInfo, TopicInfo } from '@sluice/protocol';
 import type { Prisma, PrismaClient } from './generated/prisma-sqlite/client.js';
 
 type PrismaPromise<T> = Prisma.PrismaPromise<T>;
-import { adapterFor, applyMigrations, type Provider } from './schema-engine.js';
 
 const prismaDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'prisma');
 
@@ -24,16 +23,12 @@ export class MetadataStore {
   ) {}
 
   /** Connects, applies pending migrations, and returns the store with the names of the migrations it applied. */
-  static async open(provider: Provider, url: string): Promise<{ store: MetadataStore; applied: string[] }> {
-    if (provider === 'sqlite') await mkdir(dirname(url.slice('file:'.length)) || '.', { recursive: true });
-    const applied = await applyMigrations(provider, url, join(prismaDir, provider === 'sqlite' ? 'sqlite' : 'postgres', 'migrations'));
-    // Both generated clients have the same models; only the provider differs, so one client type serves.
-    type ClientModule = { PrismaClient: new (options: { adapter: ReturnType<typeof adapterFor> }) => PrismaClient };
-    const generated = (
-      provider === 'sqlite' ? await import('./generated/prisma-sqlite/client.js') : await import('./generated/prisma-postgres/client.js')
-    ) as unknown as ClientModule;
-    const prisma = new generated.PrismaClient({ adapter: adapterFor(provider, url) });
-    return { store: new MetadataStore(prisma, provider), applied };
+  static async open(url: string): Promise<{ store: MetadataStore; applied: string[] }> {
+    const { client, provider, applied } = await openPrismaClient<PrismaClient>(url, prismaDir, {
+      sqlite: () => import('./generated/prisma-sqlite/client.js'),
+      postgres: () => import('./generated/prisma-postgres/client.js'),
+    });
+    return { store: new MetadataStore(client, provider), applied };
   }
 
   /** Loads the image and starts a new controller epoch. */

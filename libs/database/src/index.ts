@@ -1,0 +1,2 @@
+export { adapterFor, applyMigrations, diffSchemas, type Provider } from './schema-engine.js';
+export { openPrismaClient, providerFor } from './prisma-client.js';
