@@ -57,7 +57,7 @@ export async function runDev(): Promise<void> {
       const brokers = Array.from({ length: config.brokers }, (_, i) =>
         load(brokerConfig, { SLUICE_DATA_DIR: join(dataDir, `broker-${i + 1}`), SLUICE_BROKER_ID: String(i + 1) }),
       );
-      const coordinator = load(groupCoordinatorConfig, {});
+      const coordinator = load(groupCoordinatorConfig, { SLUICE_DATA_DIR: join(dataDir, 'group-coordinator') });
       const gateway = load(gatewayConfig, {});
 
       const logger = createLogger({ service: 'sluice', level: config.logLevel, fields: { mode: 'embedded' } });

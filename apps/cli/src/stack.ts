@@ -142,7 +142,7 @@ export async function runStack(argv: string[]): Promise<void> {
       SLUICE_ADMIN_PORT: String(9610 + i),
     });
   }
-  start('group-coordinator', process.execPath, [node('group-coordinator')], { ...common, SLUICE_ADMIN_PORT: '9603' });
+  start('group-coordinator', process.execPath, [node('group-coordinator')], { ...common, SLUICE_ADMIN_PORT: '9603', SLUICE_DATA_DIR: join(dataDir, 'group-coordinator') });
   const kafkaPort = parsePositive('kafka-port', args['kafka-port']);
   start('gateway', process.execPath, [node('gateway')], { ...common, SLUICE_ADMIN_PORT: '9604', SLUICE_HTTP_PORT: String(httpPort), SLUICE_KAFKA_PORT: String(kafkaPort) });
   process.stdout.write(`sluice stack: NATS at ${natsUrl}, HTTP on port ${httpPort}, Kafka on port ${kafkaPort}, data in ${dataDir}. Ctrl-C stops.\n`);

@@ -15,3 +15,4 @@ export * from './contracts/partition.js';
 export * as kafka from './generated/messages/index.js';
 export { ApiKey, apiCatalog } from './generated/messages/index.js';
 export * from './kafka/headers.js';
+export * from './contracts/groups.js';

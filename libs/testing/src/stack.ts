@@ -75,7 +75,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       return p;
     };
     await Promise.all(Array.from({ length: options.brokers ?? 3 }, (_, i) => startBroker(i + 1)));
-    const coordinator = await spawn('group-coordinator', 'group-coordinator', {});
+    const coordinator = await spawn('group-coordinator', 'group-coordinator', { SLUICE_DATA_DIR: join(dir.path, 'group-coordinator') });
     const httpPort = await freePort();
     const kafkaPort = await freePort();
     const gateway = await spawn('gateway', 'gateway', { SLUICE_HTTP_PORT: String(httpPort), SLUICE_KAFKA_PORT: String(kafkaPort) });

@@ -5,6 +5,18 @@ import { KafkaConnection } from './kafka-connection.js';
 import type { KafkaContext } from './kafka-context.js';
 import { alterConfigsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
 import { apiVersionsApi, describeClusterApi, initProducerIdApi, metadataApi } from './handlers/cluster.js';
+import {
+  deleteGroupsApi,
+  describeGroupsApi,
+  findCoordinatorApi,
+  heartbeatApi,
+  joinGroupApi,
+  leaveGroupApi,
+  listGroupsApi,
+  offsetCommitApi,
+  offsetFetchApi,
+  syncGroupApi,
+} from './handlers/groups.js';
 import { fetchApi, listOffsetsApi, produceApi } from './handlers/records.js';
 
 /** Every API this gateway serves over the Kafka protocol; ApiVersions advertises exactly these. */
@@ -14,6 +26,15 @@ export function kafkaApis(): ApiRegistry {
     fetchApi,
     listOffsetsApi,
     metadataApi,
+    offsetCommitApi,
+    offsetFetchApi,
+    findCoordinatorApi,
+    joinGroupApi,
+    heartbeatApi,
+    leaveGroupApi,
+    syncGroupApi,
+    describeGroupsApi,
+    listGroupsApi,
     apiVersionsApi(() => registry),
     createTopicsApi,
     deleteTopicsApi,
@@ -21,6 +42,7 @@ export function kafkaApis(): ApiRegistry {
     describeConfigsApi,
     alterConfigsApi,
     incrementalAlterConfigsApi,
+    deleteGroupsApi,
     describeClusterApi,
   ]);
   return registry;

@@ -1,0 +1,192 @@
+// Consumer groups through real Kafka clients: kcat -G, a KafkaJS group of three members sharing six partitions
+// (each record to exactly one member, a member leaving, offsets resumed by a new member), @platformatic/kafka, and
+// group administration.
+import { spawn } from 'node:child_process';
+import { Consumer as PlatformaticConsumer, MessagesStreamModes, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@sluice/testing';
+import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
+import { Http } from './http-client.js';
+
+let sluice: EmbeddedSluice;
+let http: Http;
+
+beforeAll(async () => {
+  sluice = await startEmbedded({ SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS: '300' });
+  http = new Http(sluice.httpUrl);
+});
+
+afterAll(async () => {
+  await sluice?.stop();
+});
+
+function kcat(args: string[], input?: string): Promise<{ out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kcat', ['-b', sluice.kafkaBootstrap, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve({ out, err }) : reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${err}`))));
+    child.stdin.end(input ?? '');
+  });
+}
+
+const kafka = () => new Kafka({ clientId: 'e2e-groups', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
+
+async function produce(topic: string, from: number, count: number): Promise<void> {
+  const producer = kafka().producer();
+  await producer.connect();
+  await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: `key-${from + i}`, value: `record-${from + i}` })) });
+  await producer.disconnect();
+}
+
+describe('kcat consumer groups (-G)', () => {
+  it('consumes every partition once, commits, and a second run of the group reads only what is new', async () => {
+    await http.createTopic('kcat-group', 3);
+    await kcat(['-P', '-t', 'kcat-group', '-K', ':'], Array.from({ length: 30 }, (_, i) => `k${i}:first-${i}`).join('\n') + '\n');
+    const consume = () => kcat(['-G', 'kcat-readers', 'kcat-group', '-e', '-X', 'auto.offset.reset=earliest', '-f', '%s\\n']);
+    const first = await consume();
+    expect(first.out.trim().split('\n').sort()).toEqual(Array.from({ length: 30 }, (_, i) => `first-${i}`).sort());
+    expect(first.err).toContain('assigned: kcat-group [0], kcat-group [1], kcat-group [2]');
+    await kcat(['-P', '-t', 'kcat-group', '-K', ':'], Array.from({ length: 5 }, (_, i) => `k${i}:second-${i}`).join('\n') + '\n');
+    const second = await consume();
+    expect(second.out.trim().split('\n').sort()).toEqual(Array.from({ length: 5 }, (_, i) => `second-${i}`).sort());
+  });
+});
+
+describe('KafkaJS consumer group', () => {
+  it('shares six partitions among three members, rebalances when one leaves, and resumes from committed offsets', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'kjs-group', numPartitions: 6 }] });
+
+    const received = new Map<string, string[]>();
+    /** Every record in the order it arrived, whoever got it. */
+    const ordered: string[] = [];
+    const assignments = new Map<string, number[]>();
+    const members: Consumer[] = [];
+    const start = async (name: string): Promise<Consumer> => {
+      const consumer = kafka().consumer({ groupId: 'kjs-workers', sessionTimeout: 10_000, rebalanceTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+      received.set(name, []);
+      consumer.on(consumer.events.GROUP_JOIN, (e) => assignments.set(name, e.payload.memberAssignment['kjs-group'] ?? []));
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'kjs-group', fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          received.get(name)?.push(message.value?.toString() ?? '');
+          ordered.push(message.value?.toString() ?? '');
+        },
+      });
+      members.push(consumer);
+      return consumer;
+    };
+    const all = () => ordered;
+    const stableWith = async (names: string[]) =>
+      waitFor(
+        async () => {
+          const d = await admin.describeGroups(['kjs-workers']);
+          const covered = names.flatMap((n) => assignments.get(n) ?? []).sort((a, b) => a - b);
+          return d.groups[0].state === 'Stable' && d.groups[0].members.length === names.length && covered.join() === '0,1,2,3,4,5';
+        },
+        { timeoutMs: 60_000, what: `a stable group of ${names.join(', ')}` },
+      );
+
+    try {
+      const [a] = [await start('a'), await start('b'), await start('c')];
+      await stableWith(['a', 'b', 'c']);
+      // Disjoint assignments that cover every partition.
+      expect(['a', 'b', 'c'].map((n) => assignments.get(n)?.length)).toEqual([2, 2, 2]);
+      await produce('kjs-group', 0, 300);
+      await waitFor(async () => all().length >= 300, { timeoutMs: 30_000, what: '300 records consumed' });
+      expect(new Set(all()).size).toBe(300);
+      expect(all()).toHaveLength(300);
+      for (const name of ['a', 'b', 'c']) expect(received.get(name)?.length).toBeGreaterThan(0);
+      // Each member commits what it consumed.
+      await waitFor(async () => (await admin.fetchOffsets({ groupId: 'kjs-workers', topics: ['kjs-group'] }))[0].partitions.reduce((n, p) => n + Number(p.offset), 0) === 300, {
+        timeoutMs: 20_000,
+        what: 'every consumed offset committed',
+      });
+
+      // One member leaves: the other two take over its partitions.
+      await a.disconnect();
+      members.splice(members.indexOf(a), 1);
+      await stableWith(['b', 'c']);
+      const before = all().length;
+      await produce('kjs-group', 300, 120);
+      await waitFor(async () => all().length >= before + 120, { timeoutMs: 30_000, what: 'records after the leave consumed' });
+      const after = all().slice(before);
+      expect(new Set(after).size).toBe(120);
+      expect(after.filter((v) => Number(v.slice('record-'.length)) < 300)).toEqual([]);
+
+      // Everyone stops; a new member of the same group starts from the committed offsets, not from the beginning.
+      for (const m of members.splice(0)) await m.disconnect();
+      const committed = await admin.fetchOffsets({ groupId: 'kjs-workers', topics: ['kjs-group'] });
+      expect(committed[0].partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(420);
+      await produce('kjs-group', 420, 30);
+      await start('d');
+      await waitFor(async () => (received.get('d')?.length ?? 0) >= 30, { timeoutMs: 30_000, what: 'the new member to consume' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(received.get('d')?.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `record-${420 + i}`).sort());
+    } finally {
+      for (const m of members) await m.disconnect().catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+
+  it('lists, describes, resets and deletes groups', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'kjs-admin-groups', numPartitions: 2 }] });
+      await produce('kjs-admin-groups', 0, 10);
+      // Offsets set by an admin on an empty group (a commit outside any generation), then read back.
+      await admin.setOffsets({ groupId: 'kjs-manual', topic: 'kjs-admin-groups', partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '1' }] });
+      const offsets = await admin.fetchOffsets({ groupId: 'kjs-manual', topics: ['kjs-admin-groups'] });
+      expect(offsets[0].partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([
+        [0, '3'],
+        [1, '1'],
+      ]);
+      const listed = await admin.listGroups();
+      expect(listed.groups.map((g) => g.groupId)).toContain('kjs-manual');
+      const described = await admin.describeGroups(['kjs-manual', 'never-existed']);
+      expect(described.groups.map((g) => [g.groupId, g.state])).toEqual([
+        ['kjs-manual', 'Empty'],
+        ['never-existed', 'Dead'],
+      ]);
+      await admin.resetOffsets({ groupId: 'kjs-manual', topic: 'kjs-admin-groups', earliest: true });
+      // KafkaJS commits Kafka's EARLIEST sentinel (-2) and resolves it through ListOffsets when asked to.
+      const reset = await admin.fetchOffsets({ groupId: 'kjs-manual', topics: ['kjs-admin-groups'], resolveOffsets: true });
+      expect(reset[0].partitions.every((p) => p.offset === '0')).toBe(true);
+      await admin.deleteGroups(['kjs-manual']);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain('kjs-manual');
+      const once = new Kafka({ clientId: 'e2e-once', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+      await once.connect();
+      await expect(once.deleteGroups(['kjs-manual'])).rejects.toMatchObject({ groups: [{ groupId: 'kjs-manual', errorCode: 69 }] });
+      await once.disconnect();
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
+
+describe('@platformatic/kafka consumer', () => {
+  it('consumes in a group what it produced', async () => {
+    await http.createTopic('plt-group', 2);
+    const producer = new PlatformaticProducer({ clientId: 'plt-p', bootstrapBrokers: [sluice.kafkaBootstrap], serializers: stringSerializers });
+    await producer.send({ messages: Array.from({ length: 12 }, (_, i) => ({ topic: 'plt-group', key: `k${i}`, value: `v${i}` })) });
+    await producer.close();
+    const consumer = new PlatformaticConsumer({ groupId: 'plt-readers', clientId: 'plt-c', bootstrapBrokers: [sluice.kafkaBootstrap], deserializers: stringDeserializers, sessionTimeout: 10_000, heartbeatInterval: 500 });
+    const stream = await consumer.consume({ topics: ['plt-group'], mode: MessagesStreamModes.EARLIEST, maxWaitTime: 200 });
+    const values: string[] = [];
+    for await (const message of stream) {
+      values.push(message.value);
+      if (values.length === 12) break;
+    }
+    await stream.close();
+    await consumer.close(true);
+    expect(values.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `v${i}`).sort());
+  });
+});
