@@ -10,6 +10,10 @@ export interface StackOptions {
   /** Controller database; SQLite in the stack's temp dir when absent. */
   databaseUrl?: string;
   sessionTimeoutMs?: number;
+  /** Number of group coordinator processes (1 by default). Several need `groupsDatabaseUrl` (a shared PostgreSQL). */
+  coordinators?: number;
+  /** The coordinators' offsets database; SQLite in each coordinator's data dir when absent. */
+  groupsDatabaseUrl?: string;
   heartbeatIntervalMs?: number;
   /** Extra variables for every process. */
   env?: Record<string, string>;
@@ -20,7 +24,9 @@ export interface RunningStack {
   dir: TempDir;
   controller: ServiceProcess;
   brokers: Map<number, ServiceProcess>;
+  /** The first group coordinator. */
   coordinator: ServiceProcess;
+  coordinators: ServiceProcess[];
   gateway: ServiceProcess;
   httpUrl: string;
   /** host:port of the gateway's Kafka listener. */
@@ -75,17 +81,26 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       return p;
     };
     await Promise.all(Array.from({ length: options.brokers ?? 3 }, (_, i) => startBroker(i + 1)));
-    const coordinator = await spawn('group-coordinator', 'group-coordinator', { SLUICE_DATA_DIR: join(dir.path, 'group-coordinator') });
+    const coordinators = await Promise.all(
+      Array.from({ length: options.coordinators ?? 1 }, (_, i) =>
+        spawn(`group-coordinator-${i + 1}`, 'group-coordinator', {
+          SLUICE_DATA_DIR: join(dir.path, `group-coordinator-${i + 1}`),
+          ...(options.groupsDatabaseUrl ? { SLUICE_GROUPS_DATABASE_URL: options.groupsDatabaseUrl } : {}),
+        }),
+      ),
+    );
+    const coordinator = coordinators[0];
     const httpPort = await freePort();
     const kafkaPort = await freePort();
     const gateway = await spawn('gateway', 'gateway', { SLUICE_HTTP_PORT: String(httpPort), SLUICE_KAFKA_PORT: String(kafkaPort) });
-    await Promise.all([waitReady(coordinator, 'group-coordinator'), waitReady(gateway, 'gateway')]);
+    await Promise.all([...coordinators.map((c) => waitReady(c, 'group-coordinator')), waitReady(gateway, 'gateway')]);
     return {
       clusterId,
       dir,
       controller,
       brokers,
       coordinator,
+      coordinators,
       gateway,
       httpUrl: `http://127.0.0.1:${httpPort}`,
       kafkaBootstrap: `127.0.0.1:${kafkaPort}`,
