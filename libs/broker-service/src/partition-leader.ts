@@ -51,7 +51,9 @@ export class PartitionLeader {
     const p = options.partition.partition;
     const queue = 'leader';
     this.actors = [
-      bus.serve<ProduceRequest, ProduceReply>(subjects.partition(topicId, p, PartitionVerb.produce), (req) => this.produce(req), { queue }),
+      // Produce requests overlap: each is handed to the log synchronously on arrival (so in arrival order), and the
+      // log's append pipeline writes all that are waiting in one writev (and one fsync when configured).
+      bus.serve<ProduceRequest, ProduceReply>(subjects.partition(topicId, p, PartitionVerb.produce), (req) => this.produce(req), { queue, mode: 'concurrent' }),
       bus.serve<FetchRequest, FetchReply>(subjects.partition(topicId, p, PartitionVerb.fetch), (req) => this.fetch(req), {
         queue,
         mode: 'concurrent',

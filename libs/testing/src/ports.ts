@@ -5,7 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A port that was free a moment ago (the OS picked it). */
-export function freePort(): Promise<number> {
+/** Ports this process handed out: the OS may offer a just-released port again, so a caller asking for several gets distinct ones. */
+const issued = new Set<number>();
+
+/** A port that was free a moment ago (and was not handed out before by this process). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await anyFreePort();
+    if (!issued.has(port) || attempt >= 20) {
+      issued.add(port);
+      return port;
+    }
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

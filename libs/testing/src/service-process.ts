@@ -23,6 +23,8 @@ export interface ServiceProcessOptions {
   name: string;
   entry: string;
   args?: string[];
+  /** Node flags before the entry (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
   env?: Record<string, string | undefined>;
   /** Where to keep the process's output (one file per process); defaults to test-logs/ in the workspace. */
   logDir?: string;
@@ -68,7 +70,7 @@ export class ServiceProcess {
     const logDir = options.logDir ?? join(workspaceRoot, 'test-logs');
     await mkdir(logDir, { recursive: true });
     const logFile = createWriteStream(join(logDir, `${options.name}-${Date.now()}.log`));
-    const child = spawn(process.execPath, [options.entry, ...(options.args ?? [])], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry, ...(options.args ?? [])], {
       env: { ...process.env, NODE_ENV: 'production', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

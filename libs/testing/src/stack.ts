@@ -17,6 +17,8 @@ export interface StackOptions {
   heartbeatIntervalMs?: number;
   /** Extra variables for every process. */
   env?: Record<string, string>;
+  /** Node flags for every process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface RunningStack {
@@ -61,7 +63,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const logDir = join(dir.path, 'logs');
   const processes: ServiceProcess[] = [];
   const spawn = async (name: string, app: Parameters<typeof appEntry>[0], env: Record<string, string>): Promise<ServiceProcess> => {
-    const p = await ServiceProcess.start({ name, entry: appEntry(app), env: { ...common, ...env }, logDir });
+    const p = await ServiceProcess.start({ name, entry: appEntry(app), env: { ...common, ...env }, logDir, nodeArgs: options.nodeArgs });
     processes.push(p);
     return p;
   };
