@@ -94,7 +94,9 @@ describe('HTTP API', () => {
       timeoutMs: 20_000,
       what: 'the log cleaner to compact the topic',
     });
-    const records = (await http.json<HttpRecord[]>('GET', '/topics/latest-by-key/partitions/0/records?offset=0&format=string')).body;
+    const read = await http.json<HttpRecord[]>('GET', '/topics/latest-by-key/partitions/0/records?offset=0&format=string');
+    expect(read.status, JSON.stringify(read.body)).toBe(200);
+    const records = read.body;
     // Every key's latest value is still there, at the offset it was written at; offsets only increase.
     for (const key of ['user-0', 'user-1', 'user-2', 'user-3']) {
       const latest = produced.filter((p) => p.key === key).at(-1);

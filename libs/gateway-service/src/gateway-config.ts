@@ -31,6 +31,14 @@ export const gatewayConfig = defineConfig('gateway', {
     default: 16,
     min: 1,
   }),
+  saslMechanisms: v.list('SLUICE_KAFKA_SASL_MECHANISMS', 'SASL mechanisms Kafka clients must authenticate with (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); empty: no authentication', {
+    default: [],
+    defaultText: '(none)',
+  }),
+  saslUsers: v.list('SLUICE_KAFKA_SASL_USERS', 'Kafka users as user:password pairs, comma-separated (with SLUICE_KAFKA_SASL_MECHANISMS)', {
+    default: [],
+    defaultText: '(none)',
+  }),
   autoCreateTopics: v.bool('SLUICE_AUTO_CREATE_TOPICS', 'Create a topic when a Kafka client asks Metadata for one that does not exist (auto.create.topics.enable)', {
     default: false,
   }),

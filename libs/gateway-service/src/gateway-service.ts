@@ -6,6 +6,7 @@ import { createGatewayMetrics } from './gateway-metrics.js';
 import { buildHttpApi } from './http/http-api.js';
 import { ControllerClient } from './controller-client.js';
 import { startKafkaListener, type KafkaListener } from './kafka/kafka-server.js';
+import { SaslAuthenticator } from './kafka/sasl.js';
 import { PartitionClient } from './partition-client.js';
 
 export interface Gateway extends RunningService {
@@ -15,6 +16,8 @@ export interface Gateway extends RunningService {
 
 export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) => {
   const { logger } = deps;
+  // Checked before anything starts: a bad SASL setting stops the gateway naming the variable.
+  const sasl = new SaslAuthenticator(config.saslMechanisms, config.saslUsers);
   const metadata = new MetadataClient({ bus: deps.bus, subjects: deps.subjects, onError: (err) => logger.warn({ err }, 'metadata reload failed') });
   await metadata.start();
   const app = await buildHttpApi({ bus: deps.bus, subjects: deps.subjects, metadata, config, logger, metrics: createGatewayMetrics(deps.registry) });
@@ -32,6 +35,7 @@ export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) 
       metadata,
       partitions: new PartitionClient(deps.bus, deps.subjects, metadata),
       controller: new ControllerClient(deps.bus, deps.subjects, metadata, config.requestTimeoutMs),
+      sasl,
       config,
       logger,
       self: () => ({ nodeId, host: config.advertisedHost, port: kafkaAdvertisedPort, rack: null }),
@@ -42,7 +46,7 @@ export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) 
     throw err;
   }
   if (kafkaAdvertisedPort < 0) kafkaAdvertisedPort = kafka.port;
-  logger.info({ port: kafka.port, host: config.kafkaHost, advertised: `${config.advertisedHost}:${kafkaAdvertisedPort}` }, 'kafka listening');
+  logger.info({ port: kafka.port, host: config.kafkaHost, advertised: `${config.advertisedHost}:${kafkaAdvertisedPort}`, sasl: sasl.mechanisms }, 'kafka listening');
   const session = new NodeSession({
     bus: deps.bus,
     subjects: deps.subjects,

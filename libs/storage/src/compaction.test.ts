@@ -158,3 +158,27 @@ async function activeBase(log: PartitionLog): Promise<number> {
   const names = (await readdir(log.dir)).filter((n) => n.endsWith('.log')).sort();
   return Number(names[names.length - 1].slice(0, 20));
 }
+
+describe('reads during compaction swaps', () => {
+  it('never fail while the cleaner keeps swapping segments', async () => {
+    const log = await PartitionLog.open(dir.path, { ...compact, segmentBytes: 700, minCleanableDirtyRatio: 0.01 });
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) await put(log, [[`k${i % 5}`, `v${i}`]]);
+    })();
+    const cleaner = (async () => {
+      while (writing) await log.compact(Date.now(), true);
+    })();
+    const reader = async (): Promise<void> => {
+      for (let i = 0; i < 100; i++) {
+        const { bytes } = await log.read(log.logStartOffset, 1 << 20);
+        forEachBatch(bytes, (_h, s, e) => void decodeRecords(bytes.subarray(s, e)));
+        await log.offsetForTimestamp(0);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, reader));
+    writing = false;
+    await Promise.all([writer, cleaner]);
+    await log.close();
+  });
+});

@@ -455,13 +455,21 @@ export class PartitionLog {
    * Whole batches from the one containing `fromOffset`, up to `maxBytes` (at least one batch) and never a batch at or
    * beyond `upTo`. One read per segment touched: the index gives the position, and the batches come from that read.
    */
-  async read(fromOffset: number, maxBytes: number, upTo: number = this.logEndOffset): Promise<ReadResult> {
+  read(fromOffset: number, maxBytes: number, upTo: number = this.logEndOffset): Promise<ReadResult> {
+    return this.retryingRetired(() => this.readOnce(fromOffset, maxBytes, upTo));
+  }
+
+  /**
+   * Runs a read-only operation again when a segment went away under it (retention, compaction, truncation), after the
+   * change that retired it has finished, so the second try sees the new segment list.
+   */
+  private async retryingRetired<T>(work: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.readOnce(fromOffset, maxBytes, upTo);
+        return await work();
       } catch (err) {
-        // A segment went away under the read (retention, compaction, truncation): read again from the new list.
-        if (!(err instanceof FileRetiredError) || attempt >= 3) throw err;
+        if (!(err instanceof FileRetiredError) || attempt >= 5) throw err;
+        await this.tail;
       }
     }
   }
@@ -514,7 +522,11 @@ export class PartitionLog {
    * ListOffsets by time: the first record at or after the log start whose timestamp is ≥ `timestamp`, found through
    * the segments' largest timestamps, then the time and offset indexes, then the records of one batch.
    */
-  async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+  offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+    return this.retryingRetired(() => this.offsetForTimestampOnce(timestamp));
+  }
+
+  private async offsetForTimestampOnce(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
     const segments = this.segments;
     for (const segment of segments) {
       if (segment.size === 0 || segment.nextOffset <= this.startOffset) continue;

@@ -50,6 +50,9 @@ function frame(correlationId: number, headerVersion: 0 | 1, body: (w: Writer) =>
   return [size, ...w.toChunks()];
 }
 
+/** What a client may send before it has authenticated, when SASL is on. */
+const beforeAuthentication: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
+
 export function createDispatcher(registry: ApiRegistry, ctx: KafkaContext): Dispatch {
   return async (bytes, connection) => {
     const r = new Reader(bytes);
@@ -62,6 +65,9 @@ export function createDispatcher(registry: ApiRegistry, ctx: KafkaContext): Disp
     const api = registry.get(header.apiKey);
     const { apiKey, apiVersion, correlationId } = header;
     if (!api) throw new CloseConnection(`unknown API key ${apiKey} (version ${apiVersion}, client ${header.clientId ?? '-'})`);
+    if (ctx.sasl.enabled && connection.auth.principal === null && !beforeAuthentication.has(apiKey)) {
+      throw new CloseConnection(`${api.name} request before SASL authentication (client ${header.clientId ?? '-'})`);
+    }
     if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return frame(correlationId, 0, (w) => kafka.writeApiVersionsResponse(w, 0, unsupportedApiVersions(registry)));
       throw new CloseConnection(`${api.name} version ${apiVersion} is not supported (${api.minVersion}-${api.maxVersion}; client ${header.clientId ?? '-'})`);

@@ -5,10 +5,19 @@
 // limit, or one that cannot be parsed, closes this connection only.
 import type { Socket } from 'node:net';
 import type { Logger } from '@sluice/runtime';
+import type { SaslSession } from './sasl.js';
 
 export interface ConnectionInfo {
   readonly id: number;
   readonly remote: string;
+  /** SASL state: the mechanism chosen by SaslHandshake, the exchange in progress, and the authenticated user. */
+  readonly auth: ConnectionAuth;
+}
+
+export interface ConnectionAuth {
+  mechanism: string | null;
+  session: SaslSession | null;
+  principal: string | null;
 }
 
 /** Handles one request frame (without its size prefix); resolves with the response bytes, or null for none (acks=0). */
@@ -33,6 +42,7 @@ let nextId = 1;
 export class KafkaConnection implements ConnectionInfo {
   readonly id = nextId++;
   readonly remote: string;
+  readonly auth: ConnectionAuth = { mechanism: null, session: null, principal: null };
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Size of the frame being assembled, or -1 before its size prefix is complete. */

@@ -8,6 +8,7 @@ import type { Subjects, TopicInfo } from '@sluice/protocol';
 import type { GatewayConfig } from '../gateway-config.js';
 import type { ControllerClient } from '../controller-client.js';
 import type { PartitionClient } from '../partition-client.js';
+import type { SaslAuthenticator } from './sasl.js';
 
 export interface KafkaContext {
   bus: Bus;
@@ -15,6 +16,7 @@ export interface KafkaContext {
   metadata: MetadataClient;
   partitions: PartitionClient;
   controller: ControllerClient;
+  sasl: SaslAuthenticator;
   config: GatewayConfig;
   logger: Logger;
   /** This gateway as a Kafka broker (its node id is known once it has registered). */

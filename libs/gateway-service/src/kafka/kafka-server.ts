@@ -18,6 +18,7 @@ import {
   syncGroupApi,
 } from './handlers/groups.js';
 import { fetchApi, listOffsetsApi, produceApi } from './handlers/records.js';
+import { saslAuthenticateApi, saslHandshakeApi } from './handlers/sasl.js';
 
 /** Every API this gateway serves over the Kafka protocol; ApiVersions advertises exactly these. */
 export function kafkaApis(): ApiRegistry {
@@ -35,6 +36,7 @@ export function kafkaApis(): ApiRegistry {
     syncGroupApi,
     describeGroupsApi,
     listGroupsApi,
+    saslHandshakeApi,
     apiVersionsApi(() => registry),
     createTopicsApi,
     deleteTopicsApi,
@@ -42,6 +44,7 @@ export function kafkaApis(): ApiRegistry {
     describeConfigsApi,
     alterConfigsApi,
     incrementalAlterConfigsApi,
+    saslAuthenticateApi,
     deleteGroupsApi,
     describeClusterApi,
   ]);
