@@ -172,6 +172,52 @@ describe('KafkaJS consumer group', () => {
   });
 });
 
+describe('consumer groups over HTTP', () => {
+  it('shows groups, members and lag, resets the offsets of an inactive group, and deletes it', async () => {
+    await http.createTopic('lagging', 2);
+    await produce('lagging', 0, 20);
+    const consumer = kafka().consumer({ groupId: 'laggers', sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+    let consumed = 0;
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'lagging', fromBeginning: true });
+    await consumer.run({ eachMessage: async () => void consumed++ });
+    await waitFor(async () => consumed >= 20, { timeoutMs: 30_000, what: '20 records consumed' });
+    await waitFor(async () => (await http.json<{ state: string }>('GET', '/consumer-groups/laggers')).body.state === 'Stable', { timeoutMs: 20_000, what: 'a stable group' });
+    const live = await http.json<{ state: string; members: Array<{ assignments: Array<{ topic: string; partition: number }> }> }>('GET', '/consumer-groups/laggers');
+    expect(live.body.members).toHaveLength(1);
+    expect(live.body.members[0].assignments.map((a) => `${a.topic}/${a.partition}`).sort()).toEqual(['lagging/0', 'lagging/1']);
+    // An active group's offsets cannot be reset.
+    const refused = await http.json<{ code: string }>('POST', '/consumer-groups/laggers/offsets', { topic: 'lagging', to: 'earliest' });
+    expect(refused.status).toBe(409);
+    await consumer.disconnect();
+
+    await produce('lagging', 20, 5);
+    const lag = await http.json<Array<{ partition: number; committed_offset: number; log_end_offset: number; lag: number }>>('GET', '/consumer-groups/laggers/lag');
+    expect(lag.status).toBe(200);
+    expect(lag.body.reduce((n, p) => n + p.committed_offset, 0)).toBe(20);
+    expect(lag.body.reduce((n, p) => n + p.lag, 0)).toBe(5);
+
+    const reset = await http.json<{ offsets: Array<{ partition: number; offset: number }> }>('POST', '/consumer-groups/laggers/offsets', { topic: 'lagging', to: 'earliest' });
+    expect(reset.status).toBe(200);
+    expect(reset.body.offsets.map((o) => o.offset)).toEqual([0, 0]);
+    expect((await http.json<Array<{ lag: number }>>('GET', '/consumer-groups/laggers/lag')).body.reduce((n, p) => n + p.lag, 0)).toBe(25);
+    await http.json('POST', '/consumer-groups/laggers/offsets', { topic: 'lagging', to: 'offset', offset: 3, partitions: [1] });
+    await http.json('POST', '/consumer-groups/laggers/offsets', { topic: 'lagging', to: 'timestamp', timestamp: Date.now() + 3_600_000, partitions: [0] });
+    const moved = await http.json<Array<{ partition: number; committed_offset: number; log_end_offset: number }>>('GET', '/consumer-groups/laggers/lag');
+    const byPartition = new Map(moved.body.map((p) => [p.partition, p]));
+    expect(byPartition.get(1)?.committed_offset).toBe(3);
+    expect(byPartition.get(0)?.committed_offset).toBe(byPartition.get(0)?.log_end_offset);
+    expect((await http.json('POST', '/consumer-groups/laggers/offsets', { topic: 'lagging', to: 'offset' })).status).toBe(400);
+    expect((await http.json('POST', '/consumer-groups/laggers/offsets', { topic: 'nope', to: 'latest' })).status).toBe(404);
+
+    const listed = await http.json<Array<{ group_id: string; state: string }>>('GET', '/consumer-groups');
+    expect(listed.body.find((g) => g.group_id === 'laggers')?.state).toBe('Empty');
+    expect((await http.json('DELETE', '/consumer-groups/laggers')).status).toBe(204);
+    expect((await http.json('GET', '/consumer-groups/laggers')).status).toBe(404);
+    expect((await http.json('DELETE', '/consumer-groups/laggers')).status).toBe(404);
+  });
+});
+
 describe('@platformatic/kafka consumer', () => {
   it('consumes in a group what it produced', async () => {
     await http.createTopic('plt-group', 2);

@@ -5,6 +5,7 @@ import { gatewayConfig, type GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { buildHttpApi } from './http/http-api.js';
 import { ControllerClient } from './controller-client.js';
+import { GroupClient } from './group-client.js';
 import { startKafkaListener, type KafkaListener } from './kafka/kafka-server.js';
 import { SaslAuthenticator } from './kafka/sasl.js';
 import { PartitionClient } from './partition-client.js';
@@ -35,6 +36,7 @@ export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) 
       metadata,
       partitions: new PartitionClient(deps.bus, deps.subjects, metadata),
       controller: new ControllerClient(deps.bus, deps.subjects, metadata, config.requestTimeoutMs),
+      groups: new GroupClient(deps.bus, deps.subjects, logger, config.requestTimeoutMs),
       sasl,
       config,
       logger,

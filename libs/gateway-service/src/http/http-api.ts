@@ -8,11 +8,13 @@ import type { Subjects } from '@sluice/protocol';
 import type { GatewayConfig } from '../gateway-config.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { ControllerClient } from '../controller-client.js';
+import { GroupClient } from '../group-client.js';
 import { PartitionClient } from '../partition-client.js';
 import { HttpError } from './http-error.js';
 import { topicsRoutes } from './topics-routes.js';
 import { produceRoutes } from './produce-routes.js';
 import { recordsRoutes } from './records-routes.js';
+import { groupsRoutes } from './groups-routes.js';
 
 export interface HttpApiContext {
   bus: Bus;
@@ -20,6 +22,7 @@ export interface HttpApiContext {
   metadata: MetadataClient;
   partitions: PartitionClient;
   controller: ControllerClient;
+  groups: GroupClient;
   config: GatewayConfig;
   metrics: GatewayMetrics;
 }
@@ -40,6 +43,7 @@ export async function buildHttpApi(
     ...deps,
     partitions: new PartitionClient(deps.bus, deps.subjects, deps.metadata),
     controller: new ControllerClient(deps.bus, deps.subjects, deps.metadata, deps.config.requestTimeoutMs),
+    groups: new GroupClient(deps.bus, deps.subjects, deps.logger, deps.config.requestTimeoutMs),
   };
 
   app.addContentTypeParser(KAFKA_MEDIA_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
@@ -68,6 +72,7 @@ export async function buildHttpApi(
   await app.register(topicsRoutes, { ctx });
   await app.register(produceRoutes, { ctx });
   await app.register(recordsRoutes, { ctx });
+  await app.register(groupsRoutes, { ctx });
   return app;
 }
 

@@ -68,6 +68,10 @@ export class HttpError extends Error {
         return new HttpError(504, 50401, name, message);
       case KafkaErrorCode.INVALID_REQUEST:
         return new HttpError(400, 40001, name, message);
+      case KafkaErrorCode.GROUP_ID_NOT_FOUND:
+        return new HttpError(404, 40403, name, message);
+      case KafkaErrorCode.NON_EMPTY_GROUP:
+        return new HttpError(409, 40902, name, message);
       default:
         return isRetriableKafkaError(kafkaCode) ? new HttpError(503, 50301, name, message) : new HttpError(500, 50002, name, message);
     }

@@ -7,6 +7,7 @@ import type { Logger } from '@sluice/runtime';
 import type { Subjects, TopicInfo } from '@sluice/protocol';
 import type { GatewayConfig } from '../gateway-config.js';
 import type { ControllerClient } from '../controller-client.js';
+import type { GroupClient } from '../group-client.js';
 import type { PartitionClient } from '../partition-client.js';
 import type { SaslAuthenticator } from './sasl.js';
 
@@ -16,6 +17,7 @@ export interface KafkaContext {
   metadata: MetadataClient;
   partitions: PartitionClient;
   controller: ControllerClient;
+  groups: GroupClient;
   sasl: SaslAuthenticator;
   config: GatewayConfig;
   logger: Logger;

@@ -1,19 +1,8 @@
 // The consumer-group APIs: FindCoordinator names this gateway; every other group request goes to the group
 // coordinator that owns the group's shard (GroupVerb.kafka), as Kafka bytes, and its answer comes back the same way.
 // Requests about several groups are split per group and the answers merged; ListGroups asks every shard.
-import {
-  ApiKey,
-  GROUP_SHARDS,
-  GroupVerb,
-  groupShard,
-  kafka,
-  KafkaErrorCode,
-  Reader,
-  shardOwner,
-  Writer,
-  type GroupApiReply,
-  type GroupApiRequest,
-} from '@sluice/protocol';
+import { ApiKey, GROUP_SHARDS, groupShard, kafka, KafkaErrorCode, shardOwner } from '@sluice/protocol';
+import type { GroupCall } from '../../group-client.js';
 import { defineApi, type RequestInfo } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
 
@@ -23,31 +12,11 @@ const JOIN_MARGIN_MS = 10_000;
 /** A sync waits for the leader's assignment: at most a rebalance; Kafka clients allow their max.poll.interval. */
 const SYNC_WAIT_MS = 300_000;
 
-interface Forward<Req, Res> {
-  apiKey: number;
-  write: (w: Writer, v: number, req: Req) => void;
-  read: (r: Reader, v: number) => Res;
-  /** The response that reports `errorCode` for the whole request. */
-  failed: (errorCode: number) => Res;
-  timeoutMs?: number;
-}
+type Forward<Req, Res> = Omit<GroupCall<Req, Res>, 'version' | 'clientId' | 'clientHost'>;
 
-/** Sends one group request to its shard's coordinator; a missing coordinator or a refusal becomes that API's error. */
-async function forward<Req, Res>(ctx: KafkaContext, info: RequestInfo, shard: number, req: Req, f: Forward<Req, Res>): Promise<Res> {
-  const w = new Writer(256);
-  f.write(w, info.version, req);
-  const meta: GroupApiRequest = { apiKey: f.apiKey, apiVersion: info.version, clientId: info.clientId ?? '', clientHost: info.connection.remote };
-  try {
-    const reply = await ctx.bus.ask<GroupApiReply>(ctx.subjects.groupShard(shard, GroupVerb.kafka), meta, {
-      timeoutMs: f.timeoutMs ?? ctx.config.requestTimeoutMs,
-      body: w.toBuffer(),
-    });
-    if (reply.meta.errorCode !== KafkaErrorCode.NONE || !reply.body) return f.failed(reply.meta.errorCode || KafkaErrorCode.UNKNOWN_SERVER_ERROR);
-    return f.read(new Reader(Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength)), info.version);
-  } catch (err) {
-    ctx.logger.debug({ err, shard, apiKey: f.apiKey }, 'group coordinator unavailable');
-    return f.failed(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE);
-  }
+/** Sends one client request to its shard's coordinator; a missing coordinator or a refusal becomes that API's error. */
+function forward<Req, Res>(ctx: KafkaContext, info: RequestInfo, shard: number, req: Req, f: Forward<Req, Res>): Promise<Res> {
+  return ctx.groups.call(shard, req, { ...f, version: info.version, clientId: info.clientId ?? '', clientHost: info.connection.remote });
 }
 
 export const findCoordinatorApi = defineApi<kafka.FindCoordinatorRequest, kafka.FindCoordinatorResponse>({

@@ -1,0 +1,189 @@
+// Consumer-group administration over HTTP: list and describe groups, consumer lag per partition, resetting the
+// committed offsets of an inactive group, and deleting a group. Everything goes to the group coordinators as Kafka
+// requests (GroupClient), so the HTTP API and Kafka admin tools see the same groups.
+import type { FastifyPluginAsync } from 'fastify';
+import { ApiKey, GROUP_SHARDS, groupShard, kafka, KafkaErrorCode, OffsetSpec, Reader, type TopicInfo } from '@sluice/protocol';
+import type { HttpApiContext } from './http-api.js';
+import { HttpError } from './http-error.js';
+import { errorResponses } from './schemas.js';
+import { findTopic } from './topics-routes.js';
+
+const groupParams = { type: 'object', properties: { group: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['group'] } as const;
+
+interface ResetBody {
+  topic: string;
+  to: 'earliest' | 'latest' | 'timestamp' | 'offset';
+  timestamp?: number;
+  offset?: number;
+  partitions?: number[];
+}
+
+function check(errorCode: number, what: string): void {
+  if (errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(errorCode, what);
+}
+
+/** The topic-partitions of a consumer-protocol assignment (empty when it is not one). */
+function decodeAssignment(bytes: Buffer): Array<{ topic: string; partition: number }> {
+  if (bytes.length < 2) return [];
+  try {
+    const r = new Reader(bytes);
+    const version = r.int16();
+    const a = kafka.readConsumerProtocolAssignment(r, Math.min(version, 3));
+    return a.assignedPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
+  } catch {
+    return [];
+  }
+}
+
+export const groupsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+  const describe = async (group: string) => {
+    const res = await ctx.groups.call(groupShard(group), { groups: [group], includeAuthorizedOperations: false }, {
+      apiKey: ApiKey.DescribeGroups,
+      version: 5,
+      write: kafka.writeDescribeGroupsRequest,
+      read: kafka.readDescribeGroupsResponse,
+      failed: (errorCode) => ({ throttleTimeMs: 0, groups: [{ errorCode, groupId: group, groupState: '', protocolType: '', protocolData: '', members: [] }] }),
+    });
+    const g = res.groups[0];
+    check(g.errorCode, `describing group ${group} failed`);
+    if (g.groupState === 'Dead') throw new HttpError(404, 40403, 'GROUP_ID_NOT_FOUND', `consumer group "${group}" does not exist`);
+    return g;
+  };
+
+  const committed = async (group: string) => {
+    const res = await ctx.groups.call(groupShard(group), { groupId: group, topics: null, requireStable: false }, {
+      apiKey: ApiKey.OffsetFetch,
+      version: 7,
+      write: kafka.writeOffsetFetchRequest,
+      read: kafka.readOffsetFetchResponse,
+      failed: (errorCode) => ({ throttleTimeMs: 0, topics: [], errorCode }),
+    });
+    check(res.errorCode ?? 0, `reading the offsets of ${group} failed`);
+    return (res.topics ?? []).flatMap((t) => (t.partitions ?? []).map((p) => ({ topic: t.name ?? '', partition: p.partitionIndex ?? 0, offset: p.committedOffset ?? -1 })));
+  };
+
+  const offsetAt = async (topic: TopicInfo, partition: number, timestamp: number): Promise<number> => {
+    const r = await ctx.partitions.listOffsets(topic.id, partition, timestamp, Date.now() + ctx.config.requestTimeoutMs);
+    check(r.errorCode, r.errorMessage ?? 'list offsets failed');
+    return r.offset;
+  };
+
+  app.get('/consumer-groups', { schema: { summary: 'Consumer groups with their state' } }, async () => {
+    const answers = await Promise.all(
+      Array.from({ length: GROUP_SHARDS }, (_, shard) =>
+        ctx.groups.call(shard, {}, {
+          apiKey: ApiKey.ListGroups,
+          version: 4,
+          write: kafka.writeListGroupsRequest,
+          read: kafka.readListGroupsResponse,
+          failed: (errorCode) => ({ throttleTimeMs: 0, errorCode, groups: [] }),
+        }),
+      ),
+    );
+    for (const a of answers) check(a.errorCode, 'listing groups failed');
+    return answers.flatMap((a) => a.groups).map((g) => ({ group_id: g.groupId, state: g.groupState ?? '', protocol_type: g.protocolType })).sort((a, b) => a.group_id.localeCompare(b.group_id));
+  });
+
+  app.get<{ Params: { group: string } }>('/consumer-groups/:group', { schema: { summary: 'A consumer group: state, members and their partitions', params: groupParams, response: errorResponses } }, async (request) => {
+    const g = await describe(request.params.group);
+    return {
+      group_id: g.groupId,
+      state: g.groupState,
+      protocol_type: g.protocolType,
+      protocol: g.protocolData,
+      members: g.members.map((m) => ({
+        member_id: m.memberId,
+        group_instance_id: m.groupInstanceId ?? null,
+        client_id: m.clientId,
+        client_host: m.clientHost,
+        assignments: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+      })),
+    };
+  });
+
+  app.get<{ Params: { group: string } }>('/consumer-groups/:group/lag', { schema: { summary: 'Committed offset, log end offset and lag per partition', params: groupParams, response: errorResponses } }, async (request) => {
+    await describe(request.params.group);
+    const offsets = await committed(request.params.group);
+    return Promise.all(
+      offsets.map(async (o) => {
+        const topic = ctx.metadata.view.topicByName(o.topic);
+        const end = topic ? await offsetAt(topic, o.partition, OffsetSpec.latest) : -1;
+        return { topic: o.topic, partition: o.partition, committed_offset: o.offset, log_end_offset: end, lag: end >= 0 && o.offset >= 0 ? Math.max(0, end - o.offset) : null };
+      }),
+    );
+  });
+
+  app.post<{ Params: { group: string }; Body: ResetBody }>(
+    '/consumer-groups/:group/offsets',
+    {
+      schema: {
+        summary: 'Reset the committed offsets of an inactive group: to the earliest or latest offset, a timestamp, or an offset',
+        params: groupParams,
+        body: {
+          type: 'object',
+          properties: {
+            topic: { type: 'string' },
+            to: { type: 'string', enum: ['earliest', 'latest', 'timestamp', 'offset'] },
+            timestamp: { type: 'integer', minimum: 0 },
+            offset: { type: 'integer', minimum: 0 },
+            partitions: { type: 'array', items: { type: 'integer', minimum: 0 } },
+          },
+          required: ['topic', 'to'],
+          additionalProperties: false,
+        },
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      const { group } = request.params;
+      const b = request.body;
+      if (b.to === 'timestamp' && b.timestamp === undefined) throw HttpError.badRequest('"to": "timestamp" needs "timestamp"');
+      if (b.to === 'offset' && b.offset === undefined) throw HttpError.badRequest('"to": "offset" needs "offset"');
+      const topic = findTopic(ctx, b.topic);
+      const partitions = b.partitions ?? topic.partitions.map((p) => p.partition);
+      for (const p of partitions) if (!topic.partitions[p]) throw HttpError.partitionNotFound(b.topic, p);
+      const offsets = await Promise.all(
+        partitions.map(async (partition) => {
+          if (b.to === 'offset') return { partition, offset: b.offset as number };
+          const spec = b.to === 'earliest' ? OffsetSpec.earliest : b.to === 'latest' ? OffsetSpec.latest : (b.timestamp as number);
+          let offset = await offsetAt(topic, partition, spec);
+          // No record at or after the timestamp: the end of the partition, as Kafka's reset tool does.
+          if (offset < 0) offset = await offsetAt(topic, partition, OffsetSpec.latest);
+          return { partition, offset };
+        }),
+      );
+      // A commit outside any generation: the coordinator accepts it only while the group has no members.
+      const res = await ctx.groups.call(
+        groupShard(group),
+        { groupId: group, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: b.topic, partitions: offsets.map((o) => ({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: null })) }] },
+        {
+          apiKey: ApiKey.OffsetCommit,
+          version: 8,
+          write: kafka.writeOffsetCommitRequest,
+          read: kafka.readOffsetCommitResponse,
+          failed: (errorCode) => ({ throttleTimeMs: 0, topics: [{ name: b.topic, partitions: offsets.map((o) => ({ partitionIndex: o.partition, errorCode })) }] }),
+        },
+      );
+      for (const p of res.topics[0]?.partitions ?? []) {
+        if (p.errorCode === KafkaErrorCode.ILLEGAL_GENERATION || p.errorCode === KafkaErrorCode.UNKNOWN_MEMBER_ID || p.errorCode === KafkaErrorCode.REBALANCE_IN_PROGRESS) {
+          throw new HttpError(409, 40903, 'GROUP_NOT_EMPTY', `consumer group "${group}" has active members; stop them before resetting its offsets`);
+        }
+        check(p.errorCode, `committing offsets for ${group} failed`);
+      }
+      return { group_id: group, topic: b.topic, offsets };
+    },
+  );
+
+  app.delete<{ Params: { group: string } }>('/consumer-groups/:group', { schema: { summary: 'Delete an inactive group and its committed offsets', params: groupParams, response: errorResponses } }, async (request, reply) => {
+    const { group } = request.params;
+    const res = await ctx.groups.call(groupShard(group), { groupsNames: [group] }, {
+      apiKey: ApiKey.DeleteGroups,
+      version: 2,
+      write: kafka.writeDeleteGroupsRequest,
+      read: kafka.readDeleteGroupsResponse,
+      failed: (errorCode) => ({ throttleTimeMs: 0, results: [{ groupId: group, errorCode }] }),
+    });
+    check(res.results[0]?.errorCode ?? KafkaErrorCode.UNKNOWN_SERVER_ERROR, `deleting ${group} failed`);
+    return reply.status(204).send();
+  });
+};
