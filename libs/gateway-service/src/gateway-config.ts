@@ -15,6 +15,14 @@ export const gatewayConfig = defineConfig('gateway', {
     default: 1024 * 1024,
     min: 1024,
   }),
+  httpConsumerIdleMs: v.int('SLUICE_HTTP_CONSUMER_IDLE_MS', 'An HTTP consumer instance not used for this long is deleted (it leaves its group)', {
+    default: 300_000,
+    min: 1000,
+  }),
+  httpConsumerSessionTimeoutMs: v.int('SLUICE_HTTP_CONSUMER_SESSION_TIMEOUT_MS', 'Session timeout of the group members the gateway runs for HTTP consumers', {
+    default: 10_000,
+    min: 1000,
+  }),
   kafkaHost: v.string('SLUICE_KAFKA_HOST', 'Interface the Kafka protocol listener listens on', { default: '0.0.0.0' }),
   kafkaPort: v.port('SLUICE_KAFKA_PORT', 'Port of the Kafka protocol listener (0: any free port)', { default: 9092 }),
   kafkaAdvertisedPort: v.int('SLUICE_KAFKA_ADVERTISED_PORT', 'Kafka port clients are told to connect to (Metadata); unset: the listening port', {

@@ -15,6 +15,7 @@ import { topicsRoutes } from './topics-routes.js';
 import { produceRoutes } from './produce-routes.js';
 import { recordsRoutes } from './records-routes.js';
 import { groupsRoutes } from './groups-routes.js';
+import { consumersRoutes } from './consumers-routes.js';
 
 export interface HttpApiContext {
   bus: Bus;
@@ -24,6 +25,7 @@ export interface HttpApiContext {
   controller: ControllerClient;
   groups: GroupClient;
   config: GatewayConfig;
+  logger: Logger;
   metrics: GatewayMetrics;
 }
 
@@ -73,6 +75,7 @@ export async function buildHttpApi(
   await app.register(produceRoutes, { ctx });
   await app.register(recordsRoutes, { ctx });
   await app.register(groupsRoutes, { ctx });
+  await app.register(consumersRoutes, { ctx });
   return app;
 }
 

@@ -1,0 +1,347 @@
+// One HTTP consumer instance (Confluent REST Proxy v2): a member of a consumer group that the gateway keeps in the
+// group on the client's behalf — it joins with the classic protocol, computes the assignment with a server-side
+// assignor when it is the leader, heartbeats in the background and rejoins when the group rebalances — and a set of
+// fetch positions the client moves by polling, committing and seeking.
+import { ApiKey, decodeRecords, forEachBatch, groupShard, kafka, KafkaErrorCode, OffsetSpec, Reader, Writer, type TopicInfo } from '@sluice/protocol';
+import type { Logger } from '@sluice/runtime';
+import type { GroupClient } from '../group-client.js';
+import type { PartitionClient } from '../partition-client.js';
+import type { MetadataClient } from '@sluice/metadata';
+import { HttpError } from '../http/http-error.js';
+import { recordOut, type HttpRecordOut, type RecordFormat } from '../record-format.js';
+import { assignors, type TopicPartition } from './assignors.js';
+
+export interface ConsumerInstanceOptions {
+  group: string;
+  name: string;
+  format: RecordFormat;
+  autoOffsetReset: 'earliest' | 'latest';
+  autoCommit: boolean;
+  sessionTimeoutMs: number;
+  groups: GroupClient;
+  partitions: PartitionClient;
+  metadata: MetadataClient;
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+const HEARTBEAT_MS = 1000;
+const REJOIN_ERRORS: ReadonlySet<number> = new Set([KafkaErrorCode.REBALANCE_IN_PROGRESS, KafkaErrorCode.ILLEGAL_GENERATION, KafkaErrorCode.UNKNOWN_MEMBER_ID]);
+
+function subscriptionBytes(topics: string[]): Buffer {
+  const w = new Writer(64);
+  w.int16(0);
+  kafka.writeConsumerProtocolSubscription(w, 0, { topics, userData: null });
+  return w.toBuffer();
+}
+
+function assignmentBytes(tps: TopicPartition[]): Buffer {
+  const byTopic = new Map<string, number[]>();
+  for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+  const w = new Writer(64);
+  w.int16(0);
+  kafka.writeConsumerProtocolAssignment(w, 0, { assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })), userData: null });
+  return w.toBuffer();
+}
+
+function readSubscription(bytes: Buffer): string[] {
+  const r = new Reader(bytes);
+  const version = r.int16();
+  return kafka.readConsumerProtocolSubscription(r, Math.min(version, 3)).topics;
+}
+
+function readAssignment(bytes: Buffer): TopicPartition[] {
+  if (bytes.length < 2) return [];
+  const r = new Reader(bytes);
+  const version = r.int16();
+  return kafka.readConsumerProtocolAssignment(r, Math.min(version, 3)).assignedPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
+}
+
+export class ConsumerInstance {
+  lastUsed = Date.now();
+  subscription: string[] = [];
+  /** Partitions assigned by hand (POST .../assignments); null while the instance follows a subscription. */
+  manual: TopicPartition[] | null = null;
+  assignment: TopicPartition[] = [];
+  private memberId = '';
+  private generation = -1;
+  private needsJoin = false;
+  private joining: Promise<void> | null = null;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly positions = new Map<string, number>();
+  private closed = false;
+
+  constructor(readonly o: ConsumerInstanceOptions) {}
+
+  private get shard(): number {
+    return groupShard(this.o.group);
+  }
+
+  /** The partitions this instance reads now. */
+  get partitions(): TopicPartition[] {
+    return this.manual ?? this.assignment;
+  }
+
+  async subscribe(topics: string[]): Promise<void> {
+    for (const t of topics) if (!this.o.metadata.view.topicByName(t)) throw HttpError.topicNotFound(t);
+    this.manual = null;
+    this.subscription = [...new Set(topics)].sort();
+    this.needsJoin = true;
+    await this.ensureMember();
+  }
+
+  async unsubscribe(): Promise<void> {
+    this.subscription = [];
+    this.assignment = [];
+    await this.leave();
+  }
+
+  async assign(tps: TopicPartition[]): Promise<void> {
+    for (const tp of tps) {
+      const topic = this.o.metadata.view.topicByName(tp.topic);
+      if (!topic) throw HttpError.topicNotFound(tp.topic);
+      if (!topic.partitions[tp.partition]) throw HttpError.partitionNotFound(tp.topic, tp.partition);
+    }
+    if (this.subscription.length > 0) await this.unsubscribe();
+    this.manual = tps;
+    await this.initPositions(tps);
+  }
+
+  /** Joins (or rejoins) the group when the subscription asks for it; concurrent callers share one join. */
+  async ensureMember(): Promise<void> {
+    if (this.manual || this.subscription.length === 0 || !this.needsJoin || this.closed) return;
+    this.joining ??= this.join().finally(() => (this.joining = null));
+    await this.joining;
+  }
+
+  private async join(): Promise<void> {
+    const { groups } = this.o;
+    for (let attempt = 0; attempt < 20 && !this.closed; attempt++) {
+      const metadata = subscriptionBytes(this.subscription);
+      const joined = await groups.call(
+        this.shard,
+        {
+          groupId: this.o.group,
+          sessionTimeoutMs: this.o.sessionTimeoutMs,
+          rebalanceTimeoutMs: this.o.sessionTimeoutMs,
+          memberId: this.memberId,
+          groupInstanceId: null,
+          protocolType: 'consumer',
+          protocols: [
+            { name: 'range', metadata },
+            { name: 'roundrobin', metadata },
+          ],
+        },
+        {
+          apiKey: ApiKey.JoinGroup,
+          version: 5,
+          write: kafka.writeJoinGroupRequest,
+          read: kafka.readJoinGroupResponse,
+          failed: (errorCode) => ({ errorCode, generationId: -1, protocolName: '', leader: '', memberId: this.memberId, members: [] }),
+          timeoutMs: this.o.sessionTimeoutMs + 15_000,
+          clientId: `rest-${this.o.name}`,
+        },
+      );
+      if (joined.errorCode === KafkaErrorCode.MEMBER_ID_REQUIRED) {
+        this.memberId = joined.memberId;
+        continue;
+      }
+      if (joined.errorCode === KafkaErrorCode.UNKNOWN_MEMBER_ID) {
+        this.memberId = '';
+        continue;
+      }
+      if (joined.errorCode === KafkaErrorCode.REBALANCE_IN_PROGRESS || joined.errorCode === KafkaErrorCode.COORDINATOR_NOT_AVAILABLE || joined.errorCode === KafkaErrorCode.NOT_COORDINATOR) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (joined.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(joined.errorCode, `joining group ${this.o.group} failed`);
+      this.memberId = joined.memberId;
+      this.generation = joined.generationId ?? -1;
+      const assignments =
+        joined.leader === this.memberId
+          ? [...this.computeAssignment(joined.protocolName ?? 'range', joined.members)].map(([memberId, tps]) => ({ memberId, assignment: assignmentBytes(tps) }))
+          : [];
+      const synced = await groups.call(
+        this.shard,
+        { groupId: this.o.group, generationId: this.generation, memberId: this.memberId, groupInstanceId: null, assignments },
+        {
+          apiKey: ApiKey.SyncGroup,
+          version: 3,
+          write: kafka.writeSyncGroupRequest,
+          read: kafka.readSyncGroupResponse,
+          failed: (errorCode) => ({ errorCode, assignment: Buffer.alloc(0) }),
+          timeoutMs: this.o.sessionTimeoutMs + 15_000,
+        },
+      );
+      if (REJOIN_ERRORS.has(synced.errorCode)) continue;
+      if (synced.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(synced.errorCode, `joining group ${this.o.group} failed`);
+      this.assignment = readAssignment(synced.assignment);
+      this.needsJoin = false;
+      await this.initPositions(this.assignment);
+      this.startHeartbeat();
+      return;
+    }
+  }
+
+  private computeAssignment(protocol: string, members: kafka.JoinGroupResponseMember[]): Map<string, TopicPartition[]> {
+    const assignor = assignors[protocol] ?? assignors.range;
+    return assignor(
+      members.map((m) => ({ memberId: m.memberId, topics: readSubscription(m.metadata) })),
+      (topic) => this.o.metadata.view.topicByName(topic)?.partitions.length ?? 0,
+    );
+  }
+
+  private startHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.closed || this.needsJoin || this.joining) return;
+    const res = await this.o.groups.call(
+      this.shard,
+      { groupId: this.o.group, generationId: this.generation, memberId: this.memberId, groupInstanceId: null },
+      { apiKey: ApiKey.Heartbeat, version: 3, write: kafka.writeHeartbeatRequest, read: kafka.readHeartbeatResponse, failed: (errorCode) => ({ errorCode }) },
+    );
+    if (REJOIN_ERRORS.has(res.errorCode) || res.errorCode === KafkaErrorCode.NOT_COORDINATOR) {
+      if (res.errorCode === KafkaErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
+      this.needsJoin = true;
+      // Rejoin now, not at the next poll: the rest of the group waits for every member.
+      void this.ensureMember().catch((err: unknown) => this.o.logger.warn({ err, group: this.o.group }, 'HTTP consumer could not rejoin'));
+    }
+  }
+
+  /** Positions of new partitions: the committed offset, else auto.offset.reset. */
+  private async initPositions(tps: TopicPartition[]): Promise<void> {
+    const missing = tps.filter((tp) => !this.positions.has(key(tp)));
+    const committed = await this.committed(missing);
+    await Promise.all(
+      missing.map(async (tp) => {
+        const c = committed.find((x) => x.topic === tp.topic && x.partition === tp.partition);
+        this.positions.set(key(tp), c && c.offset >= 0 ? c.offset : await this.offsetAt(tp, this.o.autoOffsetReset === 'earliest' ? OffsetSpec.earliest : OffsetSpec.latest));
+      }),
+    );
+  }
+
+  private topic(name: string): TopicInfo {
+    const topic = this.o.metadata.view.topicByName(name);
+    if (!topic) throw HttpError.topicNotFound(name);
+    return topic;
+  }
+
+  private async offsetAt(tp: TopicPartition, spec: number): Promise<number> {
+    const r = await this.o.partitions.listOffsets(this.topic(tp.topic).id, tp.partition, spec, Date.now() + this.o.requestTimeoutMs);
+    if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'list offsets failed');
+    return r.offset;
+  }
+
+  /** Records from the assigned partitions, waiting up to `timeoutMs` when there are none. */
+  async poll(timeoutMs: number, maxBytes: number): Promise<HttpRecordOut[]> {
+    this.lastUsed = Date.now();
+    await this.ensureMember();
+    const tps = this.partitions;
+    if (tps.length === 0) {
+      await new Promise((r) => setTimeout(r, Math.min(timeoutMs, 1000)));
+      return [];
+    }
+    const perPartition = Math.max(1024, Math.floor(maxBytes / tps.length));
+    const fetchAll = (waitMs: number) =>
+      Promise.all(
+        tps.map(async (tp) => {
+          const offset = this.positions.get(key(tp)) ?? 0;
+          const res = await this.o.partitions.fetch(this.topic(tp.topic).id, tp.partition, { fetchOffset: offset, maxBytes: perPartition, minBytes: 1, maxWaitMs: waitMs, isolationLevel: 0 }, Date.now() + this.o.requestTimeoutMs + waitMs);
+          if (res.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
+            this.positions.set(key(tp), await this.offsetAt(tp, this.o.autoOffsetReset === 'earliest' ? OffsetSpec.earliest : OffsetSpec.latest));
+            return [];
+          }
+          if (res.meta.errorCode !== KafkaErrorCode.NONE || !res.body) return [];
+          const body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength);
+          const out: HttpRecordOut[] = [];
+          forEachBatch(body, (_h, start, end) => {
+            for (const r of decodeRecords(body.subarray(start, end))) if (r.offset >= offset) out.push(recordOut(this.o.format, tp.topic, tp.partition, r));
+          });
+          if (out.length > 0) this.positions.set(key(tp), out[out.length - 1].offset + 1);
+          return out;
+        }),
+      );
+    let records = (await fetchAll(0)).flat();
+    if (records.length === 0 && timeoutMs > 0) records = (await fetchAll(Math.min(timeoutMs, 30_000))).flat();
+    if (this.o.autoCommit && records.length > 0) await this.commit();
+    this.lastUsed = Date.now();
+    return records;
+  }
+
+  /** Commits the given offsets, or every position reached by polling. */
+  async commit(offsets?: Array<TopicPartition & { offset: number }>): Promise<void> {
+    const list = offsets ?? this.partitions.map((tp) => ({ ...tp, offset: this.positions.get(key(tp)) ?? 0 }));
+    if (list.length === 0) return;
+    const byTopic = new Map<string, Array<{ partitionIndex: number; committedOffset: number; committedMetadata: string | null }>>();
+    for (const o of list) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partitionIndex: o.partition, committedOffset: o.offset, committedMetadata: null }]);
+    const inGroup = !this.manual;
+    const res = await this.o.groups.call(
+      this.shard,
+      { groupId: this.o.group, generationIdOrMemberEpoch: inGroup ? this.generation : -1, memberId: inGroup ? this.memberId : '', groupInstanceId: null, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) },
+      {
+        apiKey: ApiKey.OffsetCommit,
+        version: 8,
+        write: kafka.writeOffsetCommitRequest,
+        read: kafka.readOffsetCommitResponse,
+        failed: (errorCode) => ({ topics: [{ name: '', partitions: [{ partitionIndex: -1, errorCode }] }] }),
+      },
+    );
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        if (REJOIN_ERRORS.has(p.errorCode)) {
+          this.needsJoin = true;
+          throw new HttpError(409, 40904, 'REBALANCE_IN_PROGRESS', 'the group rebalanced; poll again to get the new assignment, then commit');
+        }
+        if (p.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(p.errorCode, `committing offsets of ${this.o.group} failed`);
+      }
+    }
+  }
+
+  async committed(tps: TopicPartition[]): Promise<Array<TopicPartition & { offset: number; metadata: string }>> {
+    if (tps.length === 0) return [];
+    const byTopic = new Map<string, number[]>();
+    for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    const res = await this.o.groups.call(
+      this.shard,
+      { groupId: this.o.group, topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })), requireStable: false },
+      { apiKey: ApiKey.OffsetFetch, version: 7, write: kafka.writeOffsetFetchRequest, read: kafka.readOffsetFetchResponse, failed: (errorCode) => ({ topics: [], errorCode }) },
+    );
+    if ((res.errorCode ?? 0) !== KafkaErrorCode.NONE) throw HttpError.fromKafka(res.errorCode ?? 0, `reading the offsets of ${this.o.group} failed`);
+    return (res.topics ?? []).flatMap((t) => (t.partitions ?? []).map((p) => ({ topic: t.name ?? '', partition: p.partitionIndex ?? 0, offset: p.committedOffset ?? -1, metadata: p.metadata ?? '' })));
+  }
+
+  /** Moves positions: to given offsets, or to the beginning or end of partitions. */
+  async seek(offsets: Array<TopicPartition & { offset?: number }>, to?: 'beginning' | 'end'): Promise<void> {
+    const assigned = new Set(this.partitions.map(key));
+    for (const o of offsets) {
+      if (!assigned.has(key(o))) throw HttpError.badRequest(`${o.topic}-${o.partition} is not assigned to this consumer instance`, 'PARTITION_NOT_ASSIGNED');
+    }
+    for (const o of offsets) {
+      const offset = to === 'beginning' ? await this.offsetAt(o, OffsetSpec.earliest) : to === 'end' ? await this.offsetAt(o, OffsetSpec.latest) : (o.offset ?? 0);
+      this.positions.set(key(o), offset);
+    }
+  }
+
+  private async leave(): Promise<void> {
+    clearInterval(this.heartbeat);
+    if (this.memberId === '') return;
+    const memberId = this.memberId;
+    this.memberId = '';
+    this.generation = -1;
+    await this.o.groups.call(
+      this.shard,
+      { groupId: this.o.group, members: [{ memberId, groupInstanceId: null }] },
+      { apiKey: ApiKey.LeaveGroup, version: 3, write: kafka.writeLeaveGroupRequest, read: kafka.readLeaveGroupResponse, failed: (errorCode) => ({ errorCode, members: [] }) },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.leave();
+  }
+}

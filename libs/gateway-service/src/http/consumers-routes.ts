@@ -1,0 +1,232 @@
+// HTTP consumer instances, compatible with Confluent REST Proxy v2: create an instance in a group, subscribe or assign
+// partitions, poll records, commit and read offsets, seek, delete. An instance lives on the gateway that created it:
+// clients use the base_uri it returns (behind a load balancer, route by that URL); idle instances are deleted.
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { ConsumerInstance } from '../http-consumers/consumer-instance.js';
+import type { TopicPartition } from '../http-consumers/assignors.js';
+import { formatFromMediaType, recordFormats, type RecordFormat } from '../record-format.js';
+import type { HttpApiContext } from './http-api.js';
+import { HttpError } from './http-error.js';
+import { errorResponses } from './schemas.js';
+
+const instanceParams = {
+  type: 'object',
+  properties: { group: { type: 'string', minLength: 1, maxLength: 255 }, name: { type: 'string', minLength: 1, maxLength: 255 } },
+  required: ['group', 'name'],
+} as const;
+const partitionList = { type: 'array', items: { type: 'object', properties: { topic: { type: 'string' }, partition: { type: 'integer', minimum: 0 } }, required: ['topic', 'partition'] } } as const;
+const offsetList = {
+  type: 'array',
+  items: { type: 'object', properties: { topic: { type: 'string' }, partition: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: 0 } }, required: ['topic', 'partition', 'offset'] },
+} as const;
+
+interface Params {
+  group: string;
+  name: string;
+}
+
+export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+  const instances = new Map<string, ConsumerInstance>();
+  const id = (group: string, name: string) => `${group}\u0000${name}`;
+  const find = (p: Params): ConsumerInstance => {
+    const instance = instances.get(id(p.group, p.name));
+    if (!instance) throw new HttpError(404, 40403, 'CONSUMER_INSTANCE_NOT_FOUND', `consumer instance "${p.name}" of group "${p.group}" does not exist`);
+    instance.lastUsed = Date.now();
+    return instance;
+  };
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [k, instance] of instances) {
+      if (now - instance.lastUsed < ctx.config.httpConsumerIdleMs) continue;
+      instances.delete(k);
+      ctx.logger.info({ group: instance.o.group, instance: instance.o.name }, 'deleted an idle HTTP consumer instance');
+      void instance.close().catch(() => undefined);
+    }
+  }, Math.min(10_000, ctx.config.httpConsumerIdleMs / 2));
+  sweep.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    await Promise.all([...instances.values()].map((i) => i.close().catch(() => undefined)));
+    instances.clear();
+  });
+
+  app.post<{ Params: { group: string }; Body: { name?: string; format?: string; 'auto.offset.reset'?: string; 'auto.commit.enable'?: string | boolean } }>(
+    '/consumers/:group',
+    {
+      schema: {
+        summary: 'Create a consumer instance in a group (REST Proxy v2)',
+        params: { type: 'object', properties: { group: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['group'] },
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9._-]+$' },
+            format: { type: 'string', enum: [...recordFormats] },
+            'auto.offset.reset': { type: 'string', enum: ['earliest', 'latest', 'smallest', 'largest'] },
+            'auto.commit.enable': { type: ['string', 'boolean'], enum: ['true', 'false', true, false] },
+          },
+        },
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      const { group } = request.params;
+      const b = request.body ?? {};
+      const name = b.name ?? `rest-consumer-${randomUUID()}`;
+      if (instances.has(id(group, name))) throw new HttpError(409, 40902, 'CONSUMER_ALREADY_EXISTS', `consumer instance "${name}" already exists in group "${group}"`);
+      const reset = b['auto.offset.reset'] === 'earliest' || b['auto.offset.reset'] === 'smallest' ? 'earliest' : 'latest';
+      instances.set(
+        id(group, name),
+        new ConsumerInstance({
+          group,
+          name,
+          format: (b.format as RecordFormat | undefined) ?? 'binary',
+          autoOffsetReset: reset,
+          autoCommit: String(b['auto.commit.enable'] ?? 'true') === 'true',
+          sessionTimeoutMs: ctx.config.httpConsumerSessionTimeoutMs,
+          groups: ctx.groups,
+          partitions: ctx.partitions,
+          metadata: ctx.metadata,
+          requestTimeoutMs: ctx.config.requestTimeoutMs,
+          logger: ctx.logger,
+        }),
+      );
+      const host = request.headers.host ?? `${ctx.config.advertisedHost}:${ctx.config.httpPort}`;
+      return { instance_id: name, base_uri: `${request.protocol}://${host}/consumers/${encodeURIComponent(group)}/instances/${encodeURIComponent(name)}` };
+    },
+  );
+
+  app.delete<{ Params: Params }>('/consumers/:group/instances/:name', { schema: { summary: 'Delete a consumer instance (it leaves its group)', params: instanceParams, response: errorResponses } }, async (request, reply) => {
+    const instance = find(request.params);
+    instances.delete(id(request.params.group, request.params.name));
+    await instance.close();
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: Params; Body: { topics?: string[]; topic_pattern?: string } }>(
+    '/consumers/:group/instances/:name/subscription',
+    {
+      schema: {
+        summary: 'Subscribe to topics (or a pattern); the group assigns partitions',
+        params: instanceParams,
+        body: { type: 'object', properties: { topics: { type: 'array', items: { type: 'string' }, minItems: 1 }, topic_pattern: { type: 'string', minLength: 1 } } },
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const instance = find(request.params);
+      const b = request.body;
+      let topics = b.topics;
+      if (!topics && b.topic_pattern) {
+        let pattern: RegExp;
+        try {
+          pattern = new RegExp(`^(?:${b.topic_pattern})$`);
+        } catch {
+          throw HttpError.badRequest(`topic_pattern "${b.topic_pattern}" is not a valid regular expression`);
+        }
+        topics = ctx.metadata.view.topics().map((t) => t.name).filter((n) => pattern.test(n));
+      }
+      if (!topics || topics.length === 0) throw HttpError.badRequest('give "topics" or a "topic_pattern" that matches topics');
+      await instance.subscribe(topics);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: Params }>('/consumers/:group/instances/:name/subscription', { schema: { summary: 'Subscribed topics', params: instanceParams, response: errorResponses } }, async (request) => ({
+    topics: find(request.params).subscription,
+  }));
+
+  app.delete<{ Params: Params }>('/consumers/:group/instances/:name/subscription', { schema: { summary: 'Unsubscribe', params: instanceParams, response: errorResponses } }, async (request, reply) => {
+    await find(request.params).unsubscribe();
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: Params; Body: { partitions: TopicPartition[] } }>(
+    '/consumers/:group/instances/:name/assignments',
+    { schema: { summary: 'Assign partitions by hand (no group rebalancing)', params: instanceParams, body: { type: 'object', properties: { partitions: partitionList }, required: ['partitions'] }, response: errorResponses } },
+    async (request, reply) => {
+      await find(request.params).assign(request.body.partitions);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: Params }>('/consumers/:group/instances/:name/assignments', { schema: { summary: 'Partitions this instance reads', params: instanceParams, response: errorResponses } }, async (request) => {
+    const instance = find(request.params);
+    await instance.ensureMember();
+    return { partitions: instance.partitions };
+  });
+
+  app.get<{ Params: Params; Querystring: { timeout?: number; max_bytes?: number } }>(
+    '/consumers/:group/instances/:name/records',
+    {
+      schema: {
+        summary: 'Records from the assigned partitions (long poll up to timeout ms)',
+        params: instanceParams,
+        querystring: { type: 'object', properties: { timeout: { type: 'integer', minimum: 0, maximum: 30_000 }, max_bytes: { type: 'integer', minimum: 1024, maximum: 8 * 1024 * 1024 } } },
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      const instance = find(request.params);
+      const format = formatFromMediaType(String(request.headers.accept ?? ''));
+      if (format && format !== instance.o.format) throw new HttpError(406, 40601, 'FORMAT_MISMATCH', `the instance was created with format ${instance.o.format}, not ${format}`);
+      return instance.poll(request.query.timeout ?? 1000, request.query.max_bytes ?? 1024 * 1024);
+    },
+  );
+
+  app.post<{ Params: Params; Body: { offsets?: Array<TopicPartition & { offset: number }> } | undefined }>(
+    '/consumers/:group/instances/:name/offsets',
+    { schema: { summary: 'Commit offsets: the given ones, or everything polled so far', params: instanceParams, body: { type: ['object', 'null'], properties: { offsets: offsetList } }, response: errorResponses } },
+    async (request, reply) => {
+      await find(request.params).commit(request.body?.offsets);
+      return reply.status(204).send();
+    },
+  );
+
+  // REST Proxy v2 sends the partitions as a JSON body on GET; `?partitions=topic:0,topic:1` works too, and without
+  // either the instance's own partitions are reported.
+  app.get<{ Params: Params; Querystring: { partitions?: string } }>(
+    '/consumers/:group/instances/:name/offsets',
+    { schema: { summary: 'Committed offsets of partitions', params: instanceParams, querystring: { type: 'object', properties: { partitions: { type: 'string' } } }, response: errorResponses } },
+    async (request) => {
+      const instance = find(request.params);
+      const body = request.body as { partitions?: unknown } | undefined;
+      let partitions: TopicPartition[] = instance.partitions;
+      if (body && Array.isArray(body.partitions)) {
+        partitions = body.partitions.map((p: unknown) => {
+          const tp = p as { topic?: unknown; partition?: unknown };
+          if (typeof tp.topic !== 'string' || !Number.isInteger(tp.partition) || (tp.partition as number) < 0) throw HttpError.badRequest('partitions must be [{"topic": string, "partition": integer}]');
+          return { topic: tp.topic, partition: tp.partition as number };
+        });
+      } else if (request.query.partitions) {
+        partitions = request.query.partitions.split(',').map((item) => {
+          const at = item.lastIndexOf(':');
+          const partition = Number(item.slice(at + 1));
+          if (at <= 0 || !Number.isInteger(partition) || partition < 0) throw HttpError.badRequest(`"${item}" is not topic:partition`);
+          return { topic: item.slice(0, at), partition };
+        });
+      }
+      return { offsets: await instance.committed(partitions) };
+    },
+  );
+
+  app.post<{ Params: Params; Body: { offsets: Array<TopicPartition & { offset: number }> } }>(
+    '/consumers/:group/instances/:name/positions',
+    { schema: { summary: 'Seek to offsets', params: instanceParams, body: { type: 'object', properties: { offsets: offsetList }, required: ['offsets'] }, response: errorResponses } },
+    async (request, reply) => {
+      await find(request.params).seek(request.body.offsets);
+      return reply.status(204).send();
+    },
+  );
+
+  for (const to of ['beginning', 'end'] as const) {
+    app.post<{ Params: Params; Body: { partitions: TopicPartition[] } }>(
+      `/consumers/:group/instances/:name/positions/${to}`,
+      { schema: { summary: `Seek to the ${to} of partitions`, params: instanceParams, body: { type: 'object', properties: { partitions: partitionList }, required: ['partitions'] }, response: errorResponses } },
+      async (request, reply) => {
+        await find(request.params).seek(request.body.partitions, to);
+        return reply.status(204).send();
+      },
+    );
+  }
+};
