@@ -60,6 +60,8 @@ function readAssignment(bytes: Buffer): TopicPartition[] {
 
 export class ConsumerInstance {
   lastUsed = Date.now();
+  /** The instance's event stream, if one is running: a new one replaces it (one reader of the positions at a time). */
+  stream: { stop: () => void; done: Promise<void> } | undefined;
   subscription: string[] = [];
   /** Partitions assigned by hand (POST .../assignments); null while the instance follows a subscription. */
   manual: TopicPartition[] | null = null;
@@ -238,7 +240,7 @@ export class ConsumerInstance {
   }
 
   /** Records from the assigned partitions, waiting up to `timeoutMs` when there are none. */
-  async poll(timeoutMs: number, maxBytes: number): Promise<HttpRecordOut[]> {
+  async poll(timeoutMs: number, maxBytes: number, autoCommit = this.o.autoCommit): Promise<HttpRecordOut[]> {
     this.lastUsed = Date.now();
     await this.ensureMember();
     const tps = this.partitions;
@@ -268,7 +270,7 @@ export class ConsumerInstance {
       );
     let records = (await fetchAll(0)).flat();
     if (records.length === 0 && timeoutMs > 0) records = (await fetchAll(Math.min(timeoutMs, 30_000))).flat();
-    if (this.o.autoCommit && records.length > 0) await this.commit();
+    if (autoCommit && records.length > 0) await this.commit();
     this.lastUsed = Date.now();
     return records;
   }

@@ -9,6 +9,7 @@ import { formatFromMediaType, recordFormats, type RecordFormat } from '../record
 import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
 import { errorResponses } from './schemas.js';
+import { openEventStream, writeEvent } from './stream-routes.js';
 
 const instanceParams = {
   type: 'object',
@@ -218,6 +219,61 @@ export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = asyn
       return reply.status(204).send();
     },
   );
+
+  // Server-Sent Events of an instance: it polls on the client's behalf and pushes each record; with auto commit on,
+  // the records written to the socket are committed after each batch (only those, if the client left mid-batch), so
+  // a client that reconnects continues after the last record it was sent.
+  // Event ids are topic/partition:next-offset; Last-Event-ID moves that partition's position when it is assigned.
+  app.get<{ Params: Params }>('/consumers/:group/instances/:name/stream', { schema: { summary: 'Server-Sent Events of the instance’s records', params: instanceParams, response: errorResponses } }, async (request, reply) => {
+    const instance = find(request.params);
+    const last = request.headers['last-event-id'];
+    if (typeof last === 'string') {
+      const m = /^(.+)\/(\d+):(\d+)$/.exec(last);
+      if (!m) throw HttpError.badRequest('Last-Event-ID must look like "topic/partition:offset"');
+      await instance.ensureMember();
+      const tp = { topic: m[1], partition: Number(m[2]) };
+      if (instance.partitions.some((p) => p.topic === tp.topic && p.partition === tp.partition)) await instance.seek([{ ...tp, offset: Number(m[3]) }]);
+    }
+    // One stream per instance: a reconnecting client replaces the stream it left, once that one has put back what it
+    // polled but could not send.
+    if (instance.stream) {
+      instance.stream.stop();
+      await instance.stream.done;
+    }
+    reply.hijack();
+    const res = reply.raw;
+    const stream = openEventStream(res);
+    let stopped = false;
+    let finished: () => void = () => undefined;
+    instance.stream = { stop: () => (stopped = true), done: new Promise<void>((resolve) => (finished = resolve)) };
+    const mine = instance.stream;
+    try {
+      await writeEvent(res, 'retry: 1000\n\n');
+      while (stream.isOpen() && !stopped) {
+        const written = new Map<string, { topic: string; partition: number; offset: number }>();
+        const unsent = new Map<string, { topic: string; partition: number; offset: number }>();
+        for (const r of await instance.poll(1000, 1024 * 1024, false)) {
+          const tp = `${r.topic}/${r.partition}`;
+          if (!stream.isOpen()) {
+            // The client left: records polled but not sent are read again by the next poll or stream.
+            if (!unsent.has(tp)) unsent.set(tp, { topic: r.topic, partition: r.partition, offset: r.offset });
+            continue;
+          }
+          await writeEvent(res, `id: ${tp}:${r.offset + 1}\nevent: record\ndata: ${JSON.stringify(r)}\n\n`);
+          if (stream.isOpen()) written.set(tp, { topic: r.topic, partition: r.partition, offset: r.offset + 1 });
+          else if (!unsent.has(tp)) unsent.set(tp, { topic: r.topic, partition: r.partition, offset: r.offset });
+        }
+        if (unsent.size > 0) await instance.seek([...unsent.values()]).catch(() => undefined);
+        if (instance.o.autoCommit && written.size > 0) await instance.commit([...written.values()]);
+      }
+    } catch (err) {
+      if (stream.isOpen()) res.write(`event: error\ndata: ${JSON.stringify({ message: (err as Error).message })}\n\n`);
+    } finally {
+      stream.close();
+      if (instance.stream === mine) instance.stream = undefined;
+      finished();
+    }
+  });
 
   for (const to of ['beginning', 'end'] as const) {
     app.post<{ Params: Params; Body: { partitions: TopicPartition[] } }>(

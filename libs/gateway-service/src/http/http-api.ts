@@ -16,6 +16,7 @@ import { produceRoutes } from './produce-routes.js';
 import { recordsRoutes } from './records-routes.js';
 import { groupsRoutes } from './groups-routes.js';
 import { consumersRoutes } from './consumers-routes.js';
+import { streamRoutes } from './stream-routes.js';
 
 export interface HttpApiContext {
   bus: Bus;
@@ -76,6 +77,7 @@ export async function buildHttpApi(
   await app.register(recordsRoutes, { ctx });
   await app.register(groupsRoutes, { ctx });
   await app.register(consumersRoutes, { ctx });
+  await app.register(streamRoutes, { ctx });
   return app;
 }
 

@@ -1,0 +1,144 @@
+// Server-Sent Events: records pushed as they arrive, for explicit partitions of a topic or for an HTTP consumer
+// instance. Every event's id carries the position of every partition of the stream after that record
+// ("0:42,1:17": partition:next offset), so a client that reconnects with Last-Event-ID resumes exactly where it
+// stopped, without gaps or repeats. A client that reads slowly gets backpressure: the gateway stops fetching while
+// the socket's buffer is full, and never queues records for it.
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsync } from 'fastify';
+import { decodeRecords, forEachBatch, KafkaErrorCode, OffsetSpec } from '@sluice/protocol';
+import { recordFormats, recordOut, type RecordFormat } from '../record-format.js';
+import type { HttpApiContext } from './http-api.js';
+import { HttpError } from './http-error.js';
+import { findTopic } from './topics-routes.js';
+import { errorResponses, topicParams } from './schemas.js';
+
+const KEEPALIVE_MS = 15_000;
+const POLL_WAIT_MS = 1000;
+
+/** Parses "0:42,1:17" into partition → offset. */
+export function parsePositions(text: string): Map<number, number> | null {
+  const out = new Map<number, number>();
+  for (const part of text.split(',')) {
+    const [p, o] = part.split(':').map(Number);
+    if (!Number.isInteger(p) || !Number.isInteger(o) || p < 0 || o < 0) return null;
+    out.set(p, o);
+  }
+  return out.size > 0 ? out : null;
+}
+
+const formatPositions = (positions: Map<number, number>): string => [...positions].map(([p, o]) => `${p}:${o}`).join(',');
+
+/** Writes one chunk; resolves once the socket can take more (backpressure) or the client is gone. */
+function write(res: ServerResponse, chunk: string): Promise<void> {
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/** Starts an event stream on a hijacked reply; returns the response and whether the client is still there. */
+export function openEventStream(res: ServerResponse): { isOpen: () => boolean; close: () => void } {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  let open = true;
+  res.on('close', () => (open = false));
+  const keepalive = setInterval(() => void (open && res.write(': keepalive\n\n')), KEEPALIVE_MS);
+  return {
+    isOpen: () => open,
+    close: () => {
+      clearInterval(keepalive);
+      res.end();
+    },
+  };
+}
+
+export { write as writeEvent };
+
+export const streamRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+  app.get<{ Params: { topic: string }; Querystring: { partitions?: string; offset?: string; format?: RecordFormat } }>(
+    '/topics/:topic/stream',
+    {
+      schema: {
+        summary: 'Server-Sent Events of the records of a topic (all or some partitions), resumable with Last-Event-ID',
+        params: topicParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            partitions: { type: 'string', pattern: '^[0-9]+(,[0-9]+)*$' },
+            offset: { type: 'string', pattern: '^(earliest|latest|[0-9]+)$' },
+            format: { type: 'string', enum: [...recordFormats] },
+          },
+        },
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const topic = findTopic(ctx, request.params.topic);
+      const q = request.query;
+      const partitions = q.partitions ? q.partitions.split(',').map(Number) : topic.partitions.map((p) => p.partition);
+      for (const p of partitions) if (!topic.partitions[p]) throw HttpError.partitionNotFound(topic.name, p);
+      const format = q.format ?? 'json';
+      const lastEventId = request.headers['last-event-id'];
+      const resumed = typeof lastEventId === 'string' ? parsePositions(lastEventId) : null;
+      if (typeof lastEventId === 'string' && !resumed) throw HttpError.badRequest('Last-Event-ID must look like "0:42,1:17" (partition:offset)');
+      const deadline = () => Date.now() + ctx.config.requestTimeoutMs;
+      const positions = new Map<number, number>();
+      for (const p of partitions) {
+        const from = resumed?.get(p);
+        if (from !== undefined) positions.set(p, from);
+        else if (q.offset !== undefined && q.offset !== 'earliest' && q.offset !== 'latest') positions.set(p, Number(q.offset));
+        else {
+          const r = await ctx.partitions.listOffsets(topic.id, p, q.offset === 'earliest' ? OffsetSpec.earliest : OffsetSpec.latest, deadline());
+          if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'list offsets failed');
+          positions.set(p, r.offset);
+        }
+      }
+      reply.hijack();
+      const res = reply.raw;
+      const stream = openEventStream(res);
+      await write(res, `retry: 1000\n: positions ${formatPositions(positions)}\n\n`);
+      try {
+        while (stream.isOpen()) {
+          const results = await Promise.all(
+            partitions.map((p) =>
+              ctx.partitions.fetch(topic.id, p, { fetchOffset: positions.get(p) ?? 0, maxBytes: 1024 * 1024, minBytes: 1, maxWaitMs: POLL_WAIT_MS, isolationLevel: 0 }, deadline() + POLL_WAIT_MS),
+            ),
+          );
+          for (const [i, r] of results.entries()) {
+            const p = partitions[i];
+            if (r.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
+              // The position fell off the log (retention): continue at the log start, as auto.offset.reset=earliest does.
+              positions.set(p, r.meta.logStartOffset);
+              continue;
+            }
+            if (r.meta.errorCode !== KafkaErrorCode.NONE || !r.body) continue;
+            const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+            const from = positions.get(p) ?? 0;
+            const events: string[] = [];
+            forEachBatch(body, (_h, s, e) => {
+              for (const record of decodeRecords(body.subarray(s, e))) {
+                if (record.offset < from) continue;
+                positions.set(p, record.offset + 1);
+                events.push(`id: ${formatPositions(positions)}\nevent: record\ndata: ${JSON.stringify(recordOut(format, topic.name, p, record))}\n\n`);
+              }
+            });
+            for (const event of events) {
+              if (!stream.isOpen()) break;
+              await write(res, event);
+            }
+          }
+        }
+      } catch (err) {
+        ctx.logger.warn({ err, topic: topic.name }, 'record stream ended');
+        if (stream.isOpen()) res.write(`event: error\ndata: ${JSON.stringify({ message: (err as Error).message })}\n\n`);
+      } finally {
+        stream.close();
+      }
+    },
+  );
+};
