@@ -141,6 +141,23 @@ for (const provider of ['sqlite', 'postgresql'] as const) {
       expect((await client.fetch('offline', null)).topics).toEqual([]);
     });
 
+    it('writes concurrent commits together, in arrival order: the last commit of a partition wins', async () => {
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          store.commit(`g${i % 7}`, 7, 'consumer', -1, [
+            { topic: 't', partition: i % 3, offset: i, leaderEpoch: -1, metadata: `m${i}` },
+            { topic: 'u', partition: 0, offset: 1000 + i, leaderEpoch: 2, metadata: null },
+          ]),
+        ),
+      );
+      for (let g = 0; g < 7; g++) {
+        const offsets = await store.offsets(`g${g}`);
+        const last = (pred: (i: number) => boolean) => Math.max(...Array.from({ length: 200 }, (_, i) => i).filter((i) => i % 7 === g && pred(i)));
+        for (const o of offsets.filter((x) => x.topic === 't')) expect(o.offset).toBe(last((i) => i % 3 === o.partition));
+        expect(offsets.find((x) => x.topic === 'u')?.offset).toBe(1000 + last(() => true));
+      }
+    });
+
     it('expires the offsets of groups without members after the retention time', async () => {
       await client.commit({ groupId: 'old', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedMetadata: null }] }] });
       expect(await store.expire(['old'], Date.now() - 60_000)).toEqual([]);

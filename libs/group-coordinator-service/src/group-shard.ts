@@ -213,7 +213,8 @@ export class GroupShard {
     }));
     if (accepted.length > 0) {
       try {
-        await this.durable(() => this.ctx.store.commit(q.groupId, this.shard, group?.protocolType ?? 'consumer', group?.generationId ?? -1, accepted));
+        // The store writes commits in arrival order and groups concurrent ones into one transaction.
+        await this.ctx.store.commit(q.groupId, this.shard, group?.protocolType ?? 'consumer', group?.generationId ?? -1, accepted);
       } catch (err) {
         this.ctx.logger.error({ err, group: q.groupId }, 'offset commit failed');
         for (const t of topics) for (const p of t.partitions) if (p.errorCode === KafkaErrorCode.NONE) p.errorCode = KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;

@@ -3,7 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPrismaClient, type Provider } from '@sluice/database';
-import type { PrismaClient } from './generated/prisma-sqlite/client.js';
+import { Prisma, type PrismaClient } from './generated/prisma-sqlite/client.js';
 
 const prismaDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'prisma');
 
@@ -22,7 +22,25 @@ export interface StoredGroup {
   updatedAt: number;
 }
 
+interface PendingCommit {
+  groupId: string;
+  shard: number;
+  protocolType: string;
+  generation: number;
+  offsets: CommittedOffset[];
+  at: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most commits one write carries. */
+const MAX_COMMITS_PER_WRITE = 500;
+
 export class OffsetStore {
+  /** Commits waiting for the write in progress: the next write carries all of them (a group commit). */
+  private readonly pending: PendingCommit[] = [];
+  private writing = false;
+
   private constructor(
     private readonly prisma: PrismaClient,
     readonly provider: Provider,
@@ -45,22 +63,49 @@ export class OffsetStore {
     });
   }
 
-  /** Commits offsets of one group in one transaction. */
-  async commit(groupId: string, shard: number, protocolType: string, generation: number, offsets: CommittedOffset[], now = Date.now()): Promise<void> {
-    const at = BigInt(now);
+  /**
+   * Commits offsets of one group; resolves once they are in the database. Commits that arrive while a write is in
+   * progress are written together by the next one: one transaction of two multi-row upserts (groups, offsets), in
+   * arrival order, so the last commit of a partition wins.
+   */
+  commit(groupId: string, shard: number, protocolType: string, generation: number, offsets: CommittedOffset[], now = Date.now()): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ groupId, shard, protocolType, generation, offsets, at: now, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_COMMITS_PER_WRITE);
+      try {
+        await this.writeCommits(batch);
+        for (const c of batch) c.resolve();
+      } catch (err) {
+        for (const c of batch) c.reject(err);
+      }
+    }
+    this.writing = false;
+  }
+
+  private async writeCommits(batch: PendingCommit[]): Promise<void> {
+    const groups = new Map<string, PendingCommit>();
+    const offsets = new Map<string, { c: PendingCommit; o: CommittedOffset }>();
+    for (const c of batch) {
+      groups.set(c.groupId, c);
+      for (const o of c.offsets) offsets.set(`${c.groupId}\u0000${o.topic}\u0000${o.partition}`, { c, o });
+    }
+    const groupRows = [...groups.values()].map((c) => Prisma.sql`(${c.groupId}, ${c.shard}, ${c.protocolType}, ${c.generation}, ${BigInt(c.at)})`);
+    const offsetRows = [...offsets.values()].map(
+      ({ c, o }) => Prisma.sql`(${c.groupId}, ${o.topic}, ${o.partition}, ${BigInt(o.offset)}, ${o.leaderEpoch}, ${o.metadata}, ${BigInt(c.at)})`,
+    );
+    // The same statements on SQLite and PostgreSQL: INSERT ... ON CONFLICT DO UPDATE, identifiers quoted as Prisma names them.
     await this.prisma.$transaction([
-      this.prisma.consumerGroup.upsert({
-        where: { groupId },
-        create: { groupId, shard, protocolType, generation, updatedAt: at },
-        update: { updatedAt: at },
-      }),
-      ...offsets.map((o) =>
-        this.prisma.committedOffset.upsert({
-          where: { groupId_topic_partition: { groupId, topic: o.topic, partition: o.partition } },
-          create: { groupId, topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTime: at },
-          update: { offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTime: at },
-        }),
-      ),
+      this.prisma.$executeRaw`INSERT INTO "ConsumerGroup" ("groupId", "shard", "protocolType", "generation", "updatedAt") VALUES ${Prisma.join(groupRows)}
+        ON CONFLICT ("groupId") DO UPDATE SET "updatedAt" = excluded."updatedAt"`,
+      this.prisma.$executeRaw`INSERT INTO "CommittedOffset" ("groupId", "topic", "partition", "offset", "leaderEpoch", "metadata", "commitTime") VALUES ${Prisma.join(offsetRows)}
+        ON CONFLICT ("groupId", "topic", "partition") DO UPDATE SET "offset" = excluded."offset", "leaderEpoch" = excluded."leaderEpoch", "metadata" = excluded."metadata", "commitTime" = excluded."commitTime"`,
     ]);
   }
 
