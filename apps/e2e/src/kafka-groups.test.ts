@@ -1,13 +1,13 @@
 // Consumer groups through real Kafka clients: kcat -G, a KafkaJS group of three members sharing six partitions
 // (each record to exactly one member, a member leaving, offsets resumed by a new member), @platformatic/kafka, and
 // group administration.
-import { spawn } from 'node:child_process';
 import { Consumer as PlatformaticConsumer, MessagesStreamModes, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http } from './http-client.js';
+import { kcatOk } from './kcat.js';
 
 let sluice: EmbeddedSluice;
 let http: Http;
@@ -21,18 +21,7 @@ afterAll(async () => {
   await sluice?.stop();
 });
 
-function kcat(args: string[], input?: string): Promise<{ out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', sluice.kafkaBootstrap, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve({ out, err }) : reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${err}`))));
-    child.stdin.end(input ?? '');
-  });
-}
+const kcat = (args: string[], input?: string) => kcatOk(sluice.kafkaBootstrap, args, input);
 
 const kafka = () => new Kafka({ clientId: 'e2e-groups', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
 

@@ -1,11 +1,11 @@
 // SASL on the Kafka listener: PLAIN and SCRAM-SHA-256/512 with kcat and KafkaJS; wrong passwords and requests before
 // authentication are refused.
-import { spawn } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey, kafka } from '@sluice/protocol';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { WireClient } from './kafka-wire.js';
+import { runKcat } from './kcat.js';
 
 let sluice: EmbeddedSluice;
 
@@ -21,18 +21,7 @@ afterAll(async () => {
   await sluice?.stop();
 });
 
-function kcat(args: string[], input?: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', sluice.kafkaBootstrap, '-m', '2', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, out, err }));
-    child.stdin.end(input ?? '');
-  });
-}
+const kcat = (args: string[], input?: string) => runKcat(sluice.kafkaBootstrap, ['-m', '2', ...args], input);
 
 const sasl = (mechanism: string, user: string, password: string) => ['-X', 'security.protocol=SASL_PLAINTEXT', '-X', `sasl.mechanisms=${mechanism}`, '-X', `sasl.username=${user}`, '-X', `sasl.password=${password}`];
 

@@ -1,10 +1,10 @@
 // Kafka clients against the multi-process stack (gateway → NATS → broker processes), with two group coordinators
 // sharing PostgreSQL: one is killed with SIGKILL while a group is active, and the other takes over its shards.
-import { spawn } from 'node:child_process';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupShard, shardOwner } from '@sluice/protocol';
 import { createPostgresDatabase, startNatsServer, startStack, waitFor, type NatsServer, type PostgresDatabase, type RunningStack } from '@sluice/testing';
+import { kcatOk } from './kcat.js';
 
 let nats: NatsServer;
 let groupsDb: PostgresDatabase;
@@ -30,17 +30,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function kcat(args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', stack.kafkaBootstrap, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`kcat exited ${code}: ${err}`))));
-    child.stdin.end(input ?? '');
-  });
-}
+const kcat = async (args: string[], input?: string): Promise<string> => (await kcatOk(stack.kafkaBootstrap, args, input)).out;
 
 const kafka = () => new Kafka({ clientId: 'stack-e2e', brokers: [stack.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200 } });
 
