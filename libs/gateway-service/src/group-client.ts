@@ -2,7 +2,7 @@
 // forwards its clients' requests) and the HTTP API (which builds its own): the request travels as the Kafka protocol
 // encodes it, and the answer comes back the same way (see contracts/groups.ts).
 import type { Bus } from '@sluice/bus';
-import { GroupVerb, KafkaErrorCode, Reader, Writer, type GroupApiReply, type GroupApiRequest, type Subjects } from '@sluice/protocol';
+import { GROUP_SHARDS, GroupVerb, KafkaErrorCode, Reader, Writer, type GroupApiReply, type GroupApiRequest, type Subjects } from '@sluice/protocol';
 import type { Logger } from '@sluice/runtime';
 
 export interface GroupCall<Req, Res> {
@@ -37,5 +37,10 @@ export class GroupClient {
       this.logger.debug({ err, shard, apiKey: c.apiKey }, 'group coordinator unavailable');
       return c.failed(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
+  }
+
+  /** The same request to every shard (ListGroups), answers in shard order. */
+  everyShard<Req, Res>(req: Req, c: GroupCall<Req, Res>): Promise<Res[]> {
+    return Promise.all(Array.from({ length: GROUP_SHARDS }, (_, shard) => this.call(shard, req, c)));
   }
 }

@@ -2,7 +2,8 @@ import { readdir, rename, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildRecordBatch, Compression, decodeRecords, forEachBatch, type CompressionType } from '@sluice/protocol';
-import { tempDir, type TempDir } from '@sluice/testing';
+import { tempDir, waitFor, type TempDir } from '@sluice/testing';
+import { FilePool } from './file-pool.js';
 import { PartitionLog, type LogConfig } from './partition-log.js';
 
 let dir: TempDir;
@@ -179,6 +180,36 @@ describe('reads during compaction swaps', () => {
     await Promise.all(Array.from({ length: 8 }, reader));
     writing = false;
     await Promise.all([writer, cleaner]);
+    await log.close();
+  });
+});
+
+describe('a read that meets a segment retired by a swap', () => {
+  it('waits for the swap and reads the new segments instead of failing', async () => {
+    // A pool whose retire() holds the swap open after the first segment is retired: the moment a read can meet it.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let retired = 0;
+    class SlowRetire extends FilePool {
+      override async retire(file: { path: string }): Promise<void> {
+        await super.retire(file);
+        if (++retired === 1) await gate;
+      }
+    }
+    const log = await PartitionLog.open(dir.path, { ...compact, segmentBytes: 700 }, { files: new SlowRetire(64) });
+    for (let i = 0; i < 30; i++) await put(log, [[`k${i % 3}`, `v${i}`]]);
+    const before = await readAll(log);
+    const cleaning = log.compact(Date.now(), true);
+    await waitFor(async () => retired > 0, { timeoutMs: 5000, what: 'the swap to retire a segment' });
+    const reading = log.read(log.logStartOffset, 1 << 20);
+    setTimeout(release, 100);
+    const { bytes } = await reading;
+    await cleaning;
+    const offsets: number[] = [];
+    forEachBatch(bytes, (_h, s, e) => decodeRecords(bytes.subarray(s, e)).forEach((r) => offsets.push(r.offset)));
+    // The read saw the compacted log: the latest record per key survives, at its offset.
+    expect(offsets.length).toBeLessThan(before.length);
+    expect(offsets).toContain(before[before.length - 1].offset);
     await log.close();
   });
 });

@@ -2,8 +2,9 @@
 // written in it. Followers use it to find where their log diverges from a new leader's (OffsetsForLeaderEpoch).
 // Persisted in `leader-epoch-checkpoint` in Kafka's text format: a version line (0), a count line, then
 // "epoch startOffset" lines; rewritten atomically (temporary file, fsync, rename) on every change, which is rare.
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomically } from './atomic-file.js';
 
 export interface EpochEntry {
   epoch: number;
@@ -20,7 +21,7 @@ export class LeaderEpochCache {
 
   private constructor(private readonly dir: string) {}
 
-  /** Loads the checkpoint; null when there is none (or it is unreadable), so the caller can rebuild it from the log. */
+  /** Loads the checkpoint; `found` is false when there is none (or it is unreadable), so the caller can rebuild it. */
   static async load(dir: string): Promise<{ cache: LeaderEpochCache; found: boolean }> {
     const cache = new LeaderEpochCache(dir);
     const text = await readFile(join(dir, FILE), 'utf8').catch(() => null);
@@ -75,16 +76,8 @@ export class LeaderEpochCache {
   }
 
   async save(): Promise<void> {
-    const path = join(this.dir, FILE);
     const text = `0\n${this.entries.length}\n${this.entries.map((e) => `${e.epoch} ${e.startOffset}\n`).join('')}`;
-    const handle = await open(`${path}.tmp`, 'w');
-    try {
-      await handle.writeFile(text);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomically(join(this.dir, FILE), text, { sync: true });
   }
 }
 

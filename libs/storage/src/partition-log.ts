@@ -15,8 +15,8 @@ import {
   validateBatches,
   type BatchesSummary,
 } from '@sluice/protocol';
-import type { FilePool} from './file-pool.js';
-import { defaultFilePool, FileRetiredError } from './file-pool.js';
+import { writeFileAtomically } from './atomic-file.js';
+import { defaultFilePool, FileRetiredError, type FilePool } from './file-pool.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { buildOffsetMap, cleanGroup, type CleanerContext } from './log-cleaner.js';
 import { BatchCursor, LogSegment, scanBatches, segmentFileName, type BatchInfo } from './segment.js';
@@ -296,9 +296,7 @@ export class PartitionLog {
   }
 
   private async writeCheckpoint(name: string, value: number): Promise<void> {
-    const path = join(this.dir, name);
-    await writeFile(`${path}.tmp`, `${value}\n`);
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomically(join(this.dir, name), `${value}\n`);
   }
 
   // ---- appending ----

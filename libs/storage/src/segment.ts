@@ -1,8 +1,9 @@
 // One segment of a partition log: a file of whole RecordBatch v2 batches named by its base offset, with its sparse
 // offset and time indexes, and a cursor that walks batch headers through a read window.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { BatchField, crc32c, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE } from '@sluice/protocol';
+import { writeFileAtomically } from './atomic-file.js';
 import { OffsetIndex, TimeIndex } from './indexes.js';
 import type { PooledFile } from './file-pool.js';
 
@@ -68,8 +69,8 @@ export class LogSegment implements PooledFile {
   async writeIndexes(): Promise<void> {
     if (!this.offsetIndex || !this.timeIndex) return;
     if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.maxTimestampOffset);
-    await writeAtomically(this.indexPath, this.offsetIndex.toBuffer());
-    await writeAtomically(this.timeIndexPath, this.timeIndex.toBuffer());
+    await writeFileAtomically(this.indexPath, this.offsetIndex.toBuffer());
+    await writeFileAtomically(this.timeIndexPath, this.timeIndex.toBuffer());
   }
 
   /** Loads the index files; false when either is missing or fails its checks. */
@@ -95,11 +96,6 @@ export class LogSegment implements PooledFile {
   async removeFiles(): Promise<void> {
     await Promise.all([rm(this.path, { force: true }), this.removeIndexFiles()]);
   }
-}
-
-async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
-  await writeFile(`${path}.tmp`, bytes);
-  await rename(`${path}.tmp`, path);
 }
 
 export interface BatchInfo {

@@ -2,7 +2,7 @@
 // committed offsets of an inactive group, and deleting a group. Everything goes to the group coordinators as Kafka
 // requests (GroupClient), so the HTTP API and Kafka admin tools see the same groups.
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiKey, GROUP_SHARDS, groupShard, kafka, KafkaErrorCode, OffsetSpec, Reader, type TopicInfo } from '@sluice/protocol';
+import { ApiKey, groupShard, kafka, KafkaErrorCode, OffsetSpec, Reader, type TopicInfo } from '@sluice/protocol';
 import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
 import { errorResponses } from './schemas.js';
@@ -69,16 +69,15 @@ export const groupsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
   };
 
   app.get('/consumer-groups', { schema: { summary: 'Consumer groups with their state' } }, async () => {
-    const answers = await Promise.all(
-      Array.from({ length: GROUP_SHARDS }, (_, shard) =>
-        ctx.groups.call(shard, {}, {
-          apiKey: ApiKey.ListGroups,
-          version: 4,
-          write: kafka.writeListGroupsRequest,
-          read: kafka.readListGroupsResponse,
-          failed: (errorCode) => ({ throttleTimeMs: 0, errorCode, groups: [] }),
-        }),
-      ),
+    const answers = await ctx.groups.everyShard(
+      {},
+      {
+        apiKey: ApiKey.ListGroups,
+        version: 4,
+        write: kafka.writeListGroupsRequest,
+        read: kafka.readListGroupsResponse,
+        failed: (errorCode) => ({ throttleTimeMs: 0, errorCode, groups: [] }),
+      },
     );
     for (const a of answers) check(a.errorCode, 'listing groups failed');
     return answers.flatMap((a) => a.groups).map((g) => ({ group_id: g.groupId, state: g.groupState ?? '', protocol_type: g.protocolType })).sort((a, b) => a.group_id.localeCompare(b.group_id));

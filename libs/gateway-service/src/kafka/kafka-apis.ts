@@ -86,8 +86,7 @@ export function createDispatcher(registry: ApiRegistry, ctx: KafkaContext): Disp
 
 /** The Kafka error code for a failure inside a handler (a SluiceError carries one; anything else is UNKNOWN_SERVER_ERROR). */
 export function errorCodeOf(err: unknown): number {
-  if (err instanceof SluiceError && err.kafkaCode !== undefined) return err.kafkaCode;
-  return KafkaErrorCode.UNKNOWN_SERVER_ERROR;
+  return err instanceof SluiceError ? err.kafkaCode : KafkaErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
 export function errorMessageOf(err: unknown): string {

@@ -1,7 +1,7 @@
 // The consumer-group APIs: FindCoordinator names this gateway; every other group request goes to the group
 // coordinator that owns the group's shard (GroupVerb.kafka), as Kafka bytes, and its answer comes back the same way.
 // Requests about several groups are split per group and the answers merged; ListGroups asks every shard.
-import { ApiKey, GROUP_SHARDS, groupShard, kafka, KafkaErrorCode, shardOwner } from '@sluice/protocol';
+import { ApiKey, groupShard, kafka, KafkaErrorCode, shardOwner } from '@sluice/protocol';
 import type { GroupCall } from '../../group-client.js';
 import { defineApi, type RequestInfo } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
@@ -204,16 +204,15 @@ export const listGroupsApi = defineApi<kafka.ListGroupsRequest, kafka.ListGroups
   read: kafka.readListGroupsRequest,
   write: kafka.writeListGroupsResponse,
   handle: async (req, info, ctx) => {
-    const answers = await Promise.all(
-      Array.from({ length: GROUP_SHARDS }, (_, shard) =>
-        forward(ctx, info, shard, req, {
-          apiKey: ApiKey.ListGroups,
-          write: kafka.writeListGroupsRequest,
-          read: kafka.readListGroupsResponse,
-          failed: (errorCode) => ({ throttleTimeMs: 0, errorCode, groups: [] }),
-        }),
-      ),
-    );
+    const answers = await ctx.groups.everyShard(req, {
+      apiKey: ApiKey.ListGroups,
+      version: info.version,
+      write: kafka.writeListGroupsRequest,
+      read: kafka.readListGroupsResponse,
+      failed: (errorCode) => ({ throttleTimeMs: 0, errorCode, groups: [] }),
+      clientId: info.clientId ?? '',
+      clientHost: info.connection.remote,
+    });
     const failed = answers.find((a) => a.errorCode !== KafkaErrorCode.NONE);
     return { throttleTimeMs: 0, errorCode: failed?.errorCode ?? KafkaErrorCode.NONE, groups: answers.flatMap((a) => a.groups) };
   },
