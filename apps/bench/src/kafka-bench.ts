@@ -3,7 +3,8 @@
 // In the same run: the same bytes written to a plain file, and a raw NATS request/reply loop (the hop every request
 // takes). Prints records/s, MB/s and latency percentiles, writes bench-results/kafka.json, and (unless
 // SLUICE_BENCH_PROFILE=0) summarises a CPU profile of every process.
-//   npm run bench:kafka      (SLUICE_BENCH_SECONDS=10 per phase, SLUICE_BENCH_PARTITIONS=4)
+//   npm run bench:kafka      (SLUICE_BENCH_SECONDS=10 per phase, SLUICE_BENCH_PARTITIONS=4,
+//                             SLUICE_BENCH_PHASES=produce,fetch,latency to run only some phases)
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +19,9 @@ const PARTITIONS = Number(process.env.SLUICE_BENCH_PARTITIONS ?? 4);
 const CONNECTIONS = Number(process.env.SLUICE_BENCH_CONNECTIONS ?? 4);
 const IN_FLIGHT = Number(process.env.SLUICE_BENCH_IN_FLIGHT ?? 8);
 const PROFILE = process.env.SLUICE_BENCH_PROFILE !== '0';
+const PHASES = new Set((process.env.SLUICE_BENCH_PHASES ?? 'produce,fetch,latency').split(',').map((p) => p.trim()));
+for (const p of PHASES) if (!['produce', 'fetch', 'latency'].includes(p)) throw new Error(`SLUICE_BENCH_PHASES: unknown phase "${p}" (produce, fetch, latency)`);
+const TOP = Number(process.env.SLUICE_BENCH_PROFILE_TOP ?? 8);
 const RECORD_BYTES = 100;
 const BATCH_BYTES = 16 * 1024;
 
@@ -105,7 +109,11 @@ async function natsBaseline(url: string, batch: Buffer, records: number): Promis
   return report('baseline: raw NATS request/reply (16 KiB)', count * records, count * batch.length, seconds, latencies);
 }
 
-async function produceLoad(bootstrap: string, batch: Buffer, records: number, topic: string): Promise<Throughput> {
+/**
+ * Produce with acks=1 from CONNECTIONS connections, IN_FLIGHT requests each. Every request carries one batch for each
+ * of `perRequest` partitions: 1 is the worst case; Kafka clients put every ready batch for a broker in one request.
+ */
+async function produceLoad(bootstrap: string, batch: Buffer, records: number, topic: string, perRequest: number): Promise<Throughput> {
   const connections = await Promise.all(Array.from({ length: CONNECTIONS }, () => LoadConnection.open(bootstrap)));
   const latencies: number[] = [];
   let count = 0;
@@ -114,25 +122,27 @@ async function produceLoad(bootstrap: string, batch: Buffer, records: number, to
   const worker = async (c: LoadConnection, lane: number): Promise<void> => {
     let partition = lane % PARTITIONS;
     while (now() - start < SECONDS * 1000) {
-      const frame = c.frame(ApiKey.Produce, 7, (w) =>
-        kafka.writeProduceRequest(w, 7, { acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] }),
-      );
+      const partitionData = Array.from({ length: perRequest }, (_, i) => ({ index: (partition + i) % PARTITIONS, records: batch }));
+      const frame = c.frame(ApiKey.Produce, 7, (w) => kafka.writeProduceRequest(w, 7, { acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData }] }));
       const t = now();
       const response = (await c.send(frame)) as Buffer;
       latencies.push(now() - t);
       const r = new Reader(response);
       readResponseHeader(r, 0);
       const body = kafka.readProduceResponse(r, 7);
-      if (body.responses[0].partitionResponses[0].errorCode !== KafkaErrorCode.NONE) errors++;
-      else count++;
+      for (const p of body.responses[0].partitionResponses) {
+        if (p.errorCode !== KafkaErrorCode.NONE) errors++;
+        else count++;
+      }
       partition = (partition + 1) % PARTITIONS;
     }
   };
   await Promise.all(connections.flatMap((c, i) => Array.from({ length: IN_FLIGHT }, (_, k) => worker(c, i * IN_FLIGHT + k))));
   const seconds = (now() - start) / 1000;
   for (const c of connections) c.close();
-  if (errors > 0) console.log(`  (${errors} produce requests failed)`);
-  return report(`produce acks=1 (${CONNECTIONS} conns × ${IN_FLIGHT} in flight)`, count * records, count * batch.length, seconds, latencies);
+  if (errors > 0) console.log(`  (${errors} partition batches failed)`);
+  const what = perRequest === 1 ? '1 partition' : `${perRequest} partitions`;
+  return report(`produce acks=1 (${what}/request, ${CONNECTIONS}×${IN_FLIGHT} in flight)`, count * records, count * batch.length, seconds, latencies);
 }
 
 async function fetchLoad(bootstrap: string, topic: string, endOffsets: number[]): Promise<Throughput> {
@@ -211,6 +221,7 @@ async function main(): Promise<void> {
     nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
   });
   const results: Throughput[] = [];
+  let roles = new Map<number | undefined, string>();
   try {
     const { batch, records } = templateBatch();
     console.log(`batches of ${records} records (${batch.length} bytes)\n`);
@@ -220,26 +231,32 @@ async function main(): Promise<void> {
     const created = await fetch(`${http}/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', partitions: PARTITIONS }) });
     if (!created.ok) throw new Error(`creating the topic failed: ${await created.text()}`);
     await waitFor(async () => (await fetch(`${http}/topics/bench/partitions`)).ok, { timeoutMs: 10_000, what: 'the topic' });
-    const produce = await produceLoad(stack.kafkaBootstrap, batch, records, 'bench');
-    results.push(produce);
-    const partitions = (await (await fetch(`${http}/topics/bench/partitions`)).json()) as Array<{ partition: number; end_offset: number }>;
-    results.push(await fetchLoad(stack.kafkaBootstrap, 'bench', partitions.sort((a, b) => a.partition - b.partition).map((p) => p.end_offset)));
-    results.push(await latencyAtRate(stack.kafkaBootstrap, 'bench'));
+    if (PHASES.has('produce') || PHASES.has('fetch')) {
+      results.push(await produceLoad(stack.kafkaBootstrap, batch, records, 'bench', 1));
+      if (PARTITIONS > 1) results.push(await produceLoad(stack.kafkaBootstrap, batch, records, 'bench', PARTITIONS));
+    }
+    if (PHASES.has('fetch')) {
+      const partitions = (await (await fetch(`${http}/topics/bench/partitions`)).json()) as Array<{ partition: number; end_offset: number }>;
+      results.push(await fetchLoad(stack.kafkaBootstrap, 'bench', partitions.sort((a, b) => a.partition - b.partition).map((p) => p.end_offset)));
+    }
+    if (PHASES.has('latency')) results.push(await latencyAtRate(stack.kafkaBootstrap, 'bench'));
+    roles = new Map([[stack.gateway.pid, 'gateway'], ...[...stack.brokers].map(([id, p]) => [p.pid, `broker ${id}`] as [number | undefined, string]), [stack.controller.pid, 'controller'], [stack.coordinator.pid, 'group coordinator']]);
   } finally {
     await stack.stop();
     await nats.stop();
   }
   const targets = {
-    produceRecordsPerSec: { target: 1_000_000, reached: results[2]?.recordsPerSec },
-    fetchRecordsPerSec: { target: 1_500_000, reached: results[3]?.recordsPerSec },
-    p99ProduceLatencyMsAt10k: { target: 10, reached: results[4]?.latencyMs?.p99 },
+    produceRecordsPerSec: { target: 1_000_000, reached: Math.max(0, ...results.filter((r) => r.name.startsWith('produce acks')).map((r) => r.recordsPerSec)) },
+    fetchRecordsPerSec: { target: 1_500_000, reached: results.find((r) => r.name.startsWith('fetch'))?.recordsPerSec },
+    p99ProduceLatencyMsAt10k: { target: 10, reached: results.find((r) => r.name.startsWith('produce at'))?.latencyMs?.p99 },
   };
   console.log('\ntargets:');
   for (const [name, t] of Object.entries(targets)) console.log(`  ${name.padEnd(28)} target ${t.target.toLocaleString('en')}, reached ${Math.round((t.reached ?? 0) * 100) / 100}`);
-  const profiles = PROFILE ? await summariseProfiles(profileDir) : [];
+  const profiles = PROFILE ? await summariseProfiles(profileDir, TOP) : [];
   for (const p of profiles) {
-    console.log(`\nprofile ${p.file}: busy ${(p.busy * 100).toFixed(0)} % of ${p.samples} samples; top self time:`);
-    for (const t of p.top.slice(0, 8)) console.log(`  ${(t.share * 100).toFixed(1).padStart(5)} %  ${t.fn}`);
+    const role = roles.get(Number(p.file.split('.')[3])) ?? 'process';
+    console.log(`\nprofile of the ${role} (${p.file}): busy ${(p.busy * 100).toFixed(0)} % of ${p.samples} samples; top self time:`);
+    for (const t of p.top.slice(0, TOP)) console.log(`  ${(t.share * 100).toFixed(1).padStart(5)} %  ${t.fn}`);
   }
   const out = resolve(process.env.SLUICE_BENCH_OUT ?? join(process.cwd(), '../../bench-results/kafka.json'));
   await mkdir(join(out, '..'), { recursive: true });

@@ -2,9 +2,11 @@
 // sharing PostgreSQL: one is killed with SIGKILL while a group is active, and the other takes over its shards.
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupShard, shardOwner } from '@sluice/protocol';
+import { Bus, NatsTransport } from '@sluice/bus';
+import { ApiKey, BrokerVerb, buildRecordBatch, groupShard, kafka as wire, KafkaErrorCode, Reader, readResponseHeader, shardOwner, Subjects, type BrokerProduceReply } from '@sluice/protocol';
 import { createPostgresDatabase, startNatsServer, startStack, waitFor, type NatsServer, type PostgresDatabase, type RunningStack } from '@sluice/testing';
 import { kcatOk } from './kcat.js';
+import { WireClient } from './kafka-wire.js';
 
 let nats: NatsServer;
 let groupsDb: PostgresDatabase;
@@ -47,6 +49,64 @@ describe('Kafka clients on the multi-process stack', () => {
     await kcat(['-P', '-t', 'stack-kcat', '-K', ':', '-z', 'zstd'], Array.from({ length: 200 }, (_, i) => `k${i}:v${i}`).join('\n') + '\n');
     const out = await kcat(['-C', '-t', 'stack-kcat', '-o', 'beginning', '-e', '-f', '%k=%s\\n']);
     expect(out.trim().split('\n').sort()).toEqual(Array.from({ length: 200 }, (_, i) => `k${i}=v${i}`).sort());
+  });
+
+  it('sends one produce request for partitions of both brokers: each batch lands in its own partition, in request order', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'spread', numPartitions: 4 }], waitForLeaders: true });
+    await admin.disconnect();
+    type PartitionView = { partition: number; leader: number; end_offset: number };
+    const partitions = async () => (await (await fetch(`${stack.httpUrl}/topics/spread/partitions`)).json()) as PartitionView[];
+    await waitFor(async () => (await partitions()).every((p) => p.leader >= 0), { what: 'leaders for every partition' });
+    const leaders = new Set((await partitions()).map((p) => p.leader));
+    expect(leaders.size).toBe(2);
+
+    const client = await WireClient.connect(stack.kafkaBootstrap);
+    const batch = (round: number, partition: number) => buildRecordBatch([0, 1, 2].map((i) => ({ value: Buffer.from(`r${round}-p${partition}-${i}`) })));
+    const produce = (round: number, acks: number) =>
+      client.frame(ApiKey.Produce, 9, (w) =>
+        wire.writeProduceRequest(w, 9, { acks, timeoutMs: 10_000, topicData: [{ name: 'spread', partitionData: [0, 1, 2, 3].map((p) => ({ index: p, records: batch(round, p) })) }] }),
+      );
+    // Five requests pipelined, then one with acks=0 (no response), then one more.
+    const responses = Array.from({ length: 5 }, () => client.next());
+    client.socket.write(Buffer.concat([0, 1, 2, 3, 4].map((round) => produce(round, 1))));
+    const answers = await Promise.all(responses);
+    client.socket.write(produce(5, 0));
+    const last = client.next();
+    client.socket.write(produce(6, -1));
+    answers.push(await last);
+    answers.forEach((frame, n) => {
+      const r = new Reader(frame);
+      readResponseHeader(r, 1);
+      const body = wire.readProduceResponse(r, 9);
+      for (const p of body.responses[0].partitionResponses) {
+        expect(p.errorCode).toBe(KafkaErrorCode.NONE);
+        expect(p.baseOffset).toBe((n === 5 ? 6 : n) * 3);
+      }
+    });
+    client.close();
+    // Every partition holds its own batches, round after round.
+    for (const p of [0, 1, 2, 3]) {
+      const out = await kcat(['-C', '-t', 'spread', '-p', String(p), '-o', 'beginning', '-e', '-f', '%s\\n']);
+      expect(out.trim().split('\n')).toEqual([0, 1, 2, 3, 4, 5, 6].flatMap((round) => [0, 1, 2].map((i) => `r${round}-p${p}-${i}`)));
+    }
+
+    // A broker asked to write a partition it does not lead says so (the gateway then follows leadership).
+    const bus = new Bus(await NatsTransport.connect({ servers: nats.url }));
+    try {
+      const view = await partitions();
+      const notLed = view.find((p) => p.leader !== view[0].leader) as PartitionView;
+      const topicId = ((await (await fetch(`${stack.httpUrl}/topics/spread`)).json()) as { id: string }).id;
+      const reply = await bus.ask<BrokerProduceReply>(
+        new Subjects(stack.clusterId).broker(view[0].leader, BrokerVerb.produce),
+        { acks: 1, timeoutMs: 5000, partitions: [{ topicId, partition: notLed.partition, leaderEpoch: -1, bytes: 10 }] },
+        { timeoutMs: 5000, body: Buffer.alloc(10) },
+      );
+      expect(reply.meta.partitions[0].errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+    } finally {
+      await bus.close();
+    }
   });
 
   it('keeps a group going when its coordinator is killed: another takes the shard, committed offsets intact', async () => {

@@ -1,8 +1,17 @@
 // The broker: hosts the partition replicas the controller assigns to it and runs a leader actor for each partition it leads.
 import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { reply, type Actor, type Envelope } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
-import type { MetadataImage, TopicInfo } from '@sluice/protocol';
+import {
+  BrokerVerb,
+  KafkaErrorCode,
+  type BrokerProduceReply,
+  type BrokerProduceRequest,
+  type MetadataImage,
+  type ProduceReply,
+  type TopicInfo,
+} from '@sluice/protocol';
 import type { ServiceDeps, ServiceFactory, RunningService } from '@sluice/runtime';
 import { FilePool, PartitionLog } from '@sluice/storage';
 import { brokerConfig, type BrokerConfig } from './broker-config.js';
@@ -39,6 +48,8 @@ export class Broker implements RunningService {
   private cleanerRunning = false;
   /** Open segment files, bounded over all partitions of this broker. */
   private readonly files: FilePool;
+  /** Produce requests for several of this broker's partitions at once. */
+  private produceActor: Actor | undefined;
   private ready = false;
   private stopped = false;
 
@@ -93,12 +104,43 @@ export class Broker implements RunningService {
     await this.metadata.waitForOffset(registration.metadataOffset);
     await this.reconciling;
     await this.removeOrphanReplicas();
+    this.produceActor = this.deps.bus.serve<BrokerProduceRequest, BrokerProduceReply>(
+      subjects.broker(this.brokerId, BrokerVerb.produce),
+      (req) => this.produce(req),
+      { mode: 'concurrent' },
+    );
     this.retentionTimer = setInterval(() => void this.applyRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
     this.cleanerTimer = setInterval(() => void this.cleanLogs(), this.config.cleanerIntervalMs);
     this.cleanerTimer.unref();
     this.ready = true;
     logger.info({ brokerId: this.brokerId, partitions: this.replicas.size }, 'broker ready');
+  }
+
+  /**
+   * A produce request for several partitions this broker leads: each partition's batches go to its leader in request
+   * order, synchronously on arrival (so appends keep the order requests arrive in), and the replies come back together.
+   */
+  private async produce(req: Envelope<BrokerProduceRequest>): Promise<Envelope<BrokerProduceReply>> {
+    const { acks, timeoutMs, partitions } = req.meta;
+    const body = req.body ?? Buffer.alloc(0);
+    let at = 0;
+    const results = partitions.map((p): Promise<ProduceReply> => {
+      const bytes = body.subarray(at, at + p.bytes);
+      at += p.bytes;
+      const leader = this.replicas.get(`${p.topicId}:${p.partition}`)?.leader;
+      if (!leader) {
+        return Promise.resolve({
+          errorCode: KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
+          errorMessage: `broker ${this.brokerId} does not lead partition ${p.partition} of ${p.topicId}`,
+          baseOffset: -1,
+          logAppendTimeMs: -1,
+          logStartOffset: -1,
+        });
+      }
+      return leader.produce({ acks, timeoutMs, leaderEpoch: p.leaderEpoch }, bytes);
+    });
+    return reply({ partitions: await Promise.all(results) });
   }
 
   readiness() {
@@ -234,6 +276,7 @@ export class Broker implements RunningService {
     clearInterval(this.retentionTimer);
     clearInterval(this.cleanerTimer);
     this.metadata.close();
+    await this.produceActor?.stop();
     await this.reconciling;
     await Promise.all([...this.replicas.values()].map((r) => r.leader?.stop()));
     await Promise.all([...this.replicas.values()].map((r) => r.log.close()));

@@ -53,7 +53,11 @@ export class PartitionLeader {
     this.actors = [
       // Produce requests overlap: each is handed to the log synchronously on arrival (so in arrival order), and the
       // log's append pipeline writes all that are waiting in one writev (and one fsync when configured).
-      bus.serve<ProduceRequest, ProduceReply>(subjects.partition(topicId, p, PartitionVerb.produce), (req) => this.produce(req), { queue, mode: 'concurrent' }),
+      bus.serve<ProduceRequest, ProduceReply>(
+        subjects.partition(topicId, p, PartitionVerb.produce),
+        async (req) => reply(await this.produce(req.meta, req.body)),
+        { queue, mode: 'concurrent' },
+      ),
       bus.serve<FetchRequest, FetchReply>(subjects.partition(topicId, p, PartitionVerb.fetch), (req) => this.fetch(req), {
         queue,
         mode: 'concurrent',
@@ -79,14 +83,23 @@ export class PartitionLeader {
     return requestEpoch < this.info.leaderEpoch ? KafkaErrorCode.FENCED_LEADER_EPOCH : KafkaErrorCode.UNKNOWN_LEADER_EPOCH;
   }
 
-  private async produce(req: Envelope<ProduceRequest>): Promise<Envelope<ProduceReply>> {
+  /**
+   * Appends the record batches of one produce request. The append is handed to the log synchronously, before the
+   * first await, so requests reach the log in the order they arrive (one partition's or a whole broker's request).
+   */
+  async produce(meta: ProduceRequest, body: Buffer | undefined): Promise<ProduceReply> {
     const log = this.log;
-    const fail = (errorCode: number, errorMessage: string): Envelope<ProduceReply> =>
-      reply({ errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: log.logStartOffset });
-    const epochError = this.epochError(req.meta.leaderEpoch);
-    if (epochError !== KafkaErrorCode.NONE) return fail(epochError, `leader epoch ${req.meta.leaderEpoch} does not match ${this.info.leaderEpoch}`);
-    if (!req.body || req.body.length === 0) return fail(KafkaErrorCode.CORRUPT_MESSAGE, 'produce request without record batches');
-    if (req.meta.acks === -1 && this.info.isr.length < this.options.minInsyncReplicas()) {
+    const fail = (errorCode: number, errorMessage: string): ProduceReply => ({
+      errorCode,
+      errorMessage,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: log.logStartOffset,
+    });
+    const epochError = this.epochError(meta.leaderEpoch);
+    if (epochError !== KafkaErrorCode.NONE) return fail(epochError, `leader epoch ${meta.leaderEpoch} does not match ${this.info.leaderEpoch}`);
+    if (!body || body.length === 0) return fail(KafkaErrorCode.CORRUPT_MESSAGE, 'produce request without record batches');
+    if (meta.acks === -1 && this.info.isr.length < this.options.minInsyncReplicas()) {
       return fail(
         KafkaErrorCode.NOT_ENOUGH_REPLICAS,
         `in-sync replicas ${this.info.isr.length} below min.insync.replicas ${this.options.minInsyncReplicas()}`,
@@ -94,7 +107,7 @@ export class PartitionLeader {
     }
     let appended;
     try {
-      appended = await log.append(req.body, this.info.leaderEpoch);
+      appended = await log.append(body, this.info.leaderEpoch);
     } catch (err) {
       if (err instanceof SluiceError && err.kafkaCode !== -1) return fail(err.kafkaCode, err.message);
       this.options.logger.error({ err, topic: this.options.topicName, partition: this.info.partition }, 'append failed');
@@ -103,15 +116,15 @@ export class PartitionLeader {
     // Replication is not built yet: the ISR is the leader alone, so the high watermark follows the log end at once.
     log.setHighWatermark(log.logEndOffset);
     this.options.metrics.recordsIn.inc(appended.lastOffset - appended.baseOffset + 1);
-    this.options.metrics.bytesIn.inc(req.body.length);
+    this.options.metrics.bytesIn.inc(body.length);
     this.wakeFetches();
-    return reply({
+    return {
       errorCode: KafkaErrorCode.NONE,
       errorMessage: null,
       baseOffset: appended.baseOffset,
       logAppendTimeMs: appended.logAppendTimeMs,
       logStartOffset: log.logStartOffset,
-    });
+    };
   }
 
   private wakeFetches(): void {

@@ -73,6 +73,45 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
     await actor.stop();
   });
 
+  it('routes each of many concurrent replies, answered out of order, to its own request', async () => {
+    const s = subject('shuffle');
+    const actor = bus.serve<{ i: number }, { i: number }>(
+      s,
+      async (req) => {
+        await new Promise((r) => setTimeout(r, (req.meta.i * 7919) % 23));
+        return reply({ i: req.meta.i }, Buffer.from(String(req.meta.i)));
+      },
+      { mode: 'concurrent' },
+    );
+    await bus.flush();
+    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => bus.ask<{ i: number }>(s, { i }, { timeoutMs: 5000 })));
+    replies.forEach((r, i) => {
+      expect(r.meta.i).toBe(i);
+      expect(r.body?.toString()).toBe(String(i));
+    });
+    await actor.stop();
+  });
+
+  it('fails the requests in flight when the connection closes', async () => {
+    const other = new Bus(await makeTransport());
+    const s = subject('never');
+    const gate = deferred();
+    const actor = other.serve(s, async () => {
+      await gate.promise;
+      return reply({});
+    });
+    await other.flush();
+    const asked = other.ask(s, {}, { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await other.close();
+    const err = await asked;
+    expect((err as SluiceError).code).toBe(BusErrorCode.closed);
+    expect(Date.now() - started).toBeLessThan(5000);
+    gate.resolve();
+    await actor.stop();
+  });
+
   it('carries typed errors across as codes', async () => {
     const s = subject('fail');
     const actor = bus.serve(s, () => {

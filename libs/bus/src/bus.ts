@@ -2,12 +2,12 @@
 import { SluiceError } from '@sluice/protocol';
 import type { Transport, TransportSubscription, InboundMessage } from './transport.js';
 import { BusErrorCode } from './bus-errors.js';
-import { decodeEnvelope, encodeEnvelope, encodeError, type Envelope } from './envelope.js';
+import { decodeEnvelope, encodeEnvelope, encodeError, type Body, type Envelope } from './envelope.js';
 
 export interface AskOptions {
   /** Mandatory: there is no request without a deadline. */
   timeoutMs: number;
-  body?: Uint8Array;
+  body?: Body;
 }
 
 export interface ServeOptions {
@@ -62,7 +62,7 @@ export class Bus {
   }
 
   /** Fire-and-forget message to an actor (no reply, no delivery guarantee). */
-  tell<Req>(subject: string, meta: Req, body?: Uint8Array): void {
+  tell<Req>(subject: string, meta: Req, body?: Body): void {
     this.transport.publish(subject, encodeEnvelope(meta, body));
   }
 

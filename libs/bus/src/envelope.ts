@@ -19,18 +19,28 @@ interface ErrorMeta {
   retriable: boolean;
 }
 
-function frame(kind: number, meta: unknown, body: Uint8Array | undefined): Uint8Array {
+/** A message body: one buffer, or several sent back to back (copied once, into the message). */
+export type Body = Uint8Array | readonly Uint8Array[];
+
+function frame(kind: number, meta: unknown, body: Body | undefined): Uint8Array {
   const json = meta === undefined ? '' : JSON.stringify(meta);
   const metaLength = Buffer.byteLength(json);
-  const out = Buffer.allocUnsafe(PREFIX + metaLength + (body?.length ?? 0));
+  const parts = body === undefined ? [] : body instanceof Uint8Array ? [body] : body;
+  let size = PREFIX + metaLength;
+  for (const part of parts) size += part.length;
+  const out = Buffer.allocUnsafe(size);
   out[0] = kind;
   out.writeUInt32BE(metaLength, 1);
   out.write(json, PREFIX, 'utf8');
-  if (body) out.set(body, PREFIX + metaLength);
+  let at = PREFIX + metaLength;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
   return out;
 }
 
-export function encodeEnvelope(meta: unknown, body?: Uint8Array): Uint8Array {
+export function encodeEnvelope(meta: unknown, body?: Body): Uint8Array {
   return frame(KIND_OK, meta, body);
 }
 

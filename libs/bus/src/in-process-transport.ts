@@ -20,6 +20,8 @@ export class InProcessTransport implements Transport {
   private readonly queueCursor = new Map<string, number>();
   private closed = false;
   private pending = 0;
+  /** Requests waiting for a reply, failed with BUS_CLOSED when the transport closes. */
+  private readonly waiting = new Set<(err: Error) => void>();
   private readonly idleWaiters: Array<() => void> = [];
 
   publish(subject: string, data: Uint8Array): void {
@@ -31,15 +33,20 @@ export class InProcessTransport implements Transport {
     if (this.closed) return Promise.reject(busClosed());
     return new Promise<Uint8Array>((resolve, reject) => {
       let done = false;
-      const timer = setTimeout(() => {
+      const fail = (err: Error): void => {
         if (done) return;
         done = true;
-        reject(requestTimeout(subject, timeoutMs));
-      }, timeoutMs);
+        clearTimeout(timer);
+        this.waiting.delete(fail);
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(requestTimeout(subject, timeoutMs)), timeoutMs);
+      this.waiting.add(fail);
       const replyTo: ReplyTo = (reply) => {
         if (done) return false;
         done = true;
         clearTimeout(timer);
+        this.waiting.delete(fail);
         const copy = reply.slice();
         // Replies arrive asynchronously, as they would from a server.
         setImmediate(() => resolve(copy));
@@ -49,6 +56,7 @@ export class InProcessTransport implements Transport {
       if (delivered === 0) {
         done = true;
         clearTimeout(timer);
+        this.waiting.delete(fail);
         setImmediate(() => reject(noResponders(subject)));
       }
     });
@@ -84,6 +92,7 @@ export class InProcessTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const fail of [...this.waiting]) fail(busClosed());
     this.exact.clear();
     this.wildcards.length = 0;
   }

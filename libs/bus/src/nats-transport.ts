@@ -1,5 +1,7 @@
 // The NATS transport: core NATS request/reply and publish/subscribe (no JetStream on the data path).
-import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
+// Requests share one reply subscription (`<inbox>.*`) and one timer: a request costs a publish and a map entry, with
+// no per-request Error objects, timers or subscriptions (nats.js's own request path builds two Errors per call).
+import { connect, createInbox, errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { InboundMessage, SubscribeOptions, Transport, TransportSubscription } from './transport.js';
 import { busClosed, noResponders, requestTimeout } from './bus-errors.js';
 
@@ -11,10 +13,28 @@ export interface NatsTransportOptions {
   connectTimeoutMs?: number;
 }
 
+interface PendingRequest {
+  subject: string;
+  timeoutMs: number;
+  expires: number;
+  resolve: (data: Uint8Array) => void;
+  reject: (err: Error) => void;
+}
+
+/** How often pending requests are checked for expiry: a request times out at most this much late. */
+const EXPIRY_TICK_MS = 20;
+
 export class NatsTransport implements Transport {
   readonly kind = 'nats' as const;
+  private readonly inbox = createInbox();
+  private readonly pending = new Map<string, PendingRequest>();
+  private replies: Subscription | undefined;
+  private nextToken = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
-  private constructor(readonly connection: NatsConnection) {}
+  private constructor(readonly connection: NatsConnection) {
+    void connection.closed().then(() => this.failPending(busClosed()));
+  }
 
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     const nc = await connect({
@@ -33,13 +53,51 @@ export class NatsTransport implements Transport {
     return this.connection.info?.max_payload ?? 1024 * 1024;
   }
 
-  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    try {
-      const reply = await this.connection.request(subject, data, { timeout: timeoutMs });
-      return reply.data;
-    } catch (err) {
-      throw translate(err, subject, timeoutMs);
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.connection.isClosed()) return Promise.reject(busClosed());
+    this.replies ??= this.connection.subscribe(`${this.inbox}.*`, { callback: (err, msg) => this.onReply(err, msg) });
+    const token = (this.nextToken++).toString(36);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      try {
+        this.connection.publish(subject, data, { reply: `${this.inbox}.${token}` });
+      } catch (err) {
+        reject(translate(err, subject, timeoutMs));
+        return;
+      }
+      this.pending.set(token, { subject, timeoutMs, expires: Date.now() + timeoutMs, resolve, reject });
+      this.expiryTimer ??= setInterval(() => this.expire(), EXPIRY_TICK_MS).unref();
+    });
+  }
+
+  private onReply(err: Error | null, msg: Msg): void {
+    if (err) return;
+    const token = msg.subject.slice(this.inbox.length + 1);
+    const request = this.pending.get(token);
+    if (!request) return;
+    this.pending.delete(token);
+    // The server answers 503 on the reply subject when nobody subscribes to the request's subject.
+    if (msg.data.length === 0 && msg.headers?.code === 503) request.reject(noResponders(request.subject));
+    else request.resolve(msg.data);
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    for (const [token, request] of this.pending) {
+      if (request.expires > now) continue;
+      this.pending.delete(token);
+      request.reject(requestTimeout(request.subject, request.timeoutMs));
     }
+    if (this.pending.size === 0) {
+      clearInterval(this.expiryTimer);
+      this.expiryTimer = undefined;
+    }
+  }
+
+  private failPending(err: Error): void {
+    for (const request of this.pending.values()) request.reject(err);
+    this.pending.clear();
+    clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
   }
 
   publish(subject: string, data: Uint8Array): void {
@@ -73,6 +131,7 @@ export class NatsTransport implements Transport {
   async close(): Promise<void> {
     if (this.connection.isClosed()) return;
     await this.connection.drain().catch(() => this.connection.close());
+    this.failPending(busClosed());
   }
 }
 

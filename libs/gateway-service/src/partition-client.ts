@@ -3,12 +3,15 @@
 import type { Bus, Envelope } from '@sluice/bus';
 import type { MetadataClient } from '@sluice/metadata';
 import {
+  BrokerVerb,
   KafkaErrorCode,
   PartitionVerb,
   SluiceError,
   kafkaError,
   type FetchReply,
   type FetchRequest,
+  type BrokerProduceReply,
+  type BrokerProduceRequest,
   type ListOffsetsReply,
   type PartitionInfo,
   type ProduceReply,
@@ -22,6 +25,13 @@ const leadershipErrors: ReadonlySet<number> = new Set([
   KafkaErrorCode.FENCED_LEADER_EPOCH,
   KafkaErrorCode.UNKNOWN_LEADER_EPOCH,
 ]);
+
+/** One partition's share of a produce request. */
+export interface ProducePart {
+  topicId: string;
+  partition: number;
+  batches: Buffer;
+}
 
 interface Reply {
   errorCode: number;
@@ -42,11 +52,74 @@ export class PartitionClient {
     }));
   }
 
-  /** acks=0: fire and forget to the current leader. */
-  produceNoAck(topicId: string, partition: number, batches: Buffer): void {
-    const info = this.partitionInfo(topicId, partition);
-    if (info.leader < 0) throw kafkaError('LEADER_NOT_AVAILABLE', `partition ${partition} has no leader`);
-    this.bus.tell(this.subjects.partition(topicId, partition, PartitionVerb.produce), { acks: 0, leaderEpoch: info.leaderEpoch, timeoutMs: 0 }, batches);
+  /**
+   * Produces to several partitions with one bus message per leading broker (a Kafka produce request usually carries
+   * batches for many partitions of the same broker). Partitions without a leader, or whose broker answers that
+   * leadership moved, go the single-partition way, which follows leadership until the deadline.
+   */
+  produceMany(parts: readonly ProducePart[], acks: 1 | -1, deadline: number): Promise<Array<PromiseSettledResult<ProduceReply>>> {
+    const results = new Array<Promise<ProduceReply>>(parts.length);
+    const byBroker = new Map<number, number[]>();
+    parts.forEach((part, i) => {
+      const info = this.metadata.view.partition(part.topicId, part.partition);
+      if (!info || info.leader < 0) results[i] = this.produce(part.topicId, part.partition, part.batches, acks, deadline);
+      else {
+        const list = byBroker.get(info.leader);
+        if (list) list.push(i);
+        else byBroker.set(info.leader, [i]);
+      }
+    });
+    for (const [broker, indexes] of byBroker) {
+      const sent = this.askBroker(broker, indexes.map((i) => parts[i]), acks, deadline);
+      indexes.forEach((i, n) =>
+        (results[i] = sent.then((replies) => {
+          const r = replies?.[n];
+          if (r && !leadershipErrors.has(r.errorCode)) return r;
+          return this.produce(parts[i].topicId, parts[i].partition, parts[i].batches, acks, deadline);
+        })),
+      );
+    }
+    return Promise.allSettled(results);
+  }
+
+  /** One broker's share; undefined when the broker is gone (its partitions then follow leadership one by one). */
+  private async askBroker(broker: number, parts: ProducePart[], acks: 1 | -1, deadline: number): Promise<ProduceReply[] | undefined> {
+    const meta: BrokerProduceRequest = { acks, timeoutMs: Math.max(1, deadline - Date.now()), partitions: this.describe(parts) };
+    try {
+      const reply = await this.bus.ask<BrokerProduceReply>(this.subjects.broker(broker, BrokerVerb.produce), meta, {
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        body: parts.map((p) => p.batches),
+      });
+      return reply.meta.partitions;
+    } catch (err) {
+      if (err instanceof SluiceError && err.code === 'BUS_NO_RESPONDERS') return undefined;
+      throw err;
+    }
+  }
+
+  /** acks=0: fire and forget to the current leaders, one bus message per broker; partitions without a leader are dropped. */
+  produceNoAck(parts: readonly ProducePart[]): void {
+    const byBroker = new Map<number, ProducePart[]>();
+    for (const part of parts) {
+      const leader = this.metadata.view.partition(part.topicId, part.partition)?.leader ?? -1;
+      if (leader < 0) continue;
+      const list = byBroker.get(leader);
+      if (list) list.push(part);
+      else byBroker.set(leader, [part]);
+    }
+    for (const [broker, list] of byBroker) {
+      const meta: BrokerProduceRequest = { acks: 0, timeoutMs: 0, partitions: this.describe(list) };
+      this.bus.tell(this.subjects.broker(broker, BrokerVerb.produce), meta, list.map((p) => p.batches));
+    }
+  }
+
+  private describe(parts: readonly ProducePart[]): BrokerProduceRequest['partitions'] {
+    return parts.map((p) => ({
+      topicId: p.topicId,
+      partition: p.partition,
+      leaderEpoch: this.metadata.view.partition(p.topicId, p.partition)?.leaderEpoch ?? -1,
+      bytes: p.batches.length,
+    }));
   }
 
   fetch(topicId: string, partition: number, request: Omit<FetchRequest, 'leaderEpoch'>, deadline: number): Promise<Envelope<FetchReply>> {

@@ -102,7 +102,7 @@ export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
           batchBytes += bytes.length;
           try {
             if (acks === 0) {
-              ctx.partitions.produceNoAck(topic.id, partition, bytes);
+              ctx.partitions.produceNoAck([{ topicId: topic.id, partition, batches: bytes }]);
               for (const e of group) offsets[e.index] = { partition, offset: null, error_code: null, error: null };
               continue;
             }

@@ -18,6 +18,20 @@ export interface ProduceReply {
   logStartOffset: number;
 }
 
+/**
+ * Produce to several partitions that one broker leads, in one bus message: the body is every partition's record
+ * batches back to back, `partitions[i].bytes` long each, in order. The broker appends them in this order on arrival.
+ */
+export interface BrokerProduceRequest {
+  acks: 0 | 1 | -1;
+  timeoutMs: number;
+  partitions: Array<{ topicId: string; partition: number; leaderEpoch: number; bytes: number }>;
+}
+/** One reply per requested partition, in request order. */
+export interface BrokerProduceReply {
+  partitions: ProduceReply[];
+}
+
 export const IsolationLevel = { readUncommitted: 0, readCommitted: 1 } as const;
 
 export interface FetchRequest {

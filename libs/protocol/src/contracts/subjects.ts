@@ -22,6 +22,12 @@ export const PartitionVerb = {
 } as const;
 export type PartitionVerb = (typeof PartitionVerb)[keyof typeof PartitionVerb];
 
+/** Requests to a broker as a whole (several of its partitions at once). */
+export const BrokerVerb = {
+  produce: 'produce',
+} as const;
+export type BrokerVerb = (typeof BrokerVerb)[keyof typeof BrokerVerb];
+
 export const NodeVerb = {
   health: 'health',
   stats: 'stats',
@@ -48,6 +54,10 @@ export class Subjects {
 
   partition(topicId: string, partition: number, verb: PartitionVerb): string {
     return `${this.prefix}.part.${topicId}.${partition}.${verb}`;
+  }
+
+  broker(brokerId: number, verb: BrokerVerb): string {
+    return `${this.prefix}.brk.${brokerId}.${verb}`;
   }
 
   groupShard(shard: number, verb: string): string {

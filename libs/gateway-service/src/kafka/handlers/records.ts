@@ -2,6 +2,7 @@
 import { ApiKey, IsolationLevel, kafka, KafkaErrorCode, type TopicInfo } from '@sluice/protocol';
 import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
+import type { ProducePart } from '../../partition-client.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -30,31 +31,38 @@ export const produceApi = defineApi<kafka.ProduceRequest, kafka.ProduceResponse>
         : req.transactionalId
           ? { errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'transactions are not supported' }
           : null;
-    const responses = await Promise.all(
-      req.topicData.map(async (t) => ({
-        name: t.name,
-        partitionResponses: await Promise.all(
-          t.partitionData.map(async (p): Promise<kafka.ProduceResponsePartitionProduceResponse> => {
-            const base = { index: p.index, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
-            if (refuse) return { ...base, errorCode: refuse.errorCode, errorMessage: refuse.message };
-            const { topic, error } = findPartition(ctx, t.name, undefined, p.index);
-            if (!topic || error !== KafkaErrorCode.NONE) return { ...base, errorCode: error, errorMessage: `unknown partition ${t.name}-${p.index}` };
-            if (!p.records || p.records.length === 0) return { ...base, errorCode: KafkaErrorCode.CORRUPT_MESSAGE, errorMessage: 'no records' };
-            try {
-              if (acks === 0) {
-                ctx.partitions.produceNoAck(topic.id, p.index, p.records);
-                return { ...base, errorCode: KafkaErrorCode.NONE };
-              }
-              const reply = await ctx.partitions.produce(topic.id, p.index, p.records, acks as 1 | -1, deadline);
-              return { ...base, ...reply, errorCode: reply.errorCode, errorMessage: reply.errorMessage };
-            } catch (err) {
-              return { ...base, errorCode: errorCodeOf(err), errorMessage: errorMessageOf(err) };
-            }
-          }),
-        ),
-      })),
-    );
-    return acks === 0 ? null : { responses, throttleTimeMs: 0 };
+    // Every partition's answer, filled in place; the ones to write are collected and sent in one go, one bus message
+    // per leading broker.
+    const parts: ProducePart[] = [];
+    const waiting: kafka.ProduceResponsePartitionProduceResponse[] = [];
+    const responses = req.topicData.map((t) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p): kafka.ProduceResponsePartitionProduceResponse => {
+        const base = { index: p.index, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorCode: KafkaErrorCode.NONE as number, errorMessage: null as string | null };
+        if (refuse) return { ...base, errorCode: refuse.errorCode, errorMessage: refuse.message };
+        const { topic, error } = findPartition(ctx, t.name, undefined, p.index);
+        if (!topic || error !== KafkaErrorCode.NONE) return { ...base, errorCode: error, errorMessage: `unknown partition ${t.name}-${p.index}` };
+        if (!p.records || p.records.length === 0) return { ...base, errorCode: KafkaErrorCode.CORRUPT_MESSAGE, errorMessage: 'no records' };
+        parts.push({ topicId: topic.id, partition: p.index, batches: p.records });
+        waiting.push(base);
+        return base;
+      }),
+    }));
+    if (acks === 0) {
+      ctx.partitions.produceNoAck(parts);
+      return null;
+    }
+    const settled = await ctx.partitions.produceMany(parts, acks as 1 | -1, deadline);
+    settled.forEach((outcome, i) => {
+      const response = waiting[i];
+      if (outcome.status === 'fulfilled') {
+        const r = outcome.value;
+        Object.assign(response, { errorCode: r.errorCode, errorMessage: r.errorMessage, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs, logStartOffset: r.logStartOffset });
+      } else {
+        Object.assign(response, { errorCode: errorCodeOf(outcome.reason), errorMessage: errorMessageOf(outcome.reason) });
+      }
+    });
+    return { responses, throttleTimeMs: 0 };
   },
 });
 
