@@ -143,6 +143,50 @@ describe('KafkaJS', () => {
   });
 });
 
+describe('adding partitions', () => {
+  const kafka = () => new Kafka({ clientId: 'e2e', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+
+  it('grows a topic with KafkaJS createPartitions; records reach the new partitions and librdkafka reads them', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'kjs-grow', numPartitions: 2 }] });
+      await expect(admin.createPartitions({ topicPartitions: [{ topic: 'kjs-grow', count: 1 }] })).rejects.toThrow(/Number of partitions is invalid/);
+      await admin.createPartitions({ topicPartitions: [{ topic: 'kjs-grow', count: 5 }] });
+      const meta = await admin.fetchTopicMetadata({ topics: ['kjs-grow'] });
+      expect(meta.topics[0].partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2, 3, 4]);
+      const producer = kafka().producer();
+      await producer.connect();
+      await producer.send({ topic: 'kjs-grow', acks: -1, messages: [0, 1, 2, 3, 4].map((p) => ({ partition: p, value: `to-${p}` })) });
+      // Keyed records now spread over all five partitions, as Kafka's partitioner places them.
+      const keys = Array.from({ length: 30 }, (_, i) => `key-${i}`);
+      await producer.send({ topic: 'kjs-grow', acks: -1, messages: keys.map((key) => ({ key, value: key })) });
+      await producer.disconnect();
+      for (const p of [2, 4]) expect((await kcat(['-C', '-t', 'kjs-grow', '-p', String(p), '-o', 'beginning', '-c', '1', '-f', '%s'])).trim()).toBe(`to-${p}`);
+      for (let p = 0; p < 5; p++) {
+        const keyed = (await http.readAll('kjs-grow', p)).filter((r) => r.key !== null).map((r) => r.key as string);
+        expect(keyed.sort()).toEqual(keys.filter((k) => partitionForKey(Buffer.from(k), 5) === p).sort());
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('grows a topic over HTTP, with a clear error for a smaller count or an unknown topic', async () => {
+    await http.json('POST', '/topics', { name: 'http-grow', partitions: 1 });
+    const grown = await http.json<{ partitions: unknown[] }>('POST', '/topics/http-grow/partitions', { partitions: 3 });
+    expect(grown.status).toBe(200);
+    expect(grown.body.partitions).toHaveLength(3);
+    const smaller = await http.json<{ error_code: number; message: string }>('POST', '/topics/http-grow/partitions', { partitions: 2 });
+    expect(smaller.status).toBe(422);
+    expect(smaller.body.message).toMatch(/currently has 3 partitions/);
+    expect((await http.json('POST', '/topics/missing/partitions', { partitions: 2 })).status).toBe(404);
+    expect((await http.json('POST', '/topics/http-grow/partitions', { partitions: 'many' })).status).toBe(400);
+    await http.json('POST', '/topics/http-grow/partitions/2', { records: [{ value: 'on the new partition' }] });
+    expect((await http.readAll('http-grow', 2)).map((r) => JSON.parse(r.value as string) as unknown)).toEqual(['on the new partition']);
+  });
+});
+
 describe('@platformatic/kafka', () => {
   it('creates a topic and produces records that readers see', async () => {
     const admin = new PlatformaticAdmin({ clientId: 'e2e-admin', bootstrapBrokers: [sluice.kafkaBootstrap] });

@@ -7,6 +7,7 @@ import {
   ControllerVerb,
   KafkaErrorCode,
   Subjects,
+  type CreatePartitionsReply,
   type CreateTopicsReply,
   type CreateTopicSpec,
   type DeleteTopicsReply,
@@ -148,11 +149,51 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     expect(Object.values(image.topics).map((t) => [t.name, t.configs])).toEqual([['t2', { 'segment.bytes': '1048576' }]]);
   });
 
+  it('adds partitions to topics, spread over the brokers, kept across a restart, and refuses what Kafka refuses', async () => {
+    for (const id of [1, 2, 3]) await register(id);
+    await createTopics({ name: 'grow', partitions: 2, replicationFactor: 2 }, { name: 'other', partitions: 3 });
+    const res = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, {
+      topics: [
+        { name: 'grow', count: 8 },
+        { name: 'grow', count: 9 },
+        { name: 'other', count: 3 },
+        { name: 'other', count: 2 },
+        { name: 'nope', count: 4 },
+      ],
+    });
+    expect(res.results.map((r) => [r.name, r.errorCode])).toEqual([
+      ['grow', KafkaErrorCode.NONE],
+      ['grow', KafkaErrorCode.INVALID_REQUEST],
+      ['other', KafkaErrorCode.INVALID_PARTITIONS],
+      ['other', KafkaErrorCode.INVALID_REQUEST],
+      ['nope', KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    const shrink = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'other', count: 2 }] });
+    expect(shrink.results[0]).toMatchObject({ errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: 'topic currently has 3 partitions, which is higher than the requested 2' });
+    const dryRun = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'other', count: 5 }], validateOnly: true });
+    expect(dryRun.results[0].errorCode).toBe(0);
+
+    const grown = Object.values((await snapshot()).topics).find((t) => t.name === 'grow')!;
+    expect(grown.partitions.map((p) => p.partition)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const p of grown.partitions) {
+      expect(new Set(p.replicas).size).toBe(2);
+      expect(p.leader).toBe(p.replicas[0]);
+    }
+    const leaders = [1, 2, 3].map((b) => grown.partitions.filter((p) => p.leader === b).length);
+    expect(Math.max(...leaders) - Math.min(...leaders)).toBeLessThanOrEqual(1);
+    expect(Object.values((await snapshot()).topics).find((t) => t.name === 'other')!.partitions).toHaveLength(3);
+
+    await controller!.stop();
+    await start();
+    expect(Object.values((await snapshot()).topics).find((t) => t.name === 'grow')).toEqual(grown);
+  });
+
   it('publishes dense, ordered deltas that rebuild the snapshot exactly', async () => {
     await register(1);
     await register(2);
     await createTopics({ name: 'a', partitions: 3 });
     await createTopics({ name: 'b' });
+    await ask(ControllerVerb.createPartitions, { topics: [{ name: 'b', count: 3 }] });
     await ask(ControllerVerb.deleteTopics, { names: ['a'] });
     const image = await snapshot();
     await waitFor(() => records.length === image.offset, { what: 'every delta' });

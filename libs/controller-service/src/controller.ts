@@ -10,6 +10,8 @@ import {
   unifyCollisionChars,
   type AlterTopicConfigsReply,
   type AlterTopicConfigsRequest,
+  type CreatePartitionsReply,
+  type CreatePartitionsRequest,
   type CreateTopicSpec,
   type CreateTopicsReply,
   type CreateTopicsRequest,
@@ -163,6 +165,8 @@ export class Controller implements RunningService {
         return reply(await this.deleteTopics(meta as unknown as DeleteTopicsRequest));
       case 'alter-topic-configs':
         return reply(await this.alterTopicConfigs(meta as unknown as AlterTopicConfigsRequest));
+      case 'create-partitions':
+        return reply(await this.createPartitions(meta as unknown as CreatePartitionsRequest));
       default:
         return invalid(`unknown controller verb "${verb}"`);
     }
@@ -317,10 +321,7 @@ export class Controller implements RunningService {
       return fail(KafkaErrorCode.INVALID_PARTITIONS, `number of partitions must be between 1 and ${this.config.maxPartitions}, got ${partitions}`);
     }
     const rf = spec.replicationFactor === -1 || spec.replicationFactor === undefined ? this.config.defaultReplicationFactor : spec.replicationFactor;
-    const brokers = Object.values(this.image.nodes)
-      .filter((n) => n.role === 'broker' && n.state === 'alive')
-      .map((n) => n.id)
-      .sort((a, b) => a - b);
+    const brokers = this.liveBrokers();
     if (!isInt(rf) || rf < 1) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${rf}`);
     if (rf > brokers.length) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
     const configs = spec.configs ?? {};
@@ -363,6 +364,72 @@ export class Controller implements RunningService {
     await this.commit(deltas);
     for (const d of deltas) if (d.type === 'topic-deleted') this.deps.logger.info({ topic: d.name }, 'topic deleted');
     return { results, metadataOffset: this.image.offset };
+  }
+
+  /**
+   * Adds partitions to topics, as Kafka's CreatePartitions: `count` is the new total and must exceed the current one;
+   * new partitions get the topic's replication factor, placed as at creation, continuing from the last partition.
+   */
+  private async createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsReply> {
+    if (!Array.isArray(req.topics)) invalid('topics must be an array');
+    const results: TopicResult[] = [];
+    const deltas: MetadataDelta[] = [];
+    const seen = new Set<string>();
+    const brokers = this.liveBrokers();
+    for (const spec of req.topics) {
+      const name = isObject(spec) && typeof spec.name === 'string' ? spec.name : String(spec?.name);
+      const fail = (errorCode: number, errorMessage: string): void => void results.push({ name, errorCode, errorMessage });
+      if (seen.has(name)) {
+        fail(KafkaErrorCode.INVALID_REQUEST, `topic "${name}" appears more than once in the request`);
+        continue;
+      }
+      seen.add(name);
+      const topic = this.topicByName(name);
+      if (!topic) {
+        fail(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${name}" does not exist`);
+        continue;
+      }
+      const current = topic.partitions.length;
+      const count = spec.count;
+      if (!isInt(count) || count > this.config.maxPartitions) {
+        fail(KafkaErrorCode.INVALID_PARTITIONS, `number of partitions must be an integer up to ${this.config.maxPartitions}, got ${count}`);
+        continue;
+      }
+      if (count < current) {
+        fail(KafkaErrorCode.INVALID_PARTITIONS, `topic currently has ${current} partitions, which is higher than the requested ${count}`);
+        continue;
+      }
+      if (count === current) {
+        fail(KafkaErrorCode.INVALID_PARTITIONS, `topic already has ${current} partitions`);
+        continue;
+      }
+      const rf = topic.partitions[0]?.replicas.length ?? 1;
+      if (rf > brokers.length) {
+        fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${rf} is larger than the ${brokers.length} live brokers`);
+        continue;
+      }
+      // Leaders go on round-robin from where the topic's first partition started.
+      const first = Math.max(0, brokers.indexOf(topic.partitions[0]?.replicas[0] ?? -1));
+      const added = assignReplicas(brokers, count - current, rf, (first + current) % brokers.length, randomInt(brokers.length)).map(
+        (replicas, i): PartitionInfo => ({ partition: current + i, leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0, replicas, isr: [replicas[0]] }),
+      );
+      deltas.push({ type: 'partitions-created', topicId: topic.id, partitions: added });
+      results.push({ name, errorCode: KafkaErrorCode.NONE, errorMessage: null });
+    }
+    if (!req.validateOnly) {
+      await this.commit(deltas);
+      for (const d of deltas) {
+        if (d.type === 'partitions-created') this.deps.logger.info({ topicId: d.topicId, added: d.partitions.length }, 'partitions created');
+      }
+    }
+    return { results, metadataOffset: this.image.offset };
+  }
+
+  private liveBrokers(): number[] {
+    return Object.values(this.image.nodes)
+      .filter((n) => n.role === 'broker' && n.state === 'alive')
+      .map((n) => n.id)
+      .sort((a, b) => a - b);
   }
 
   private async alterTopicConfigs(req: AlterTopicConfigsRequest): Promise<AlterTopicConfigsReply> {

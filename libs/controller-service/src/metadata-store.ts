@@ -116,6 +116,8 @@ export class MetadataStore {
             data: partitionRow(delta.partition),
           }),
         ];
+      case 'partitions-created':
+        return delta.partitions.map((partition) => p.partition.create({ data: { topicId: delta.topicId, ...partitionRow(partition) } }));
       case 'topic-configs-changed':
         return [p.topic.update({ where: { id: delta.topicId }, data: { configs: JSON.stringify(delta.configs) } })];
     }

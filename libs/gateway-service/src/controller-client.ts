@@ -5,6 +5,7 @@ import type { MetadataClient } from '@sluice/metadata';
 import {
   ControllerVerb,
   type AlterTopicConfigsReply,
+  type CreatePartitionsReply,
   type CreateTopicSpec,
   type CreateTopicsReply,
   type DeleteTopicsReply,
@@ -28,6 +29,17 @@ export class ControllerClient {
 
   async deleteTopics(names: string[]): Promise<TopicResult[]> {
     const res = await this.bus.ask<DeleteTopicsReply>(this.subjects.controller(ControllerVerb.deleteTopics), { names }, { timeoutMs: this.timeoutMs });
+    await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
+    return res.meta.results;
+  }
+
+  /** Grows topics to `count` partitions each. */
+  async createPartitions(topics: Array<{ name: string; count: number }>, validateOnly = false): Promise<TopicResult[]> {
+    const res = await this.bus.ask<CreatePartitionsReply>(
+      this.subjects.controller(ControllerVerb.createPartitions),
+      { topics, validateOnly },
+      { timeoutMs: this.timeoutMs },
+    );
     await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
     return res.meta.results;
   }

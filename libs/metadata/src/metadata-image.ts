@@ -30,6 +30,11 @@ export function applyDelta(image: MetadataImage, delta: MetadataDelta): void {
       if (topic) topic.partitions[delta.partition.partition] = delta.partition;
       return;
     }
+    case 'partitions-created': {
+      const topic = image.topics[delta.topicId];
+      if (topic) for (const p of delta.partitions) topic.partitions[p.partition] = p;
+      return;
+    }
     case 'topic-configs-changed': {
       const topic = image.topics[delta.topicId];
       if (topic) topic.configs = delta.configs;

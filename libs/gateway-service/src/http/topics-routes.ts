@@ -113,6 +113,24 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
     },
   );
 
+  app.post<{ Params: { topic: string }; Body: { partitions: number } }>(
+    '/topics/:topic/partitions',
+    {
+      schema: {
+        summary: 'Add partitions: grow the topic to `partitions` partitions (keys may map to other partitions afterwards)',
+        params: topicParams,
+        body: { type: 'object', properties: { partitions: { type: 'integer' } }, required: ['partitions'] },
+        response: { 200: topicSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      findTopic(ctx, request.params.topic);
+      const [result] = await ctx.controller.createPartitions([{ name: request.params.topic, count: request.body.partitions }]);
+      check(result);
+      return describeTopic(findTopic(ctx, request.params.topic));
+    },
+  );
+
   app.put<{ Params: { topic: string }; Body: { configs: Record<string, string | null> } }>(
     '/topics/:topic/configs',
     {

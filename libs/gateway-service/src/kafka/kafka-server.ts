@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { apiRegistry, createDispatcher, type ApiRegistry } from './kafka-apis.js';
 import { KafkaConnection } from './kafka-connection.js';
 import type { KafkaContext } from './kafka-context.js';
-import { alterConfigsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
+import { alterConfigsApi, createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
 import { apiVersionsApi, describeClusterApi, initProducerIdApi, metadataApi } from './handlers/cluster.js';
 import {
   deleteGroupsApi,
@@ -39,6 +39,7 @@ export function kafkaApis(): ApiRegistry {
     saslHandshakeApi,
     apiVersionsApi(() => registry),
     createTopicsApi,
+    createPartitionsApi,
     deleteTopicsApi,
     initProducerIdApi,
     describeConfigsApi,

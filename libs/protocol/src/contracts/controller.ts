@@ -68,6 +68,16 @@ export interface DeleteTopicsReply {
   metadataOffset: number;
 }
 
+export interface CreatePartitionsRequest {
+  /** `count`: the topic's new number of partitions (more than it has). */
+  topics: Array<{ name: string; count: number }>;
+  validateOnly?: boolean;
+}
+export interface CreatePartitionsReply {
+  results: TopicResult[];
+  metadataOffset: number;
+}
+
 export interface AlterTopicConfigsRequest {
   name: string;
   /** Values to set; null removes an override. */

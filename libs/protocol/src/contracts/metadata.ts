@@ -51,6 +51,8 @@ export type MetadataDelta =
   | { type: 'topic-created'; topic: TopicInfo }
   | { type: 'topic-deleted'; topicId: string; name: string }
   | { type: 'partition-changed'; topicId: string; partition: PartitionInfo }
+  /** Partitions added to a topic (CreatePartitions), numbered on from its last one. */
+  | { type: 'partitions-created'; topicId: string; partitions: PartitionInfo[] }
   | { type: 'topic-configs-changed'; topicId: string; configs: Record<string, string> };
 
 /** One published change: `offset` is strictly increasing and dense per controller. */

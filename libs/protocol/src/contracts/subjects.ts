@@ -12,6 +12,7 @@ export const ControllerVerb = {
   createTopics: 'create-topics',
   deleteTopics: 'delete-topics',
   alterTopicConfigs: 'alter-topic-configs',
+  createPartitions: 'create-partitions',
 } as const;
 export type ControllerVerb = (typeof ControllerVerb)[keyof typeof ControllerVerb];
 

@@ -43,6 +43,28 @@ async function guarded<T>(work: () => Promise<T>, failed: (errorCode: number, me
   }
 }
 
+export const createPartitionsApi = defineApi<kafka.CreatePartitionsRequest, kafka.CreatePartitionsResponse>({
+  key: ApiKey.CreatePartitions,
+  name: 'CreatePartitions',
+  minVersion: 0,
+  maxVersion: 3,
+  read: kafka.readCreatePartitionsRequest,
+  write: kafka.writeCreatePartitionsResponse,
+  handle: async (req, _info, ctx) => {
+    const manual = req.topics.filter((t) => t.assignments !== null && t.assignments.length > 0);
+    const wanted = req.topics.filter((t) => !manual.includes(t));
+    const answers = await guarded(
+      () => ctx.controller.createPartitions(wanted.map((t) => ({ name: t.name, count: t.count })), req.validateOnly),
+      (errorCode, errorMessage): TopicResult[] => wanted.map((t) => ({ name: t.name, errorCode, errorMessage })),
+    );
+    const results = req.topics.map((t) => {
+      if (manual.includes(t)) return { name: t.name, errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'manual replica assignment is not supported' };
+      return { name: t.name, ...result(answers[wanted.indexOf(t)]) };
+    });
+    return { throttleTimeMs: 0, results };
+  },
+});
+
 export const createTopicsApi = defineApi<kafka.CreateTopicsRequest, kafka.CreateTopicsResponse>({
   key: ApiKey.CreateTopics,
   name: 'CreateTopics',
