@@ -85,6 +85,45 @@ describe('HTTP consumer instances', () => {
     for (const n of ['c1', 'c2']) expect((await http.json('DELETE', base('rest-group', n))).status).toBe(204);
   });
 
+  it('assigns stickily by default: a leaving member’s partitions move and no others; a grown topic is assigned at once', async () => {
+    await http.createTopic('sticky-events', 6);
+    const group = 'sticky-group';
+    for (const n of ['s1', 's2', 's3']) await create(group, n);
+    await Promise.all(['s1', 's2', 's3'].map((n) => http.json('POST', `${base(group, n)}/subscription`, { topics: ['sticky-events'] })));
+    const covers = async (members: string[], total: number) => {
+      const lists = await Promise.all(members.map((n) => assignments(group, n)));
+      const all = lists.flat();
+      return all.length === total && new Set(all).size === total && lists.every((l) => l.length > 0);
+    };
+    await waitFor(() => covers(['s1', 's2', 's3'], 6), { timeoutMs: 30_000, what: 'three members covering six partitions' });
+    const before = { s1: await assignments(group, 's1'), s2: await assignments(group, 's2') };
+
+    expect((await http.json('DELETE', base(group, 's3'))).status).toBe(204);
+    await waitFor(() => covers(['s1', 's2'], 6), { timeoutMs: 30_000, what: 'two members covering six partitions' });
+    const afterLeave = { s1: await assignments(group, 's1'), s2: await assignments(group, 's2') };
+    for (const n of ['s1', 's2'] as const) expect(afterLeave[n]).toEqual(expect.arrayContaining(before[n]));
+    expect(afterLeave.s1.length + afterLeave.s2.length).toBe(6);
+
+    expect((await http.json('POST', '/topics/sticky-events/partitions', { partitions: 8 })).status).toBe(200);
+    await waitFor(() => covers(['s1', 's2'], 8), { timeoutMs: 30_000, what: 'the two members covering all eight partitions' });
+    for (const n of ['s1', 's2'] as const) expect(await assignments(group, n)).toEqual(expect.arrayContaining(afterLeave[n]));
+    await produce('sticky-events', 0, 40);
+    const got: string[] = [];
+    await waitFor(
+      async () => {
+        for (const n of ['s1', 's2']) got.push(...(await http.json<Rec[]>('GET', `${base(group, n)}/records?timeout=200`)).body.map((r) => r.value as string));
+        return got.length >= 40;
+      },
+      { timeoutMs: 30_000, what: 'forty records from eight partitions' },
+    );
+    expect(new Set(got).size).toBe(40);
+
+    const bad = await http.json<{ code: string; message: string }>('POST', `/consumers/${group}`, { name: 'odd', 'partition.assignment.strategy': 'range,fancy' });
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toMatch(/"fancy"/);
+    for (const n of ['s1', 's2']) expect((await http.json('DELETE', base(group, n))).status).toBe(204);
+  });
+
   it('reads assigned partitions, seeks, commits explicitly and reports committed offsets', async () => {
     await http.createTopic('rest-manual', 2);
     await produce('rest-manual', 0, 10);

@@ -9,7 +9,7 @@ import type { PartitionClient } from '../partition-client.js';
 import type { MetadataClient } from '@sluice/metadata';
 import { HttpError } from '../http/http-error.js';
 import { recordOut, type HttpRecordOut, type RecordFormat } from '../record-format.js';
-import { assignors, type TopicPartition } from './assignors.js';
+import { assignors, type MemberSubscription, type TopicPartition } from './assignors.js';
 
 export interface ConsumerInstanceOptions {
   group: string;
@@ -17,6 +17,8 @@ export interface ConsumerInstanceOptions {
   format: RecordFormat;
   autoOffsetReset: 'earliest' | 'latest';
   autoCommit: boolean;
+  /** Assignors offered when joining, most preferred first (names from `assignors`). */
+  assignors: string[];
   sessionTimeoutMs: number;
   groups: GroupClient;
   partitions: PartitionClient;
@@ -29,26 +31,33 @@ const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 const HEARTBEAT_MS = 1000;
 const REJOIN_ERRORS: ReadonlySet<number> = new Set([KafkaErrorCode.REBALANCE_IN_PROGRESS, KafkaErrorCode.ILLEGAL_GENERATION, KafkaErrorCode.UNKNOWN_MEMBER_ID]);
 
-function subscriptionBytes(topics: string[]): Buffer {
+/** ConsumerProtocolSubscription v2: the topics, and what the member owns in which generation (for sticky). */
+function subscriptionBytes(topics: string[], owned: TopicPartition[], generation: number): Buffer {
   const w = new Writer(64);
-  w.int16(0);
-  kafka.writeConsumerProtocolSubscription(w, 0, { topics, userData: null });
+  w.int16(2);
+  kafka.writeConsumerProtocolSubscription(w, 2, { topics, userData: null, ownedPartitions: groupByTopic(owned), generationId: generation });
   return w.toBuffer();
+}
+
+function groupByTopic(tps: TopicPartition[]): Array<{ topic: string; partitions: number[] }> {
+  const byTopic = new Map<string, number[]>();
+  for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 function assignmentBytes(tps: TopicPartition[]): Buffer {
-  const byTopic = new Map<string, number[]>();
-  for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
   const w = new Writer(64);
   w.int16(0);
-  kafka.writeConsumerProtocolAssignment(w, 0, { assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })), userData: null });
+  kafka.writeConsumerProtocolAssignment(w, 0, { assignedPartitions: groupByTopic(tps), userData: null });
   return w.toBuffer();
 }
 
-function readSubscription(bytes: Buffer): string[] {
+function readSubscription(memberId: string, bytes: Buffer): MemberSubscription {
   const r = new Reader(bytes);
   const version = r.int16();
-  return kafka.readConsumerProtocolSubscription(r, Math.min(version, 3)).topics;
+  const s = kafka.readConsumerProtocolSubscription(r, Math.min(version, 3));
+  const owned = (s.ownedPartitions ?? []).flatMap((t) => (t.partitions ?? []).map((partition) => ({ topic: t.topic ?? '', partition })));
+  return { memberId, topics: s.topics, owned, generation: s.generationId ?? -1 };
 }
 
 function readAssignment(bytes: Buffer): TopicPartition[] {
@@ -72,6 +81,8 @@ export class ConsumerInstance {
   private joining: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly positions = new Map<string, number>();
+  /** Partition counts of the subscribed topics when the group last assigned: a change makes the instance rejoin. */
+  private assignedCounts = '';
   private closed = false;
 
   constructor(readonly o: ConsumerInstanceOptions) {}
@@ -120,7 +131,7 @@ export class ConsumerInstance {
   private async join(): Promise<void> {
     const { groups } = this.o;
     for (let attempt = 0; attempt < 20 && !this.closed; attempt++) {
-      const metadata = subscriptionBytes(this.subscription);
+      const metadata = subscriptionBytes(this.subscription, this.assignment, this.generation);
       const joined = await groups.call(
         this.shard,
         {
@@ -130,10 +141,7 @@ export class ConsumerInstance {
           memberId: this.memberId,
           groupInstanceId: null,
           protocolType: 'consumer',
-          protocols: [
-            { name: 'range', metadata },
-            { name: 'roundrobin', metadata },
-          ],
+          protocols: this.o.assignors.map((name) => ({ name, metadata })),
         },
         {
           apiKey: ApiKey.JoinGroup,
@@ -179,6 +187,11 @@ export class ConsumerInstance {
       if (REJOIN_ERRORS.has(synced.errorCode)) continue;
       if (synced.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(synced.errorCode, `joining group ${this.o.group} failed`);
       this.assignment = readAssignment(synced.assignment);
+      // Positions of partitions that went elsewhere are forgotten: if one comes back, it starts from the offset
+      // committed by whoever read it meanwhile, not from where this instance left it.
+      const kept = new Set(this.assignment.map(key));
+      for (const k of [...this.positions.keys()]) if (!kept.has(k)) this.positions.delete(k);
+      this.assignedCounts = this.partitionCounts();
       this.needsJoin = false;
       await this.initPositions(this.assignment);
       this.startHeartbeat();
@@ -189,7 +202,7 @@ export class ConsumerInstance {
   private computeAssignment(protocol: string, members: kafka.JoinGroupResponseMember[]): Map<string, TopicPartition[]> {
     const assignor = assignors[protocol] ?? assignors.range;
     return assignor(
-      members.map((m) => ({ memberId: m.memberId, topics: readSubscription(m.metadata) })),
+      members.map((m) => readSubscription(m.memberId, m.metadata)),
       (topic) => this.o.metadata.view.topicByName(topic)?.partitions.length ?? 0,
     );
   }
@@ -200,8 +213,19 @@ export class ConsumerInstance {
     this.heartbeat.unref();
   }
 
+  /** The partition counts of the subscribed topics, as one comparable string. */
+  private partitionCounts(): string {
+    return this.subscription.map((t) => `${t}:${this.o.metadata.view.topicByName(t)?.partitions.length ?? 0}`).join(',');
+  }
+
   private async beat(): Promise<void> {
     if (this.closed || this.needsJoin || this.joining) return;
+    // A subscribed topic gained partitions: rejoin so that the group assigns them (Kafka's leader does the same).
+    if (this.partitionCounts() !== this.assignedCounts) {
+      this.needsJoin = true;
+      void this.ensureMember().catch((err: unknown) => this.o.logger.warn({ err, group: this.o.group }, 'HTTP consumer could not rejoin'));
+      return;
+    }
     const res = await this.o.groups.call(
       this.shard,
       { groupId: this.o.group, generationId: this.generation, memberId: this.memberId, groupInstanceId: null },

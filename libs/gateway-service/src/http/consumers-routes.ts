@@ -3,8 +3,12 @@
 // clients use the base_uri it returns (behind a load balancer, route by that URL); idle instances are deleted.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import { KafkaErrorCode } from '@sluice/protocol';
 import { ConsumerInstance } from '../http-consumers/consumer-instance.js';
-import type { TopicPartition } from '../http-consumers/assignors.js';
+import { parseAssignmentStrategy, type TopicPartition } from '../http-consumers/assignors.js';
+
+/** Assignors an instance offers unless its creation names others: sticky moves the fewest partitions on a rebalance. */
+const DEFAULT_ASSIGNORS = 'sticky,range,roundrobin';
 import { formatFromMediaType, recordFormats, type RecordFormat } from '../record-format.js';
 import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
@@ -52,7 +56,7 @@ export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = asyn
     instances.clear();
   });
 
-  app.post<{ Params: { group: string }; Body: { name?: string; format?: string; 'auto.offset.reset'?: string; 'auto.commit.enable'?: string | boolean } }>(
+  app.post<{ Params: { group: string }; Body: { name?: string; format?: string; 'auto.offset.reset'?: string; 'auto.commit.enable'?: string | boolean; 'partition.assignment.strategy'?: string } }>(
     '/consumers/:group',
     {
       schema: {
@@ -65,6 +69,7 @@ export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = asyn
             format: { type: 'string', enum: [...recordFormats] },
             'auto.offset.reset': { type: 'string', enum: ['earliest', 'latest', 'smallest', 'largest'] },
             'auto.commit.enable': { type: ['string', 'boolean'], enum: ['true', 'false', true, false] },
+            'partition.assignment.strategy': { type: 'string', maxLength: 1024 },
           },
         },
         response: errorResponses,
@@ -75,6 +80,13 @@ export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = asyn
       const b = request.body ?? {};
       const name = b.name ?? `rest-consumer-${randomUUID()}`;
       if (instances.has(id(group, name))) throw new HttpError(409, 40902, 'CONSUMER_ALREADY_EXISTS', `consumer instance "${name}" already exists in group "${group}"`);
+      const strategy = parseAssignmentStrategy(b['partition.assignment.strategy'] ?? DEFAULT_ASSIGNORS);
+      if (strategy.unknown.length > 0 || strategy.names.length === 0) {
+        throw HttpError.fromKafka(
+          KafkaErrorCode.INVALID_CONFIG,
+          `partition.assignment.strategy: unknown assignor ${strategy.unknown.map((u) => `"${u}"`).join(', ') || '(none given)'}; use sticky, range or roundrobin`,
+        );
+      }
       const reset = b['auto.offset.reset'] === 'earliest' || b['auto.offset.reset'] === 'smallest' ? 'earliest' : 'latest';
       instances.set(
         id(group, name),
@@ -84,6 +96,7 @@ export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = asyn
           format: (b.format as RecordFormat | undefined) ?? 'binary',
           autoOffsetReset: reset,
           autoCommit: String(b['auto.commit.enable'] ?? 'true') === 'true',
+          assignors: strategy.names,
           sessionTimeoutMs: ctx.config.httpConsumerSessionTimeoutMs,
           groups: ctx.groups,
           partitions: ctx.partitions,
