@@ -1,5 +1,6 @@
 // Server-Sent Events: a topic stream resumed with Last-Event-ID without gaps or repeats, and a consumer instance's
 // stream that commits what it sent.
+import { get, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
@@ -93,5 +94,51 @@ describe('Server-Sent Events', () => {
     const more = await readEvents('/consumers/sse-readers/instances/s1/stream', 2);
     expect(more.map((e) => e.data.value)).toEqual(['y0', 'y1']);
     expect((await http.json('DELETE', '/consumers/sse-readers/instances/s1')).status).toBe(204);
+  });
+
+  it('holds back for a client that does not read: only what the socket takes is sent and committed, the rest follows in order', async () => {
+    const total = 4000;
+    const value = (i: number) => `${String(i).padStart(5, '0')}${'.'.repeat(10_000)}`;
+    await http.createTopic('sse-slow', 1);
+    for (let from = 0; from < total; from += 50) await produce('sse-slow', Array.from({ length: 50 }, (_, i) => value(from + i)), 0);
+    const instance = '/consumers/sse-slow-readers/instances/lazy';
+    expect((await http.json('POST', '/consumers/sse-slow-readers', { name: 'lazy', format: 'string', 'auto.offset.reset': 'earliest' })).status).toBe(200);
+    expect((await http.json('POST', `${instance}/subscription`, { topics: ['sse-slow'] })).status).toBe(204);
+    const committed = async () => (await http.json<{ offsets: Array<{ offset: number }> }>('GET', `${instance}/offsets?partitions=sse-slow:0`)).body.offsets[0].offset;
+
+    // A client that connects and then does not read: the gateway may only fill the socket's buffers.
+    const res = await new Promise<IncomingMessage>((resolve, reject) => get(`${sluice.httpUrl}${instance}/stream`, resolve).on('error', reject));
+    res.pause();
+    await waitFor(async () => (await committed()) > 0, { timeoutMs: 15_000, what: 'a first commit' });
+    await new Promise((r) => setTimeout(r, 3000));
+    const stalled = await committed();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await committed()).toBe(stalled);
+    // 40 MB waiting; what loopback socket buffers and one poll hold is far less.
+    expect(stalled).toBeLessThan(total / 2);
+
+    // Reading again: everything arrives, in order, exactly once, and all of it is committed.
+    const offsets: number[] = [];
+    let buffer = '';
+    res.setEncoding('utf8');
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let at: number;
+        while ((at = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, at);
+          buffer = buffer.slice(at + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (block.includes('event: record') && data) offsets.push((JSON.parse(data.slice(6)) as { offset: number }).offset);
+        }
+        if (offsets.length >= total) resolve();
+      });
+      res.on('error', reject);
+      res.resume();
+    });
+    res.destroy();
+    expect(offsets).toEqual(Array.from({ length: total }, (_, i) => i));
+    await waitFor(async () => (await committed()) === total, { timeoutMs: 10_000, what: 'every streamed record committed' });
+    expect((await http.json('DELETE', instance)).status).toBe(204);
   });
 });
