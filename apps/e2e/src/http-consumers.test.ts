@@ -143,9 +143,14 @@ describe('HTTP consumer instances', () => {
       [0, 2],
       [1, -1],
     ]);
-    // Seeking a partition the instance does not read is refused.
+    // Seeking or committing a partition the instance does not read is refused, and changes nothing.
     const refused = await http.json<{ code: string }>('POST', `${m}/positions`, { offsets: [{ topic: 'rest-events', partition: 0, offset: 0 }] });
     expect(refused.status).toBe(400);
+    const notMine = await http.json<{ code: string }>('POST', `${m}/offsets`, { offsets: [{ topic: 'rest-manual', partition: 1, offset: 7 }, { topic: 'rest-events', partition: 0, offset: 5 }] });
+    expect(notMine.status).toBe(400);
+    expect(notMine.body.code).toBe('PARTITION_NOT_ASSIGNED');
+    const unchanged = await http.json<{ offsets: Array<TP & { offset: number }> }>('GET', `${m}/offsets?partitions=rest-manual:0,rest-manual:1`);
+    expect(unchanged.body.offsets.map((o) => o.offset)).toEqual([2, -1]);
     expect((await http.json('DELETE', m)).status).toBe(204);
   });
 

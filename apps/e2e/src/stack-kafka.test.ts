@@ -7,6 +7,7 @@ import { ApiKey, BrokerVerb, buildRecordBatch, groupShard, kafka as wire, KafkaE
 import { createPostgresDatabase, startNatsServer, startStack, waitFor, type NatsServer, type PostgresDatabase, type RunningStack } from '@sluice/testing';
 import { kcatOk } from './kcat.js';
 import { WireClient } from './kafka-wire.js';
+import { Http } from './http-client.js';
 
 let nats: NatsServer;
 let groupsDb: PostgresDatabase;
@@ -107,6 +108,42 @@ describe('Kafka clients on the multi-process stack', () => {
     } finally {
       await bus.close();
     }
+  });
+
+  it('HTTP consumers: three share six partitions, a deleted one’s partitions move, committed records are not read again', async () => {
+    const http = new Http(stack.httpUrl);
+    await http.createTopic('stack-rest', 6);
+    const group = 'stack-rest-group';
+    const base = (n: string) => `/consumers/${group}/instances/${n}`;
+    const names = ['h1', 'h2', 'h3'];
+    for (const name of names) expect((await http.json('POST', `/consumers/${group}`, { name, format: 'string', 'auto.offset.reset': 'earliest' })).status).toBe(200);
+    await Promise.all(names.map((n) => http.json('POST', `${base(n)}/subscription`, { topics: ['stack-rest'] })));
+    const assigned = async (n: string) => (await http.json<{ partitions: Array<{ partition: number }> }>('GET', `${base(n)}/assignments`)).body.partitions.map((p) => p.partition);
+    const covers = async (members: string[]) => {
+      const lists = await Promise.all(members.map(assigned));
+      return lists.every((l) => l.length > 0) && new Set(lists.flat()).size === 6 && lists.flat().length === 6;
+    };
+    await waitFor(() => covers(names), { timeoutMs: 30_000, what: 'three HTTP members covering six partitions' });
+    const produce = async (from: number, n: number) =>
+      expect((await http.json('POST', '/topics/stack-rest', { format: 'string', records: Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` })) })).status).toBe(200);
+    const seen: string[] = [];
+    const poll = async (members: string[]) => {
+      for (const n of members) seen.push(...(await http.json<Array<{ value: string }>>('GET', `${base(n)}/records?timeout=200`)).body.map((r) => r.value));
+    };
+    await produce(0, 90);
+    await waitFor(async () => (await poll(names), seen.length >= 90), { timeoutMs: 30_000, what: '90 records polled' });
+    // Auto commit: each poll that returned records committed them; one more poll each makes sure of the last ones.
+    await poll(names);
+    expect(new Set(seen).size).toBe(90);
+    expect(seen).toHaveLength(90);
+
+    expect((await http.json('DELETE', base('h3'))).status).toBe(204);
+    await waitFor(() => covers(['h1', 'h2']), { timeoutMs: 30_000, what: 'the two remaining members covering six partitions' });
+    await produce(90, 60);
+    await waitFor(async () => (await poll(['h1', 'h2']), seen.length >= 150), { timeoutMs: 30_000, what: '60 more records polled' });
+    expect(seen.slice(90).every((v) => Number(v.slice(1)) >= 90)).toBe(true);
+    expect(new Set(seen).size).toBe(150);
+    for (const n of ['h1', 'h2']) expect((await http.json('DELETE', base(n))).status).toBe(204);
   });
 
   it('keeps a group going when its coordinator is killed: another takes the shard, committed offsets intact', async () => {

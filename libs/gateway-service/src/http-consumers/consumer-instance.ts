@@ -303,6 +303,11 @@ export class ConsumerInstance {
   async commit(offsets?: Array<TopicPartition & { offset: number }>): Promise<void> {
     const list = offsets ?? this.partitions.map((tp) => ({ ...tp, offset: this.positions.get(key(tp)) ?? 0 }));
     if (list.length === 0) return;
+    // An instance commits only for partitions it reads: another member's offsets are that member's to commit.
+    const assigned = new Set(this.partitions.map(key));
+    for (const o of list) {
+      if (!assigned.has(key(o))) throw HttpError.badRequest(`${o.topic}-${o.partition} is not assigned to this consumer instance`, 'PARTITION_NOT_ASSIGNED');
+    }
     const byTopic = new Map<string, Array<{ partitionIndex: number; committedOffset: number; committedMetadata: string | null }>>();
     for (const o of list) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partitionIndex: o.partition, committedOffset: o.offset, committedMetadata: null }]);
     const inGroup = !this.manual;
