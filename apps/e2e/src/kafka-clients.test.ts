@@ -143,6 +143,25 @@ describe('KafkaJS', () => {
   });
 });
 
+describe('idempotent producers', () => {
+  it('work with librdkafka (enable.idempotence) and KafkaJS (idempotent: true): every record once, in order', async () => {
+    await http.json('POST', '/topics', { name: 'idempotent', partitions: 2 });
+    const lines = Array.from({ length: 300 }, (_, i) => `r${i}`);
+    await kcat(['-P', '-t', 'idempotent', '-p', '0', '-X', 'enable.idempotence=true', '-X', 'linger.ms=5', '-X', 'batch.num.messages=25'], lines.join('\n') + '\n');
+    expect((await http.readAll('idempotent', 0)).map((r) => r.value)).toEqual(lines);
+
+    const client = new Kafka({ clientId: 'e2e-idempotent', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    for (let i = 0; i < 5; i++) {
+      const results = await producer.send({ topic: 'idempotent', acks: -1, messages: Array.from({ length: 20 }, (_, k) => ({ partition: 1, value: `k${i * 20 + k}` })) });
+      expect(results[0].errorCode).toBe(0);
+    }
+    await producer.disconnect();
+    expect((await http.readAll('idempotent', 1)).map((r) => r.value)).toEqual(Array.from({ length: 100 }, (_, i) => `k${i}`));
+  });
+});
+
 describe('adding partitions', () => {
   const kafka = () => new Kafka({ clientId: 'e2e', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
 

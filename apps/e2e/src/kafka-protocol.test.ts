@@ -151,6 +151,40 @@ describe('Kafka protocol listener', () => {
     client.close();
   });
 
+  it('enforces idempotent producers: a retry is written once, a gap and an old epoch are refused', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const init = await client.request(ApiKey.InitProducerId, 4, (w) => kafka.writeInitProducerIdRequest(w, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }), kafka.readInitProducerIdResponse);
+    expect(init.body.errorCode).toBe(0);
+    const producerId = Number(init.body.producerId);
+    expect(producerId).toBeGreaterThan(0);
+    const send = async (baseSequence: number, producerEpoch = 0) =>
+      (
+        await client.request(
+          ApiKey.Produce,
+          9,
+          (w) =>
+            kafka.writeProduceRequest(w, 9, {
+              acks: -1,
+              timeoutMs: 5000,
+              topicData: [{ name: 'wire', partitionData: [{ index: 1, records: buildRecordBatch([{ value: Buffer.from(`s${baseSequence}`) }, { value: Buffer.from(`s${baseSequence + 1}`) }], { producerId, producerEpoch, baseSequence }) }] }],
+            }),
+          kafka.readProduceResponse,
+        )
+      ).body.responses[0].partitionResponses[0];
+    const first = await send(0);
+    expect(first.errorCode).toBe(0);
+    expect((await send(2)).baseOffset).toBe(Number(first.baseOffset) + 2);
+    // The same batch again (a retry): the same offsets, nothing written.
+    const retry = await send(2);
+    expect(retry).toMatchObject({ errorCode: 0, baseOffset: Number(first.baseOffset) + 2 });
+    expect((await send(7)).errorCode).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect((await send(0, 1)).errorCode).toBe(0);
+    expect((await send(2, 0)).errorCode).toBe(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
+    const values = (await new Http(sluice.httpUrl).readAll('wire', 1, Number(first.baseOffset))).map((r) => r.value);
+    expect(values).toEqual(['s0', 's1', 's2', 's3', 's0', 's1']);
+    client.close();
+  });
+
   it('sends no response to acks=0 and keeps the order of the responses that follow', async () => {
     const client = await WireClient.connect(sluice.kafkaBootstrap);
     const latest = async () =>

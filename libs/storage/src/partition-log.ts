@@ -18,6 +18,7 @@ import {
 import { writeFileAtomically } from './atomic-file.js';
 import { defaultFilePool, FileRetiredError, type FilePool } from './file-pool.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { producerBatchAt, ProducerState, type ProducerBatch } from './producer-state.js';
 import { buildOffsetMap, cleanGroup, type CleanerContext } from './log-cleaner.js';
 import { BatchCursor, LogSegment, scanBatches, segmentFileName, type BatchInfo } from './segment.js';
 
@@ -35,6 +36,8 @@ export interface LogConfig {
   cleanupPolicy: CleanupPolicy;
   deleteRetentionMs: number;
   minCleanableDirtyRatio: number;
+  /** How long a producer id's state is kept after its last batch (Kafka's producer.id.expiration.ms). */
+  producerIdExpirationMs: number;
 }
 
 export const defaultLogConfig: LogConfig = {
@@ -49,6 +52,7 @@ export const defaultLogConfig: LogConfig = {
   cleanupPolicy: 'delete',
   deleteRetentionMs: 24 * 3600 * 1000,
   minCleanableDirtyRatio: 0.5,
+  producerIdExpirationMs: 24 * 3600 * 1000,
 };
 
 export interface LogOptions {
@@ -144,6 +148,8 @@ export class PartitionLog {
   private cleaning = false;
   private lastFlush = Date.now();
   private closed = false;
+  /** Idempotent producers' sequence numbers (see producer-state.ts). */
+  private readonly producers = new ProducerState();
 
   private constructor(
     readonly dir: string,
@@ -219,6 +225,27 @@ export class PartitionLog {
     this.epochs = cache;
     if (!found && this.logEndOffset > this.startOffset) await this.rebuildEpochs();
     await this.epochs.truncateFromEnd(this.logEndOffset);
+    await this.loadProducerState();
+  }
+
+  /**
+   * The newest producer-state snapshot at or below the log end, then the batches written after it. Without a snapshot
+   * (a log from before snapshots, or one never rolled nor closed cleanly) the active segment is replayed: producers
+   * only in older segments start unknown, which accepts their next sequence, as Kafka does for expired ones.
+   */
+  private async loadProducerState(): Promise<void> {
+    const snapshot = await this.producers.loadSnapshot(this.dir, this.logEndOffset);
+    const from = snapshot >= 0 ? Math.max(snapshot, this.startOffset) : this.active.baseOffset;
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= from) continue;
+      await this.files.use(segment, (handle) =>
+        scanBatches(handle, 0, segment.size, { withBytes: true }, (b, bytes) => {
+          if (b.baseOffset < from || !bytes) return;
+          const producer = producerBatchAt(bytes);
+          if (producer) this.producers.apply(producer, b.baseOffset, b.lastOffset);
+        }),
+      );
+    }
   }
 
   /**
@@ -306,6 +333,7 @@ export class PartitionLog {
     if (previous) {
       await this.files.use(previous, (handle) => handle.datasync());
       await previous.writeIndexes();
+      await this.producers.writeSnapshot(this.dir, baseOffset);
     }
     const segment = new LogSegment(join(this.dir, segmentFileName(baseOffset)), baseOffset);
     await writeFile(segment.path, '');
@@ -360,6 +388,8 @@ export class PartitionLog {
       }
       const group = this.pending.splice(0, count);
       await this.exclusive(() => this.writeGroup(group)).catch((err: unknown) => {
+        // Producer sequences of batches that were not written do not count.
+        this.producers.discardStaged();
         for (const item of group) item.reject(err);
       });
     }
@@ -380,11 +410,21 @@ export class PartitionLog {
       await this.files.use(segment, (handle) => handle.writev(buffers, at));
       for (const b of buffers) this.track(segment, b);
       buffers.length = 0;
+      this.producers.commitStaged();
     };
     for (const item of group) {
       const baseOffset = item.follower ? Number(item.bytes.readBigInt64BE(BatchField.baseOffset)) : nextOffset;
       if (baseOffset !== nextOffset) {
         item.reject(kafkaError('OFFSET_OUT_OF_RANGE', `batch starts at ${baseOffset}, log ends at ${nextOffset}`));
+        continue;
+      }
+      const idempotent = item.follower ? { producer: producerBatchAt(item.bytes) } : this.checkProducer(item);
+      if (idempotent.error) {
+        item.reject(idempotent.error);
+        continue;
+      }
+      if (idempotent.duplicate) {
+        done.push({ item, result: idempotent.duplicate });
         continue;
       }
       const tooBig = position > 0 && position + item.bytes.length > this.config.segmentBytes;
@@ -403,6 +443,7 @@ export class PartitionLog {
         stampBatches(item.bytes, baseOffset, item.leaderEpoch);
       }
       nextOffset = baseOffset + item.summary.offsetCount;
+      if (idempotent.producer) this.producers.stage(idempotent.producer, baseOffset, nextOffset - 1);
       buffers.push(item.bytes);
       position += item.bytes.length;
       done.push({ item, result: { baseOffset, lastOffset: nextOffset - 1, logAppendTimeMs: -1, maxTimestamp: item.summary.maxTimestamp } });
@@ -415,6 +456,19 @@ export class PartitionLog {
       this.lastFlush = Date.now();
     }
     for (const { item, result } of done) item.resolve(result);
+  }
+
+  /** An idempotent producer's batch: append it, answer it as a retry of one already written, or refuse it. */
+  private checkProducer(item: PendingAppend): { producer: ProducerBatch | null; duplicate?: AppendResult; error?: SluiceError } {
+    const producer = producerBatchAt(item.bytes);
+    if (!producer) return { producer: null };
+    if (item.summary.batches > 1) return { producer, error: kafkaError('INVALID_RECORD', 'an idempotent produce request carries one batch per partition') };
+    const verdict = this.producers.check(producer);
+    if (verdict.kind === 'refused') return { producer, error: verdict.error };
+    if (verdict.kind === 'duplicate') {
+      return { producer, duplicate: { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset, logAppendTimeMs: -1, maxTimestamp: item.summary.maxTimestamp } };
+    }
+    return { producer };
   }
 
   private async assignFollowerEpochs(bytes: Buffer): Promise<void> {
@@ -610,6 +664,7 @@ export class PartitionLog {
       this.firstDirtyOffset = Math.min(this.firstDirtyOffset, this.logEndOffset);
       this.setHighWatermark(this.hw);
       await this.epochs.truncateFromEnd(this.logEndOffset);
+      await this.loadProducerState();
     });
   }
 
@@ -653,6 +708,7 @@ export class PartitionLog {
         count++;
       }
       if (count > 0) await this.advanceStart(Math.max(this.startOffset, this.segments[count].baseOffset));
+      this.producers.expire(nowMs, this.config.producerIdExpirationMs);
       return count;
     });
   }
@@ -769,6 +825,7 @@ export class PartitionLog {
       this.closed = true;
       await this.files.use(this.active, (handle) => handle.datasync());
       await this.active.writeIndexes();
+      await this.producers.writeSnapshot(this.dir, this.logEndOffset);
       for (const s of this.segments) await this.files.close(s);
       await this.writeCheckpoint('highwatermark', this.hw);
       await this.writeCheckpoint('log-start-offset', this.startOffset);

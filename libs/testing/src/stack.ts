@@ -12,6 +12,8 @@ export interface StackOptions {
   sessionTimeoutMs?: number;
   /** Number of group coordinator processes (1 by default). Several need `groupsDatabaseUrl` (a shared PostgreSQL). */
   coordinators?: number;
+  /** Number of gateway processes (1 by default); each is a Kafka broker to clients. */
+  gateways?: number;
   /** The coordinators' offsets database; SQLite in each coordinator's data dir when absent. */
   groupsDatabaseUrl?: string;
   heartbeatIntervalMs?: number;
@@ -29,13 +31,21 @@ export interface RunningStack {
   /** The first group coordinator. */
   coordinator: ServiceProcess;
   coordinators: ServiceProcess[];
+  /** The first gateway, its HTTP URL and its Kafka listener (host:port). */
   gateway: ServiceProcess;
   httpUrl: string;
-  /** host:port of the gateway's Kafka listener. */
   kafkaBootstrap: string;
+  /** Every gateway. */
+  gateways: RunningGateway[];
   /** Starts broker `id` (again), with its same data directory. */
   startBroker(id: number): Promise<ServiceProcess>;
   stop(): Promise<void>;
+}
+
+export interface RunningGateway {
+  process: ServiceProcess;
+  httpUrl: string;
+  kafkaBootstrap: string;
 }
 
 async function adminPortOf(p: ServiceProcess, service: string): Promise<number> {
@@ -92,10 +102,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ),
     );
     const coordinator = coordinators[0];
-    const httpPort = await freePort();
-    const kafkaPort = await freePort();
-    const gateway = await spawn('gateway', 'gateway', { SLUICE_HTTP_PORT: String(httpPort), SLUICE_KAFKA_PORT: String(kafkaPort) });
-    await Promise.all([...coordinators.map((c) => waitReady(c, 'group-coordinator')), waitReady(gateway, 'gateway')]);
+    const gateways: RunningGateway[] = [];
+    for (let i = 0; i < (options.gateways ?? 1); i++) {
+      const httpPort = await freePort();
+      const kafkaPort = await freePort();
+      const name = i === 0 ? 'gateway' : `gateway-${i + 1}`;
+      const proc = await spawn(name, 'gateway', { SLUICE_HTTP_PORT: String(httpPort), SLUICE_KAFKA_PORT: String(kafkaPort) });
+      gateways.push({ process: proc, httpUrl: `http://127.0.0.1:${httpPort}`, kafkaBootstrap: `127.0.0.1:${kafkaPort}` });
+    }
+    await Promise.all([...coordinators.map((c) => waitReady(c, 'group-coordinator')), ...gateways.map((g) => waitReady(g.process, 'gateway'))]);
     return {
       clusterId,
       dir,
@@ -103,9 +118,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       brokers,
       coordinator,
       coordinators,
-      gateway,
-      httpUrl: `http://127.0.0.1:${httpPort}`,
-      kafkaBootstrap: `127.0.0.1:${kafkaPort}`,
+      gateway: gateways[0].process,
+      httpUrl: gateways[0].httpUrl,
+      kafkaBootstrap: gateways[0].kafkaBootstrap,
+      gateways,
       startBroker,
       stop: async () => {
         await Promise.all(processes.filter((p) => p !== controller).map((p) => p.stop()));

@@ -123,10 +123,13 @@ export const describeClusterApi = defineApi<kafka.DescribeClusterRequest, kafka.
 });
 
 /**
- * Producer ids for idempotent producers: unique per gateway (node id in the high bits, a counter seeded from the
- * clock below). Sluice does not deduplicate retried batches yet, so idempotence is accepted but not enforced.
+ * Producer ids for idempotent producers: the gateway's node id in the high bits and a counter below, seeded from the
+ * clock in milliseconds (mod 2^32), so a restarted gateway does not hand out an id it gave before unless it issued
+ * more than one per millisecond on average, and ids come round again only after 49 days, long after
+ * producer.id.expiration.ms (one day) has let partition leaders forget them. Leaders check each id's sequence
+ * numbers (libs/storage producer-state.ts): retries are written once, in order.
  */
-let producerSequence = Math.floor(Date.now() / 1000);
+let producerSequence = Date.now() % 2 ** 32;
 
 export const initProducerIdApi = defineApi<kafka.InitProducerIdRequest, kafka.InitProducerIdResponse>({
   key: ApiKey.InitProducerId,
