@@ -162,6 +162,36 @@ describe('idempotent producers', () => {
   });
 });
 
+describe('deleting records', () => {
+  it('moves the log start with KafkaJS deleteTopicRecords and over HTTP; readers start there', async () => {
+    await http.json('POST', '/topics', { name: 'trim', partitions: 2 });
+    for (const p of [0, 1]) await http.json('POST', `/topics/trim/partitions/${p}`, { format: 'string', records: Array.from({ length: 10 }, (_, i) => ({ value: `p${p}-${i}` })) });
+    const client = new Kafka({ clientId: 'e2e-trim', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    const admin = client.admin();
+    await admin.connect();
+    try {
+      // KafkaJS needs the topic's metadata before it can find the partition leaders to ask.
+      await admin.fetchTopicMetadata({ topics: ['trim'] });
+      await admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 0, offset: '6' }] });
+      const offsets = await admin.fetchTopicOffsets('trim');
+      expect(offsets.find((o) => o.partition === 0)).toMatchObject({ low: '6', high: '10' });
+      expect(offsets.find((o) => o.partition === 1)).toMatchObject({ low: '0', high: '10' });
+      const out = await kcat(['-C', '-t', 'trim', '-p', '0', '-o', 'beginning', '-e', '-f', '%o:%s\\n']);
+      expect(out.trim().split('\n')).toEqual([6, 7, 8, 9].map((i) => `${i}:p0-${i}`));
+      await expect(admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 1, offset: '50' }] })).rejects.toThrow();
+    } finally {
+      await admin.disconnect();
+    }
+    const all = await http.json<{ beginning_offset: number }>('DELETE', '/topics/trim/partitions/1/records?before=latest');
+    expect(all.status).toBe(200);
+    expect(all.body.beginning_offset).toBe(10);
+    expect((await http.json('DELETE', '/topics/trim/partitions/1/records?before=11')).status).toBe(416);
+    expect((await http.json('DELETE', '/topics/trim/partitions/1/records?before=soon')).status).toBe(400);
+    expect((await http.json('DELETE', '/topics/trim/partitions/7/records?before=1')).status).toBe(404);
+    expect((await http.json<{ beginning_offset: number }>('GET', '/topics/trim/partitions/1/offsets')).body.beginning_offset).toBe(10);
+  });
+});
+
 describe('adding partitions', () => {
   const kafka = () => new Kafka({ clientId: 'e2e', brokers: [sluice.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
 

@@ -185,6 +185,25 @@ describe('Kafka protocol listener', () => {
     client.close();
   });
 
+  it('answers OffsetForLeaderEpoch with the end of an epoch, and fences a stale current epoch', async () => {
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const ask = async (leaderEpoch: number, currentLeaderEpoch: number) =>
+      (
+        await client.request(
+          ApiKey.OffsetForLeaderEpoch,
+          4,
+          (w) => kafka.writeOffsetForLeaderEpochRequest(w, 4, { replicaId: -1, topics: [{ topic: 'wire', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }, { partition: 9, currentLeaderEpoch, leaderEpoch }] }] }),
+          kafka.readOffsetForLeaderEpochResponse,
+        )
+      ).body.topics[0].partitions;
+    const end = await new Http(sluice.httpUrl).endOffset('wire', 0);
+    const [p0, p9] = await ask(0, 0);
+    expect(p0).toMatchObject({ errorCode: 0, leaderEpoch: 0, endOffset: end });
+    expect(p9.errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await ask(0, 3))[0].errorCode).toBe(KafkaErrorCode.UNKNOWN_LEADER_EPOCH);
+    client.close();
+  });
+
   it('sends no response to acks=0 and keeps the order of the responses that follow', async () => {
     const client = await WireClient.connect(sluice.kafkaBootstrap);
     const latest = async () =>

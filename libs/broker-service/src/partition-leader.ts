@@ -8,8 +8,12 @@ import {
   SluiceError,
   type FetchReply,
   type FetchRequest,
+  type DeleteRecordsReply,
+  type DeleteRecordsRequest,
   type ListOffsetsReply,
   type ListOffsetsRequest,
+  type OffsetForLeaderEpochReply,
+  type OffsetForLeaderEpochRequest,
   type PartitionInfo,
   type ProduceReply,
   type ProduceRequest,
@@ -66,6 +70,15 @@ export class PartitionLeader {
         queue,
         mode: 'concurrent',
       }),
+      bus.serve<DeleteRecordsRequest, DeleteRecordsReply>(subjects.partition(topicId, p, PartitionVerb.deleteRecords), async (req) => reply(await this.deleteRecords(req.meta)), {
+        queue,
+        mode: 'concurrent',
+      }),
+      bus.serve<OffsetForLeaderEpochRequest, OffsetForLeaderEpochReply>(
+        subjects.partition(topicId, p, PartitionVerb.offsetForLeaderEpoch),
+        (req) => reply(this.offsetForLeaderEpoch(req.meta)),
+        { queue, mode: 'concurrent' },
+      ),
     ];
   }
 
@@ -178,6 +191,28 @@ export class PartitionLeader {
       }, ms);
       this.parked.add(entry);
     });
+  }
+
+  /** DeleteRecords: the log start moves up to the offset (the high watermark for -1); whole segments below it go. */
+  private async deleteRecords(req: DeleteRecordsRequest): Promise<DeleteRecordsReply> {
+    const log = this.log;
+    const answer = (errorCode: number, errorMessage: string | null): DeleteRecordsReply => ({ errorCode, errorMessage, lowWatermark: log.logStartOffset });
+    const epochError = this.epochError(req.leaderEpoch);
+    if (epochError !== KafkaErrorCode.NONE) return answer(epochError, `leader epoch ${req.leaderEpoch} does not match ${this.info.leaderEpoch}`);
+    const offset = req.offset === -1 ? log.highWatermark : req.offset;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > log.highWatermark) {
+      return answer(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `offset ${req.offset} is not between 0 and the high watermark ${log.highWatermark}`);
+    }
+    await log.deleteRecordsBefore(offset);
+    this.options.logger.info({ topic: this.options.topicName, partition: this.info.partition, logStartOffset: log.logStartOffset }, 'records deleted');
+    return answer(KafkaErrorCode.NONE, null);
+  }
+
+  private offsetForLeaderEpoch(req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochReply {
+    const epochError = this.epochError(req.leaderEpoch);
+    if (epochError !== KafkaErrorCode.NONE) return { errorCode: epochError, errorMessage: `leader epoch ${req.leaderEpoch} does not match ${this.info.leaderEpoch}`, epoch: -1, endOffset: -1 };
+    const found = this.log.endOffsetForEpoch(req.epoch);
+    return { errorCode: KafkaErrorCode.NONE, errorMessage: null, epoch: found.epoch, endOffset: found.endOffset };
   }
 
   private async listOffsets(req: Envelope<ListOffsetsRequest>): Promise<Envelope<ListOffsetsReply>> {

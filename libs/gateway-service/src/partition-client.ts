@@ -12,7 +12,9 @@ import {
   type FetchRequest,
   type BrokerProduceReply,
   type BrokerProduceRequest,
+  type DeleteRecordsReply,
   type ListOffsetsReply,
+  type OffsetForLeaderEpochReply,
   type PartitionInfo,
   type ProduceReply,
   type Subjects,
@@ -137,6 +139,23 @@ export class PartitionClient {
     return this.call<ListOffsetsReply>(topicId, partition, PartitionVerb.listOffsets, deadline, (info) => ({
       meta: { timestamp, leaderEpoch: info.leaderEpoch, isolationLevel: 0 },
     }));
+  }
+
+  deleteRecords(topicId: string, partition: number, offset: number, deadline: number): Promise<DeleteRecordsReply> {
+    return this.call<DeleteRecordsReply>(topicId, partition, PartitionVerb.deleteRecords, deadline, (info) => ({ meta: { offset, leaderEpoch: info.leaderEpoch } }));
+  }
+
+  /**
+   * `currentLeaderEpoch` is the client's view of the leader epoch (-1: not checked): one older than the metadata's is
+   * fenced, a newer one unknown, as a Kafka leader answers; the leader then checks the gateway's view as usual.
+   */
+  async offsetForLeaderEpoch(topicId: string, partition: number, epoch: number, currentLeaderEpoch: number, deadline: number): Promise<OffsetForLeaderEpochReply> {
+    const current = this.partitionInfo(topicId, partition).leaderEpoch;
+    if (currentLeaderEpoch >= 0 && currentLeaderEpoch !== current) {
+      const errorCode = currentLeaderEpoch < current ? KafkaErrorCode.FENCED_LEADER_EPOCH : KafkaErrorCode.UNKNOWN_LEADER_EPOCH;
+      return { errorCode, errorMessage: `leader epoch ${currentLeaderEpoch} does not match ${current}`, epoch: -1, endOffset: -1 };
+    }
+    return this.call<OffsetForLeaderEpochReply>(topicId, partition, PartitionVerb.offsetForLeaderEpoch, deadline, (info) => ({ meta: { epoch, leaderEpoch: info.leaderEpoch } }));
   }
 
   private partitionInfo(topicId: string, partition: number): PartitionInfo {

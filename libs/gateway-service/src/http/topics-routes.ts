@@ -194,6 +194,25 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
     },
   );
 
+  app.delete<{ Params: { topic: string; partition: number }; Querystring: { before: string } }>(
+    '/topics/:topic/partitions/:partition/records',
+    {
+      schema: {
+        summary: 'Delete records: the partition then begins at offset `before` (`latest`: its end); as Kafka’s DeleteRecords',
+        params: partitionParams,
+        querystring: { type: 'object', properties: { before: { type: 'string', pattern: '^([0-9]{1,16}|latest)$' } }, required: ['before'] },
+        response: { 200: { type: 'object', properties: { beginning_offset: { type: 'integer' } } }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { topic, info } = findPartition(ctx, request.params.topic, request.params.partition);
+      const offset = request.query.before === 'latest' ? -1 : Number(request.query.before);
+      const r = await ctx.partitions.deleteRecords(topic.id, info.partition, offset, Date.now() + ctx.config.requestTimeoutMs);
+      if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'deleting records failed');
+      return { beginning_offset: r.lowWatermark };
+    },
+  );
+
   app.get(
     '/brokers',
     {

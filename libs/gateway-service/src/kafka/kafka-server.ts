@@ -17,7 +17,7 @@ import {
   offsetFetchApi,
   syncGroupApi,
 } from './handlers/groups.js';
-import { fetchApi, listOffsetsApi, produceApi } from './handlers/records.js';
+import { deleteRecordsApi, fetchApi, listOffsetsApi, offsetForLeaderEpochApi, produceApi } from './handlers/records.js';
 import { saslAuthenticateApi, saslHandshakeApi } from './handlers/sasl.js';
 
 /** Every API this gateway serves over the Kafka protocol; ApiVersions advertises exactly these. */
@@ -26,6 +26,8 @@ export function kafkaApis(): ApiRegistry {
     produceApi,
     fetchApi,
     listOffsetsApi,
+    deleteRecordsApi,
+    offsetForLeaderEpochApi,
     metadataApi,
     offsetCommitApi,
     offsetFetchApi,

@@ -51,6 +51,32 @@ export interface FetchReply {
   logStartOffset: number;
 }
 
+/** Moves the log start offset up to `offset` (-1: the high watermark); records below it are no longer readable. */
+export interface DeleteRecordsRequest {
+  offset: number;
+  leaderEpoch: number;
+}
+export interface DeleteRecordsReply {
+  errorCode: number;
+  errorMessage: string | null;
+  /** The log start offset afterwards. */
+  lowWatermark: number;
+}
+
+/** The end offset of a leader epoch: the start of the next epoch, or the log end for the latest one (KIP-101). */
+export interface OffsetForLeaderEpochRequest {
+  epoch: number;
+  /** The sender's view of the current leader epoch, or -1 to skip the check. */
+  leaderEpoch: number;
+}
+export interface OffsetForLeaderEpochReply {
+  errorCode: number;
+  errorMessage: string | null;
+  /** The largest epoch at or below the one asked about, -1 when there is none. */
+  epoch: number;
+  endOffset: number;
+}
+
 export interface ListOffsetsRequest {
   /** A timestamp in ms, or an OffsetSpec value. */
   timestamp: number;

@@ -20,6 +20,8 @@ export const PartitionVerb = {
   produce: 'produce',
   fetch: 'fetch',
   listOffsets: 'list-offsets',
+  deleteRecords: 'delete-records',
+  offsetForLeaderEpoch: 'offset-for-leader-epoch',
 } as const;
 export type PartitionVerb = (typeof PartitionVerb)[keyof typeof PartitionVerb];
 

@@ -1,4 +1,5 @@
-// Produce, Fetch and ListOffsets: every partition of a request goes to its leader over the bus at the same time.
+// Produce, Fetch, ListOffsets, DeleteRecords and OffsetForLeaderEpoch: every partition of a request goes to its leader
+// over the bus at the same time.
 import { ApiKey, IsolationLevel, kafka, KafkaErrorCode, type TopicInfo } from '@sluice/protocol';
 import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
@@ -11,6 +12,36 @@ function findPartition(ctx: KafkaContext, name: string | undefined, id: string |
   if (!topic) return { error: id && !name ? KafkaErrorCode.UNKNOWN_TOPIC_ID : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   if (!topic.partitions[partition]) return { topic, error: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   return { topic, error: KafkaErrorCode.NONE };
+}
+
+/**
+ * Answers every partition of a per-partition request at once: `call` asks the partition's leader; an unknown topic or
+ * partition, or a failed call, is answered for that partition alone by `failed`.
+ */
+async function eachPartition<T, P, R>(
+  ctx: KafkaContext,
+  topics: readonly T[],
+  nameOf: (t: T) => string,
+  partitionsOf: (t: T) => readonly P[],
+  indexOf: (p: P) => number,
+  call: (topic: TopicInfo, p: P) => Promise<R>,
+  failed: (p: P, errorCode: number) => R,
+): Promise<R[][]> {
+  return Promise.all(
+    topics.map((t) =>
+      Promise.all(
+        partitionsOf(t).map(async (p) => {
+          const { topic, error } = findPartition(ctx, nameOf(t), undefined, indexOf(p));
+          if (!topic || error !== KafkaErrorCode.NONE) return failed(p, error);
+          try {
+            return await call(topic, p);
+          } catch (err) {
+            return failed(p, errorCodeOf(err));
+          }
+        }),
+      ),
+    ),
+  );
 }
 
 export const produceApi = defineApi<kafka.ProduceRequest, kafka.ProduceResponse>({
@@ -187,24 +218,72 @@ export const listOffsetsApi = defineApi<kafka.ListOffsetsRequest, kafka.ListOffs
   write: kafka.writeListOffsetsResponse,
   handle: async (req, _info, ctx) => {
     const deadline = Date.now() + ctx.config.requestTimeoutMs;
-    const topics = await Promise.all(
-      req.topics.map(async (t) => ({
-        name: t.name,
-        partitions: await Promise.all(
-          t.partitions.map(async (p): Promise<kafka.ListOffsetsResponseListOffsetsPartitionResponse> => {
-            const base = { partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1 };
-            const { topic, error } = findPartition(ctx, t.name, undefined, p.partitionIndex);
-            if (!topic || error !== KafkaErrorCode.NONE) return { ...base, errorCode: error };
-            try {
-              const reply = await ctx.partitions.listOffsets(topic.id, p.partitionIndex, p.timestamp, deadline);
-              return { ...base, errorCode: reply.errorCode, timestamp: reply.timestamp, offset: reply.offset, leaderEpoch: reply.leaderEpoch };
-            } catch (err) {
-              return { ...base, errorCode: errorCodeOf(err) };
-            }
-          }),
-        ),
-      })),
+    const base = (p: kafka.ListOffsetsRequestListOffsetsPartition) => ({ partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1 });
+    const answers = await eachPartition(
+      ctx,
+      req.topics,
+      (t) => t.name,
+      (t) => t.partitions,
+      (p) => p.partitionIndex,
+      async (topic, p): Promise<kafka.ListOffsetsResponseListOffsetsPartitionResponse> => {
+        const reply = await ctx.partitions.listOffsets(topic.id, p.partitionIndex, p.timestamp, deadline);
+        return { ...base(p), errorCode: reply.errorCode, timestamp: reply.timestamp, offset: reply.offset, leaderEpoch: reply.leaderEpoch };
+      },
+      (p, errorCode) => ({ ...base(p), errorCode }),
     );
+    const topics = req.topics.map((t, i) => ({ name: t.name, partitions: answers[i] }));
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+export const deleteRecordsApi = defineApi<kafka.DeleteRecordsRequest, kafka.DeleteRecordsResponse>({
+  key: ApiKey.DeleteRecords,
+  name: 'DeleteRecords',
+  minVersion: 0,
+  maxVersion: 2,
+  read: kafka.readDeleteRecordsRequest,
+  write: kafka.writeDeleteRecordsResponse,
+  handle: async (req, _info, ctx) => {
+    const deadline = Date.now() + Math.min(Math.max(req.timeoutMs, 1), ctx.config.requestTimeoutMs);
+    const answers = await eachPartition(
+      ctx,
+      req.topics,
+      (t) => t.name,
+      (t) => t.partitions,
+      (p) => p.partitionIndex,
+      async (topic, p): Promise<kafka.DeleteRecordsResponseDeleteRecordsPartitionResult> => {
+        const reply = await ctx.partitions.deleteRecords(topic.id, p.partitionIndex, Number(p.offset), deadline);
+        return { partitionIndex: p.partitionIndex, lowWatermark: reply.lowWatermark, errorCode: reply.errorCode };
+      },
+      (p, errorCode) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode }),
+    );
+    const topics = req.topics.map((t, i) => ({ name: t.name, partitions: answers[i] }));
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+export const offsetForLeaderEpochApi = defineApi<kafka.OffsetForLeaderEpochRequest, kafka.OffsetForLeaderEpochResponse>({
+  key: ApiKey.OffsetForLeaderEpoch,
+  name: 'OffsetForLeaderEpoch',
+  minVersion: 0,
+  maxVersion: 4,
+  read: kafka.readOffsetForLeaderEpochRequest,
+  write: kafka.writeOffsetForLeaderEpochResponse,
+  handle: async (req, _info, ctx) => {
+    const deadline = Date.now() + ctx.config.requestTimeoutMs;
+    const answers = await eachPartition(
+      ctx,
+      req.topics,
+      (t) => t.topic,
+      (t) => t.partitions,
+      (p) => p.partition,
+      async (topic, p): Promise<kafka.OffsetForLeaderEpochResponseEpochEndOffset> => {
+        const reply = await ctx.partitions.offsetForLeaderEpoch(topic.id, p.partition, p.leaderEpoch, p.currentLeaderEpoch ?? -1, deadline);
+        return { partition: p.partition, errorCode: reply.errorCode, leaderEpoch: reply.epoch, endOffset: reply.endOffset };
+      },
+      (p, errorCode) => ({ partition: p.partition, errorCode, leaderEpoch: -1, endOffset: -1 }),
+    );
+    const topics = req.topics.map((t, i) => ({ topic: t.topic, partitions: answers[i] }));
     return { throttleTimeMs: 0, topics };
   },
 });
