@@ -3,7 +3,7 @@
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus, NatsTransport } from '@sluice/bus';
-import { ApiKey, BrokerVerb, buildRecordBatch, groupShard, kafka as wire, KafkaErrorCode, Reader, readResponseHeader, shardOwner, Subjects, type BrokerProduceReply } from '@sluice/protocol';
+import { ApiKey, BrokerVerb, buildRecordBatch, decodeRecords, forEachBatch, groupShard, kafka as wire, KafkaErrorCode, Reader, readResponseHeader, shardOwner, Subjects, type BrokerProduceReply } from '@sluice/protocol';
 import { createPostgresDatabase, startNatsServer, startStack, waitFor, type NatsServer, type PostgresDatabase, type RunningStack } from '@sluice/testing';
 import { kcatOk } from './kcat.js';
 import { WireClient } from './kafka-wire.js';
@@ -96,11 +96,48 @@ describe('Kafka clients on the multi-process stack', () => {
         expect(p.baseOffset).toBe((n === 5 ? 6 : n) * 3);
       }
     });
+
+    // One fetch across both brokers: every partition's batches come back, each under its own partition.
+    const fetchAll = (offset: number, maxWaitMs: number, minBytes: number) =>
+      client.request(
+        ApiKey.Fetch,
+        12,
+        (w) =>
+          wire.writeFetchRequest(w, 12, {
+            replicaId: -1,
+            maxWaitMs,
+            minBytes,
+            maxBytes: 1 << 20,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            topics: [{ topic: 'spread', partitions: [0, 1, 2, 3].map((p) => ({ partition: p, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 16 })) }],
+            forgottenTopicsData: [],
+            rackId: '',
+          }),
+        wire.readFetchResponse,
+      );
+    const all = await fetchAll(0, 100, 1);
+    for (const p of all.body.responses[0].partitions) {
+      expect(p.errorCode).toBe(KafkaErrorCode.NONE);
+      const values: string[] = [];
+      forEachBatch(p.records ?? Buffer.alloc(0), (_h, start, end) => values.push(...decodeRecords((p.records as Buffer).subarray(start, end)).map((r) => r.value?.toString() ?? '')));
+      expect(values).toEqual([0, 1, 2, 3, 4, 5, 6].flatMap((round) => [0, 1, 2].map((i) => `r${round}-p${p.partitionIndex}-${i}`)));
+    }
+    // A long poll at the end of every partition answers as soon as one partition gets a record.
+    const started = Date.now();
+    const polled = fetchAll(21, 10_000, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await fetch(`${stack.httpUrl}/topics/spread/partitions/3`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ records: [{ value: 'late' }] }) })).status).toBe(200);
+    const woke = (await polled).body.responses[0].partitions;
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(woke.filter((p) => (p.records?.length ?? 0) > 0).map((p) => p.partitionIndex)).toEqual([3]);
     client.close();
-    // Every partition holds its own batches, round after round.
+    // Every partition holds its own batches, round after round (and partition 3 the record that ended the long poll).
     for (const p of [0, 1, 2, 3]) {
       const out = await kcat(['-C', '-t', 'spread', '-p', String(p), '-o', 'beginning', '-e', '-f', '%s\\n']);
-      expect(out.trim().split('\n')).toEqual([0, 1, 2, 3, 4, 5, 6].flatMap((round) => [0, 1, 2].map((i) => `r${round}-p${p}-${i}`)));
+      const late = p === 3 ? ['"late"'] : [];
+      expect(out.trim().split('\n')).toEqual([...[0, 1, 2, 3, 4, 5, 6].flatMap((round) => [0, 1, 2].map((i) => `r${round}-p${p}-${i}`)), ...late]);
     }
 
     // A broker asked to write a partition it does not lead says so (the gateway then follows leadership).

@@ -1,11 +1,13 @@
 // The broker: hosts the partition replicas the controller assigns to it and runs a leader actor for each partition it leads.
 import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { reply, type Actor, type Envelope } from '@sluice/bus';
+import { reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
 import {
   BrokerVerb,
   KafkaErrorCode,
+  type BrokerFetchReply,
+  type BrokerFetchRequest,
   type BrokerProduceReply,
   type BrokerProduceRequest,
   type MetadataImage,
@@ -48,8 +50,8 @@ export class Broker implements RunningService {
   private cleanerRunning = false;
   /** Open segment files, bounded over all partitions of this broker. */
   private readonly files: FilePool;
-  /** Produce requests for several of this broker's partitions at once. */
-  private produceActor: Actor | undefined;
+  /** Produce and fetch requests for several of this broker's partitions at once. */
+  private brokerActors: Actor[] = [];
   private ready = false;
   private stopped = false;
 
@@ -104,11 +106,12 @@ export class Broker implements RunningService {
     await this.metadata.waitForOffset(registration.metadataOffset);
     await this.reconciling;
     await this.removeOrphanReplicas();
-    this.produceActor = this.deps.bus.serve<BrokerProduceRequest, BrokerProduceReply>(
-      subjects.broker(this.brokerId, BrokerVerb.produce),
-      (req) => this.produce(req),
-      { mode: 'concurrent' },
-    );
+    this.brokerActors = [
+      this.deps.bus.serve<BrokerProduceRequest, BrokerProduceReply>(subjects.broker(this.brokerId, BrokerVerb.produce), (req) => this.produce(req), {
+        mode: 'concurrent',
+      }),
+      this.deps.bus.serve<BrokerFetchRequest, BrokerFetchReply>(subjects.broker(this.brokerId, BrokerVerb.fetch), (req) => this.fetch(req), { mode: 'concurrent' }),
+    ];
     this.retentionTimer = setInterval(() => void this.applyRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
     this.cleanerTimer = setInterval(() => void this.cleanLogs(), this.config.cleanerIntervalMs);
@@ -121,7 +124,7 @@ export class Broker implements RunningService {
    * A produce request for several partitions this broker leads: each partition's batches go to its leader in request
    * order, synchronously on arrival (so appends keep the order requests arrive in), and the replies come back together.
    */
-  private async produce(req: Envelope<BrokerProduceRequest>): Promise<Envelope<BrokerProduceReply>> {
+  private async produce(req: Envelope<BrokerProduceRequest>): Promise<Reply<BrokerProduceReply>> {
     const { acks, timeoutMs, partitions } = req.meta;
     const body = req.body ?? Buffer.alloc(0);
     let at = 0;
@@ -141,6 +144,58 @@ export class Broker implements RunningService {
       return leader.produce({ acks, timeoutMs, leaderEpoch: p.leaderEpoch }, bytes);
     });
     return reply({ partitions: await Promise.all(results) });
+  }
+
+  /**
+   * A fetch for several partitions this broker leads: one read of each without waiting; below `minBytes` (and with no
+   * partition in error), the fetch waits for the next append to any of them or the end of `maxWaitMs`, then reads
+   * again. Whole partitions count towards `maxBytes` in request order, the first with data always.
+   */
+  private async fetch(req: Envelope<BrokerFetchRequest>): Promise<Reply<BrokerFetchReply>> {
+    const { partitions, isolationLevel } = req.meta;
+    const deadline = Date.now() + Math.max(0, Math.min(req.meta.maxWaitMs | 0, 60_000));
+    const leaders = partitions.map((p) => this.replicas.get(`${p.topicId}:${p.partition}`)?.leader);
+    for (;;) {
+      const results = await Promise.all(
+        partitions.map((p, i) => {
+          const leader = leaders[i];
+          if (leader) return leader.read({ fetchOffset: p.fetchOffset, maxBytes: p.maxBytes, leaderEpoch: p.leaderEpoch, isolationLevel });
+          const meta = {
+            errorCode: KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
+            errorMessage: `broker ${this.brokerId} does not lead partition ${p.partition} of ${p.topicId}`,
+            highWatermark: -1,
+            lastStableOffset: -1,
+            logStartOffset: -1,
+          };
+          return Promise.resolve({ meta, bytes: Buffer.alloc(0) });
+        }),
+      );
+      let budget = Math.max(1, req.meta.maxBytes | 0);
+      let total = 0;
+      for (const r of results) {
+        if (r.bytes.length === 0) continue;
+        if (total > 0 && r.bytes.length > budget) r.bytes = Buffer.alloc(0);
+        else {
+          budget -= r.bytes.length;
+          total += r.bytes.length;
+        }
+      }
+      const failed = results.some((r) => r.meta.errorCode !== KafkaErrorCode.NONE);
+      const wait = deadline - Date.now();
+      if (failed || total >= Math.max(1, req.meta.minBytes) || wait <= 0) {
+        results.forEach((r, i) => leaders[i]?.countOut(r.bytes));
+        return reply({ partitions: results.map((r) => ({ ...r.meta, bytes: r.bytes.length })) }, results.map((r) => r.bytes));
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          for (const cancel of cancels) cancel?.();
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        const cancels = leaders.map((leader) => leader?.onAppend(done));
+      });
+    }
   }
 
   readiness() {
@@ -276,7 +331,7 @@ export class Broker implements RunningService {
     clearInterval(this.retentionTimer);
     clearInterval(this.cleanerTimer);
     this.metadata.close();
-    await this.produceActor?.stop();
+    await Promise.all(this.brokerActors.map((a) => a.stop()));
     await this.reconciling;
     await Promise.all([...this.replicas.values()].map((r) => r.leader?.stop()));
     await Promise.all([...this.replicas.values()].map((r) => r.log.close()));

@@ -1,6 +1,6 @@
 // The leader replica of one partition as an actor: produce (a mailbox: appends strictly ordered), fetch with long
 // polling and list-offsets (concurrent: reads need no ordering). Record batches stay bytes from request to disk to reply.
-import { reply, type Actor, type Bus, type Envelope } from '@sluice/bus';
+import { reply, type Actor, type Bus, type Envelope, type Reply } from '@sluice/bus';
 import {
   KafkaErrorCode,
   OffsetSpec,
@@ -146,9 +146,23 @@ export class PartitionLeader {
     this.parked.clear();
   }
 
-  private async fetch(req: Envelope<FetchRequest>): Promise<Envelope<FetchReply>> {
-    const log = this.log;
+  private async fetch(req: Envelope<FetchRequest>): Promise<Reply<FetchReply>> {
     const r = req.meta;
+    const deadline = Date.now() + Math.max(0, Math.min(r.maxWaitMs | 0, 60_000));
+    for (;;) {
+      const { meta, bytes } = await this.read(r);
+      const wait = deadline - Date.now();
+      if (meta.errorCode !== KafkaErrorCode.NONE || bytes.length >= Math.max(1, r.minBytes) || wait <= 0) {
+        this.countOut(bytes);
+        return reply(meta, bytes.length > 0 ? bytes : undefined);
+      }
+      await this.park(wait);
+    }
+  }
+
+  /** One read for a fetch, without waiting: the partition's offsets and the whole batches from `fetchOffset` on. */
+  async read(r: Omit<FetchRequest, 'minBytes' | 'maxWaitMs'>): Promise<{ meta: FetchReply; bytes: Buffer }> {
+    const log = this.log;
     const state = (errorCode: number, errorMessage: string | null): FetchReply => ({
       errorCode,
       errorMessage,
@@ -157,23 +171,25 @@ export class PartitionLeader {
       logStartOffset: log.logStartOffset,
     });
     const epochError = this.epochError(r.leaderEpoch);
-    if (epochError !== KafkaErrorCode.NONE) return reply(state(epochError, `leader epoch ${r.leaderEpoch} does not match ${this.info.leaderEpoch}`));
+    if (epochError !== KafkaErrorCode.NONE) return { meta: state(epochError, `leader epoch ${r.leaderEpoch} does not match ${this.info.leaderEpoch}`), bytes: EMPTY };
     if (!Number.isSafeInteger(r.fetchOffset) || r.fetchOffset < log.logStartOffset || r.fetchOffset > log.logEndOffset) {
-      return reply(
-        state(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `offset ${r.fetchOffset} is outside ${log.logStartOffset}..${log.logEndOffset}`),
-      );
+      return { meta: state(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `offset ${r.fetchOffset} is outside ${log.logStartOffset}..${log.logEndOffset}`), bytes: EMPTY };
     }
     const maxBytes = Math.min(Math.max(r.maxBytes | 0, 1), this.options.maxFetchBytes);
-    const deadline = Date.now() + Math.max(0, Math.min(r.maxWaitMs | 0, 60_000));
-    for (;;) {
-      const bytes = r.fetchOffset < log.highWatermark ? (await log.read(r.fetchOffset, maxBytes, log.highWatermark)).bytes : EMPTY;
-      const wait = deadline - Date.now();
-      if (bytes.length >= Math.max(1, r.minBytes) || wait <= 0) {
-        if (bytes.length > 0) this.options.metrics.bytesOut.inc(bytes.length);
-        return reply(state(KafkaErrorCode.NONE, null), bytes.length > 0 ? bytes : undefined);
-      }
-      await this.park(wait);
-    }
+    const bytes = r.fetchOffset < log.highWatermark ? (await log.read(r.fetchOffset, maxBytes, log.highWatermark)).bytes : EMPTY;
+    return { meta: state(KafkaErrorCode.NONE, null), bytes };
+  }
+
+  /** Counts bytes handed to a fetcher. */
+  countOut(bytes: Buffer): void {
+    if (bytes.length > 0) this.options.metrics.bytesOut.inc(bytes.length);
+  }
+
+  /** Calls `wake` at the next append (or when the leader stops); returns a function that cancels it. */
+  onAppend(wake: () => void): () => void {
+    const entry: ParkedFetch = { wake };
+    this.parked.add(entry);
+    return () => this.parked.delete(entry);
   }
 
   /** Waits for the next append or `ms`, whichever comes first (one timer per parked fetch, not per record). */
@@ -215,7 +231,7 @@ export class PartitionLeader {
     return { errorCode: KafkaErrorCode.NONE, errorMessage: null, epoch: found.epoch, endOffset: found.endOffset };
   }
 
-  private async listOffsets(req: Envelope<ListOffsetsRequest>): Promise<Envelope<ListOffsetsReply>> {
+  private async listOffsets(req: Envelope<ListOffsetsRequest>): Promise<Reply<ListOffsetsReply>> {
     const log = this.log;
     const base = {
       errorCode: KafkaErrorCode.NONE as number,

@@ -22,7 +22,13 @@ export interface ServeOptions {
   mode?: 'mailbox' | 'concurrent';
 }
 
-export type Handler<Req, Res> = (request: Envelope<Req>, subject: string) => Envelope<Res> | Promise<Envelope<Res>>;
+/** What a handler answers: metadata and an optional body (one buffer, or several sent back to back). */
+export interface Reply<M> {
+  meta: M;
+  body?: Body;
+}
+
+export type Handler<Req, Res> = (request: Envelope<Req>, subject: string) => Reply<Res> | Promise<Reply<Res>>;
 
 export interface Actor {
   readonly subject: string;
@@ -41,7 +47,7 @@ export interface BusOptions {
 }
 
 /** `reply(meta, body)`: the envelope a handler returns. */
-export function reply<M>(meta: M, body?: Buffer): Envelope<M> {
+export function reply<M>(meta: M, body?: Body): Reply<M> {
   return body === undefined ? { meta } : { meta, body };
 }
 

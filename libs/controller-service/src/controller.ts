@@ -1,7 +1,7 @@
 // The controller: the only writer of cluster metadata. One actor (one mailbox for every verb), so that changes are
 // serialised; each change is persisted in one transaction and then published as ordered, offset-numbered deltas.
 import { randomUUID, randomInt } from 'node:crypto';
-import { reply, type Actor, type Envelope } from '@sluice/bus';
+import { reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
 import { applyDelta } from '@sluice/metadata';
 import {
   KafkaErrorCode,
@@ -147,7 +147,7 @@ export class Controller implements RunningService {
     return next;
   }
 
-  private async handle(req: Envelope<unknown>, subject: string): Promise<Envelope<unknown>> {
+  private async handle(req: Envelope<unknown>, subject: string): Promise<Reply<unknown>> {
     const verb = subject.slice(subject.lastIndexOf('.') + 1);
     const meta = isObject(req.meta) ? req.meta : invalid('the request must be a JSON object');
     switch (verb) {

@@ -10,6 +10,8 @@ import {
   kafkaError,
   type FetchReply,
   type FetchRequest,
+  type BrokerFetchReply,
+  type BrokerFetchRequest,
   type BrokerProduceReply,
   type BrokerProduceRequest,
   type DeleteRecordsReply,
@@ -33,6 +35,22 @@ export interface ProducePart {
   topicId: string;
   partition: number;
   batches: Buffer;
+}
+
+/** One partition of a fetch. */
+export interface FetchPart {
+  topicId: string;
+  partition: number;
+  fetchOffset: number;
+  maxBytes: number;
+}
+
+/** What a fetch asks of all its partitions together. */
+export interface FetchLimits {
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  isolationLevel: 0 | 1;
 }
 
 interface Reply {
@@ -97,6 +115,65 @@ export class PartitionClient {
       if (err instanceof SluiceError && err.code === 'BUS_NO_RESPONDERS') return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Fetches several partitions with one bus message per leading broker; each broker answers once its share has
+   * `minBytes` or `maxWaitMs` has passed. Returns one promise per partition, settled when its broker answers, so a
+   * caller can answer as soon as enough has arrived from any of them. Partitions without a leader, or whose broker
+   * answers that leadership moved, go the single-partition way, which follows leadership.
+   */
+  fetchMany(parts: readonly FetchPart[], limits: FetchLimits, deadline: number): Array<Promise<Envelope<FetchReply>>> {
+    const results = new Array<Promise<Envelope<FetchReply>>>(parts.length);
+    const single = (part: FetchPart): Promise<Envelope<FetchReply>> =>
+      this.fetch(part.topicId, part.partition, { fetchOffset: part.fetchOffset, maxBytes: part.maxBytes, minBytes: 1, maxWaitMs: limits.maxWaitMs, isolationLevel: limits.isolationLevel }, deadline);
+    const byBroker = new Map<number, number[]>();
+    parts.forEach((part, i) => {
+      const info = this.metadata.view.partition(part.topicId, part.partition);
+      if (!info || info.leader < 0) results[i] = single(part);
+      else {
+        const list = byBroker.get(info.leader);
+        if (list) list.push(i);
+        else byBroker.set(info.leader, [i]);
+      }
+    });
+    for (const [broker, indexes] of byBroker) {
+      const meta: BrokerFetchRequest = {
+        ...limits,
+        partitions: indexes.map((i) => ({
+          topicId: parts[i].topicId,
+          partition: parts[i].partition,
+          fetchOffset: parts[i].fetchOffset,
+          maxBytes: parts[i].maxBytes,
+          leaderEpoch: this.metadata.view.partition(parts[i].topicId, parts[i].partition)?.leaderEpoch ?? -1,
+        })),
+      };
+      const answer = this.bus
+        .ask<BrokerFetchReply>(this.subjects.broker(broker, BrokerVerb.fetch), meta, { timeoutMs: Math.max(1, deadline - Date.now()) + limits.maxWaitMs })
+        .then(
+          (reply) => {
+            const split: Array<Envelope<FetchReply>> = [];
+            let at = 0;
+            for (const p of reply.meta.partitions) {
+              const { bytes, ...fetchReply } = p;
+              split.push({ meta: fetchReply, body: bytes > 0 && reply.body ? reply.body.subarray(at, at + bytes) : undefined });
+              at += bytes;
+            }
+            return split;
+          },
+          (err: unknown) => {
+            if (err instanceof SluiceError && err.code === 'BUS_NO_RESPONDERS') return undefined;
+            throw err;
+          },
+        );
+      indexes.forEach((i, n) => {
+        results[i] = answer.then((split) => {
+          const r = split?.[n];
+          return r && !leadershipErrors.has(r.meta.errorCode) ? r : single(parts[i]);
+        });
+      });
+    }
+    return results;
   }
 
   /** acks=0: fire and forget to the current leaders, one bus message per broker; partitions without a leader are dropped. */

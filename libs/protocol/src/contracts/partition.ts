@@ -51,6 +51,22 @@ export interface FetchReply {
   logStartOffset: number;
 }
 
+/**
+ * Fetch from several partitions one broker leads, in one bus message: answered once `minBytes` are there (over all
+ * partitions, whole partitions until `maxBytes`, always the first with data) or `maxWaitMs` has passed. The reply's
+ * body is each partition's batches back to back, `partitions[i].bytes` long each, in request order.
+ */
+export interface BrokerFetchRequest {
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  isolationLevel: 0 | 1;
+  partitions: Array<{ topicId: string; partition: number; fetchOffset: number; maxBytes: number; leaderEpoch: number }>;
+}
+export interface BrokerFetchReply {
+  partitions: Array<FetchReply & { bytes: number }>;
+}
+
 /** Moves the log start offset up to `offset` (-1: the high watermark); records below it are no longer readable. */
 export interface DeleteRecordsRequest {
   offset: number;

@@ -28,6 +28,7 @@ export type PartitionVerb = (typeof PartitionVerb)[keyof typeof PartitionVerb];
 /** Requests to a broker as a whole (several of its partitions at once). */
 export const BrokerVerb = {
   produce: 'produce',
+  fetch: 'fetch',
 } as const;
 export type BrokerVerb = (typeof BrokerVerb)[keyof typeof BrokerVerb];
 

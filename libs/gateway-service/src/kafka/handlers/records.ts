@@ -136,55 +136,55 @@ export const fetchApi = defineApi<kafka.FetchRequest, kafka.FetchResponse>({
       }
       byTopic.push(group);
     }
-    const fetchOne = async (item: FetchItem, maxWaitMs: number): Promise<kafka.FetchResponsePartitionData> => {
-      const topic = item.topic as TopicInfo;
-      try {
-        const reply = await ctx.partitions.fetch(
-          topic.id,
-          item.request.partition,
-          { fetchOffset: item.request.fetchOffset, maxBytes: item.request.partitionMaxBytes, minBytes: 1, maxWaitMs, isolationLevel },
+    // One bus message per leading broker for each pass; each partition's answer arrives with its broker's.
+    const fetchMany = (list: FetchItem[], maxWaitMs: number, minBytes: number): Array<Promise<kafka.FetchResponsePartitionData>> =>
+      ctx.partitions
+        .fetchMany(
+          list.map((i) => ({ topicId: (i.topic as TopicInfo).id, partition: i.request.partition, fetchOffset: i.request.fetchOffset, maxBytes: i.request.partitionMaxBytes })),
+          { maxWaitMs, minBytes, maxBytes: req.maxBytes ?? 0x7fffffff, isolationLevel },
           deadline,
+        )
+        .map((answer, n) =>
+          answer.then(
+            (reply): kafka.FetchResponsePartitionData => ({
+              partitionIndex: list[n].request.partition,
+              errorCode: reply.meta.errorCode,
+              highWatermark: reply.meta.highWatermark,
+              lastStableOffset: reply.meta.lastStableOffset,
+              logStartOffset: reply.meta.logStartOffset,
+              abortedTransactions: isolationLevel === 1 ? [] : null,
+              preferredReadReplica: -1,
+              records: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : EMPTY,
+            }),
+            (err: unknown) => ({ ...list[n].result, errorCode: errorCodeOf(err) }),
+          ),
         );
-        return {
-          partitionIndex: item.request.partition,
-          errorCode: reply.meta.errorCode,
-          highWatermark: reply.meta.highWatermark,
-          lastStableOffset: reply.meta.lastStableOffset,
-          logStartOffset: reply.meta.logStartOffset,
-          abortedTransactions: isolationLevel === 1 ? [] : null,
-          preferredReadReplica: -1,
-          records: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : EMPTY,
-        };
-      } catch (err) {
-        return { ...item.result, errorCode: errorCodeOf(err) };
-      }
-    };
     const live = items.filter((i) => i.topic);
     // First every partition without waiting; then, if that is less than minBytes, a long poll on the partitions that
     // had nothing, answered as soon as enough has arrived or the wait is over.
-    const first = await Promise.all(live.map((i) => fetchOne(i, 0)));
+    const first = await Promise.all(fetchMany(live, 0, 1));
     live.forEach((i, n) => (i.result = first[n]));
     let bytes = live.reduce((n, i) => n + (i.result.records?.length ?? 0), 0);
     const waiting = live.filter((i) => !hasData(i));
     if (bytes < Math.max(1, req.minBytes) && req.maxWaitMs > 0 && waiting.length > 0 && !items.some((i) => i.result.errorCode !== KafkaErrorCode.NONE)) {
+      const polls = fetchMany(waiting, req.maxWaitMs, Math.max(1, req.minBytes - bytes));
       await new Promise<void>((resolve) => {
         let open = waiting.length;
         let answered = false;
-        const finish = (): void => {
-          answered = true;
-          resolve();
-        };
-        for (const item of waiting) {
-          void fetchOne(item, req.maxWaitMs).then((result) => {
+        waiting.forEach((item, n) => {
+          void polls[n].then((result) => {
             if (answered) return;
             if ((result.records?.length ?? 0) > 0 || result.errorCode !== KafkaErrorCode.NONE) {
               item.result = result;
               bytes += result.records?.length ?? 0;
             }
             open--;
-            if (bytes >= Math.max(1, req.minBytes) || open === 0) finish();
+            if (bytes >= Math.max(1, req.minBytes) || open === 0) {
+              answered = true;
+              resolve();
+            }
           });
-        }
+        });
       });
     }
     // The response's size limit: whole partitions until maxBytes, but always the first one with data.
