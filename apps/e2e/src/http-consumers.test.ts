@@ -154,6 +154,23 @@ describe('HTTP consumer instances', () => {
     expect((await http.json('DELETE', m)).status).toBe(204);
   });
 
+  it('answers a long poll as soon as one of its partitions gets a record', async () => {
+    await http.createTopic('rest-wake', 3);
+    await create('wake-group', 'w1');
+    const w = base('wake-group', 'w1');
+    expect((await http.json('POST', `${w}/assignments`, { partitions: [0, 1, 2].map((partition) => ({ topic: 'rest-wake', partition })) })).status).toBe(204);
+    expect((await http.json<Rec[]>('GET', `${w}/records?timeout=0`)).body).toEqual([]);
+    const started = Date.now();
+    const polled = http.json<Rec[]>('GET', `${w}/records?timeout=20000`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await http.json('POST', '/topics/rest-wake/partitions/1', { format: 'string', records: [{ value: 'wake up' }] })).status).toBe(200);
+    const res = await polled;
+    expect(res.body.map((r) => [r.partition, r.value])).toEqual([[1, 'wake up']]);
+    // Well before the 20 s timeout: the idle partitions did not hold the answer back.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await http.json('DELETE', w)).status).toBe(204);
+  });
+
   it('deletes idle instances, and answers bad requests clearly', async () => {
     await create('idle-group', 'sleepy');
     // Any request to an instance keeps it alive, so wait past the idle time (4 s) and the sweep (every 2 s) untouched.

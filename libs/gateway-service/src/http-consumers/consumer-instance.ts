@@ -273,27 +273,50 @@ export class ConsumerInstance {
       return [];
     }
     const perPartition = Math.max(1024, Math.floor(maxBytes / tps.length));
-    const fetchAll = (waitMs: number) =>
-      Promise.all(
-        tps.map(async (tp) => {
-          const offset = this.positions.get(key(tp)) ?? 0;
-          const res = await this.o.partitions.fetch(this.topic(tp.topic).id, tp.partition, { fetchOffset: offset, maxBytes: perPartition, minBytes: 1, maxWaitMs: waitMs, isolationLevel: 0 }, Date.now() + this.o.requestTimeoutMs + waitMs);
-          if (res.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
-            this.positions.set(key(tp), await this.offsetAt(tp, this.o.autoOffsetReset === 'earliest' ? OffsetSpec.earliest : OffsetSpec.latest));
-            return [];
-          }
-          if (res.meta.errorCode !== KafkaErrorCode.NONE || !res.body) return [];
-          const body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength);
-          const out: HttpRecordOut[] = [];
-          forEachBatch(body, (_h, start, end) => {
-            for (const r of decodeRecords(body.subarray(start, end))) if (r.offset >= offset) out.push(recordOut(this.o.format, tp.topic, tp.partition, r));
-          });
-          if (out.length > 0) this.positions.set(key(tp), out[out.length - 1].offset + 1);
-          return out;
-        }),
+    // Each pass asks every leading broker once for all its partitions of this instance. The first pass does not wait;
+    // if it found nothing, the second long-polls and answers with the first partition that has records (the others'
+    // answers are dropped unread, so their positions do not move).
+    const pass = async (waitMs: number): Promise<HttpRecordOut[]> => {
+      const offsets = tps.map((tp) => this.positions.get(key(tp)) ?? 0);
+      const answers = this.o.partitions.fetchMany(
+        tps.map((tp, i) => ({ topicId: this.topic(tp.topic).id, partition: tp.partition, fetchOffset: offsets[i], maxBytes: perPartition })),
+        { maxWaitMs: waitMs, minBytes: 1, maxBytes, isolationLevel: 0 },
+        Date.now() + this.o.requestTimeoutMs,
       );
-    let records = (await fetchAll(0)).flat();
-    if (records.length === 0 && timeoutMs > 0) records = (await fetchAll(Math.min(timeoutMs, 30_000))).flat();
+      const out: HttpRecordOut[] = [];
+      let open = answers.length;
+      await new Promise<void>((resolve, reject) => {
+        answers.forEach((answer, i) => {
+          answer
+            .then(async (res) => {
+              if (open === 0) return;
+              const tp = tps[i];
+              if (res.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
+                this.positions.set(key(tp), await this.offsetAt(tp, this.o.autoOffsetReset === 'earliest' ? OffsetSpec.earliest : OffsetSpec.latest));
+              } else if (res.meta.errorCode === KafkaErrorCode.NONE && res.body) {
+                const body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength);
+                const from = out.length;
+                forEachBatch(body, (_h, start, end) => {
+                  for (const r of decodeRecords(body.subarray(start, end))) if (r.offset >= offsets[i]) out.push(recordOut(this.o.format, tp.topic, tp.partition, r));
+                });
+                if (out.length > from) this.positions.set(key(tp), out[out.length - 1].offset + 1);
+              }
+              open--;
+              if (open === 0 || (waitMs > 0 && out.length > 0)) {
+                open = 0;
+                resolve();
+              }
+            })
+            .catch((err: unknown) => {
+              open = 0;
+              reject(err);
+            });
+        });
+      });
+      return out;
+    };
+    let records = await pass(0);
+    if (records.length === 0 && timeoutMs > 0) records = await pass(Math.min(timeoutMs, 30_000));
     if (autoCommit && records.length > 0) await this.commit();
     this.lastUsed = Date.now();
     return records;
