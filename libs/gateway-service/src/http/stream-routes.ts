@@ -5,7 +5,8 @@
 // the socket's buffer is full, and never queues records for it.
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import { decodeRecords, forEachBatch, KafkaErrorCode, OffsetSpec } from '@sluice/protocol';
+import type { Envelope } from '@sluice/bus';
+import { decodeRecords, forEachBatch, KafkaErrorCode, OffsetSpec, type FetchReply } from '@sluice/protocol';
 import { recordFormats, recordOut, type RecordFormat } from '../record-format.js';
 import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
@@ -104,19 +105,21 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
       await write(res, `retry: 1000\n: positions ${formatPositions(positions)}\n\n`);
       try {
         while (stream.isOpen()) {
-          const results = await Promise.all(
-            partitions.map((p) =>
-              ctx.partitions.fetch(topic.id, p, { fetchOffset: positions.get(p) ?? 0, maxBytes: 1024 * 1024, minBytes: 1, maxWaitMs: POLL_WAIT_MS, isolationLevel: 0 }, deadline() + POLL_WAIT_MS),
-            ),
+          // One bus request per leading broker; each partition's records are written as its answer arrives, one
+          // partition at a time (so each event id is the position vector right after that record).
+          const answers = ctx.partitions.fetchMany(
+            partitions.map((p) => ({ topicId: topic.id, partition: p, fetchOffset: positions.get(p) ?? 0, maxBytes: 1024 * 1024 })),
+            { maxWaitMs: POLL_WAIT_MS, minBytes: 1, maxBytes: 4 * 1024 * 1024, isolationLevel: 0 },
+            deadline(),
           );
-          for (const [i, r] of results.entries()) {
-            const p = partitions[i];
+          let writing = Promise.resolve();
+          const emit = async (p: number, r: Envelope<FetchReply>): Promise<void> => {
             if (r.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
               // The position fell off the log (retention): continue at the log start, as auto.offset.reset=earliest does.
               positions.set(p, r.meta.logStartOffset);
-              continue;
+              return;
             }
-            if (r.meta.errorCode !== KafkaErrorCode.NONE || !r.body) continue;
+            if (r.meta.errorCode !== KafkaErrorCode.NONE || !r.body) return;
             const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
             const from = positions.get(p) ?? 0;
             const events: string[] = [];
@@ -131,7 +134,9 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
               if (!stream.isOpen()) break;
               await write(res, event);
             }
-          }
+          };
+          await Promise.all(answers.map((answer, i) => answer.then((r) => (writing = writing.then(() => emit(partitions[i], r))))));
+          await writing;
         }
       } catch (err) {
         ctx.logger.warn({ err, topic: topic.name }, 'record stream ended');
