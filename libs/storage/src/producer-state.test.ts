@@ -1,8 +1,9 @@
 // Idempotent producers: the sequence rules on their own, then through the log — retries answered with the first
 // offsets, gaps refused, fencing by epoch, and the state surviving a clean close, a crash, a roll and a truncation.
 import { readdir } from 'node:fs/promises';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildRecordBatch, KafkaErrorCode, SluiceError } from '@sluice/protocol';
+import { buildRecordBatch, decodeRecords, forEachBatch, KafkaErrorCode, SluiceError } from '@sluice/protocol';
 import { tempDir, type TempDir } from '@sluice/testing';
 import { FilePool } from './file-pool.js';
 import { PartitionLog } from './partition-log.js';
@@ -134,5 +135,67 @@ describe('PartitionLog with idempotent producers', () => {
     expect(await codeOf(log.append(idempotent(5, 2, 2), 0))).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     expect(await log.append(idempotent(0, 2, 2), 0)).toMatchObject({ baseOffset: 2 });
     await log.close();
+  });
+
+  it('matches a model under random sends, retries, gaps, rolls, crashes and reopens: every batch once, in order', async () => {
+    const config = { segmentBytes: 400 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('send' as const), producer: fc.nat(2), n: fc.integer({ min: 1, max: 3 }) }),
+            fc.record({ op: fc.constant('retry' as const), producer: fc.nat(2), back: fc.nat(7) }),
+            fc.record({ op: fc.constant('gap' as const), producer: fc.nat(2) }),
+            fc.record({ op: fc.constant('reopen' as const) }),
+            fc.record({ op: fc.constant('crash' as const) }),
+          ),
+          { maxLength: 40 },
+        ),
+        async (ops) => {
+          const d = await tempDir('sluice-producers-model-');
+          let files = new FilePool(8);
+          let log = await PartitionLog.open(d.path, config, { files });
+          const sent = new Map<number, Array<{ seq: number; n: number; baseOffset: number }>>();
+          const model: string[] = [];
+          try {
+            for (const op of ops) {
+              const mine = sent.get(op.op === 'reopen' || op.op === 'crash' ? -1 : op.producer) ?? [];
+              const next = mine.length > 0 ? mine[mine.length - 1].seq + mine[mine.length - 1].n : 0;
+              if (op.op === 'send') {
+                const r = await log.append(idempotent(next, op.n, 0, 9000 + op.producer), 0);
+                expect(r.baseOffset).toBe(model.length);
+                mine.push({ seq: next, n: op.n, baseOffset: r.baseOffset });
+                sent.set(op.producer, mine);
+                for (let i = 0; i < op.n; i++) model.push(`p${9000 + op.producer}-e0-s${next + i}`);
+              } else if (op.op === 'retry' && mine.length > 0) {
+                const back = op.back % mine.length;
+                const old = mine[mine.length - 1 - back];
+                const retried = log.append(idempotent(old.seq, old.n, 0, 9000 + op.producer), 0);
+                // The last five batches of a producer are remembered; an older one is out of sequence.
+                if (back < 5) expect(await retried).toMatchObject({ baseOffset: old.baseOffset, lastOffset: old.baseOffset + old.n - 1 });
+                else expect(await codeOf(retried)).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+              } else if (op.op === 'gap' && mine.length > 0) {
+                expect(await codeOf(log.append(idempotent(next + 1, 1, 0, 9000 + op.producer), 0))).toBe(KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+              } else if (op.op === 'reopen' || op.op === 'crash') {
+                if (op.op === 'reopen') await log.close();
+                await files.closeAll();
+                files = new FilePool(8);
+                log = await PartitionLog.open(d.path, config, { files });
+              }
+              expect(log.logEndOffset).toBe(model.length);
+            }
+            const bytes = (await log.read(0, 1 << 22)).bytes;
+            const stored: string[] = [];
+            forEachBatch(bytes, (_h, start, end) => stored.push(...decodeRecords(bytes.subarray(start, end)).map((r) => r.value?.toString() ?? '')));
+            expect(stored).toEqual(model);
+          } finally {
+            await log.close();
+            await files.closeAll();
+            await d.remove();
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });
