@@ -14,6 +14,8 @@ beforeAll(async () => {
     SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS: '300',
     SLUICE_HTTP_CONSUMER_SESSION_TIMEOUT_MS: '6000',
     SLUICE_HTTP_CONSUMER_IDLE_MS: '4000',
+    // Small batches, so that one produce request makes several per partition.
+    SLUICE_MAX_BATCH_BYTES: '4096',
   });
   http = new Http(sluice.httpUrl);
 });
@@ -152,6 +154,20 @@ describe('HTTP consumer instances', () => {
     const unchanged = await http.json<{ offsets: Array<TP & { offset: number }> }>('GET', `${m}/offsets?partitions=rest-manual:0,rest-manual:1`);
     expect(unchanged.body.offsets.map((o) => o.offset)).toEqual([2, -1]);
     expect((await http.json('DELETE', m)).status).toBe(204);
+  });
+
+  it('produces a request that makes several batches per partition: dense offsets, each partition in request order', async () => {
+    await http.createTopic('rest-batches', 3);
+    const records = Array.from({ length: 90 }, (_, i) => ({ partition: i % 3, value: `${String(i).padStart(3, '0')}${'x'.repeat(500)}` }));
+    const res = await http.json<{ offsets: Array<{ partition: number; offset: number | null; error_code: number | null }> }>('POST', '/topics/rest-batches', { format: 'string', records });
+    expect(res.status).toBe(200);
+    for (const p of [0, 1, 2]) {
+      const mine = res.body.offsets.filter((o) => o.partition === p);
+      expect(mine.map((o) => o.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(mine.every((o) => o.error_code === null)).toBe(true);
+      const stored = (await http.readAll('rest-batches', p)).map((r) => (r.value as string).slice(0, 3));
+      expect(stored).toEqual(records.filter((r) => r.partition === p).map((r) => r.value.slice(0, 3)));
+    }
   });
 
   it('answers a long poll as soon as one of its partitions gets a record', async () => {

@@ -1,5 +1,5 @@
 // Produce over HTTP: records become one RecordBatch v2 per partition (split at maxBatchBytes), sent to every
-// partition's leader concurrently, each partition's batches in order.
+// partition's leader at once (one bus message per leading broker), each partition's batches in order.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { buildRecordBatch, KafkaErrorCode, SluiceError, isRetriableKafkaError, type RecordInput, type TopicInfo } from '@sluice/protocol';
 import { choosePartition, StickyPartitioner } from '../partitioner.js';
@@ -73,55 +73,67 @@ export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
 
     const offsets: Offset[] = new Array(body.records.length);
     const deadline = Date.now() + ctx.config.requestTimeoutMs;
-    const failures: Array<{ code: number; message: string }> = [];
     let batchBytes = 0;
-    await Promise.all(
-      [...byPartition].map(async ([partition, entries]) => {
-        // Split into batches of at most maxBatchBytes, then send them in order.
-        const batches: Array<typeof entries> = [];
-        let current: typeof entries = [];
-        let size = 0;
-        for (const e of entries) {
-          const s = recordSize(e.record);
-          if (current.length > 0 && size + s > ctx.config.maxBatchBytes) {
-            batches.push(current);
-            current = [];
-            size = 0;
-          }
-          current.push(e);
-          size += s;
+    // Each partition's records in batches of at most maxBatchBytes, sent in order: round r sends every partition's
+    // r-th batch at once, one bus message per leading broker; a partition whose batch failed sends no more.
+    const lanes = [...byPartition].map(([partition, entries]) => {
+      const batches: Array<typeof entries> = [];
+      let current: typeof entries = [];
+      let size = 0;
+      for (const e of entries) {
+        const s = recordSize(e.record);
+        if (current.length > 0 && size + s > ctx.config.maxBatchBytes) {
+          batches.push(current);
+          current = [];
+          size = 0;
         }
-        if (current.length > 0) batches.push(current);
-        let failed: { code: number; message: string } | undefined;
-        for (const group of batches) {
-          if (failed) {
-            for (const e of group) offsets[e.index] = { partition, offset: null, error_code: retriableCode(failed.code), error: failed.message };
-            continue;
-          }
-          const bytes = buildRecordBatch(group.map((e) => e.record));
-          batchBytes += bytes.length;
-          try {
-            if (acks === 0) {
-              ctx.partitions.produceNoAck([{ topicId: topic.id, partition, batches: bytes }]);
-              for (const e of group) offsets[e.index] = { partition, offset: null, error_code: null, error: null };
-              continue;
-            }
-            const res = await ctx.partitions.produce(topic.id, partition, bytes, acks, deadline);
-            if (res.errorCode !== KafkaErrorCode.NONE) {
-              failed = { code: res.errorCode, message: res.errorMessage ?? 'produce failed' };
-            } else {
-              group.forEach((e, i) => (offsets[e.index] = { partition, offset: res.baseOffset + i, error_code: null, error: null }));
-              continue;
-            }
-          } catch (err) {
-            failed = err instanceof SluiceError ? { code: err.kafkaCode, message: err.message } : { code: -1, message: 'internal error' };
-            if (!(err instanceof SluiceError)) request.log.error({ err }, 'produce failed');
-          }
-          for (const e of group) offsets[e.index] = { partition, offset: null, error_code: retriableCode(failed.code), error: failed.message };
+        current.push(e);
+        size += s;
+      }
+      if (current.length > 0) batches.push(current);
+      return { partition, batches, failed: undefined as { code: number; message: string } | undefined };
+    });
+    const fail = (lane: (typeof lanes)[number], group: (typeof lanes)[number]['batches'][number], failure: { code: number; message: string }): void => {
+      lane.failed ??= failure;
+      for (const e of group) offsets[e.index] = { partition: lane.partition, offset: null, error_code: retriableCode(failure.code), error: failure.message };
+    };
+    for (let round = 0; ; round++) {
+      const sending = lanes.filter((lane) => round < lane.batches.length && !lane.failed);
+      if (sending.length === 0) break;
+      const built = sending.map((lane) => {
+        const bytes = buildRecordBatch(lane.batches[round].map((e) => e.record));
+        batchBytes += bytes.length;
+        return { lane, group: lane.batches[round], part: { topicId: topic.id, partition: lane.partition, batches: bytes } };
+      });
+      if (acks === 0) {
+        ctx.partitions.produceNoAck(built.map((b) => b.part));
+        for (const { lane, group } of built) for (const e of group) offsets[e.index] = { partition: lane.partition, offset: null, error_code: null, error: null };
+        continue;
+      }
+      const settled = await ctx.partitions.produceMany(
+        built.map((b) => b.part),
+        acks,
+        deadline,
+      );
+      settled.forEach((outcome, i) => {
+        const { lane, group } = built[i];
+        if (outcome.status === 'rejected') {
+          const err: unknown = outcome.reason;
+          if (!(err instanceof SluiceError)) request.log.error({ err }, 'produce failed');
+          fail(lane, group, err instanceof SluiceError ? { code: err.kafkaCode, message: err.message } : { code: -1, message: 'internal error' });
+        } else if (outcome.value.errorCode !== KafkaErrorCode.NONE) {
+          fail(lane, group, { code: outcome.value.errorCode, message: outcome.value.errorMessage ?? 'produce failed' });
+        } else {
+          group.forEach((e, k) => (offsets[e.index] = { partition: lane.partition, offset: outcome.value.baseOffset + k, error_code: null, error: null }));
         }
-        if (failed) failures.push(failed);
-      }),
-    );
+      });
+    }
+    // Batches after a partition's failed one were not sent: they carry its error.
+    for (const lane of lanes) {
+      if (!lane.failed) continue;
+      for (const group of lane.batches) for (const e of group) if (!offsets[e.index]) fail(lane, group, lane.failed);
+    }
+    const failures = lanes.flatMap((lane) => (lane.failed ? [lane.failed] : []));
     ctx.metrics.recordsIn.inc(body.records.length);
     ctx.metrics.bytesIn.inc(batchBytes);
     // Every record failed the same way: answer with that error's status instead of 200 with per-record errors.
