@@ -39,7 +39,7 @@ export const brokerConfig = defineConfig('broker', {
     default: 1024 * 1024 + 12,
     min: 64,
   }),
-  maxFetchBytes: v.int('SLUICE_FETCH_MAX_BYTES', 'Largest fetch reply per partition (must fit in a NATS message)', {
+  maxFetchBytes: v.int('SLUICE_FETCH_MAX_BYTES', 'Largest fetch reply, for one partition and for all partitions of one fetch (must fit in a NATS message)', {
     default: 4 * 1024 * 1024,
     min: 1024,
   }),

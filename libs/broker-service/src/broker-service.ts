@@ -170,7 +170,8 @@ export class Broker implements RunningService {
           return Promise.resolve({ meta, bytes: Buffer.alloc(0) });
         }),
       );
-      let budget = Math.max(1, req.meta.maxBytes | 0);
+      // The reply is one bus message: never more than SLUICE_FETCH_MAX_BYTES of batches, whatever the client allows.
+      let budget = Math.min(Math.max(1, req.meta.maxBytes | 0), this.config.maxFetchBytes);
       let total = 0;
       for (const r of results) {
         if (r.bytes.length === 0) continue;
