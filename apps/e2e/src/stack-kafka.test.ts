@@ -157,6 +157,55 @@ describe('Kafka clients on the multi-process stack', () => {
     }
   });
 
+  it('answers a fetch whose partitions together hold more than a NATS message, a bounded share at a time', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'big-fetch', numPartitions: 6 }], waitForLeaders: true });
+    await admin.disconnect();
+    const client = await WireClient.connect(stack.kafkaBootstrap);
+    const value = Buffer.alloc(100 * 1024, 7);
+    for (let round = 0; round < 4; round++) {
+      const res = await client.request(
+        ApiKey.Produce,
+        9,
+        (w) => wire.writeProduceRequest(w, 9, { acks: 1, timeoutMs: 10_000, topicData: [{ name: 'big-fetch', partitionData: [0, 1, 2, 3, 4, 5].map((p) => ({ index: p, records: buildRecordBatch(Array.from({ length: 9 }, () => ({ value }))) })) }] }),
+        wire.readProduceResponse,
+      );
+      expect(res.body.responses[0].partitionResponses.every((p) => p.errorCode === KafkaErrorCode.NONE)).toBe(true);
+    }
+    // 6 partitions × 3.6 MB on two brokers (three each, 10.8 MB, more than NATS's 8 MiB): a client allowing 4 MiB per partition and 64 MiB in all gets what one bus message holds,
+    // and drains everything by fetching again.
+    const next = [0, 0, 0, 0, 0, 0];
+    let fetches = 0;
+    while (next.some((o) => o < 36)) {
+      const res = await client.request(
+        ApiKey.Fetch,
+        12,
+        (w) =>
+          wire.writeFetchRequest(w, 12, {
+            replicaId: -1,
+            maxWaitMs: 100,
+            minBytes: 1,
+            maxBytes: 64 * 1024 * 1024,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            topics: [{ topic: 'big-fetch', partitions: [0, 1, 2, 3, 4, 5].map((p) => ({ partition: p, currentLeaderEpoch: -1, fetchOffset: next[p], lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 4 * 1024 * 1024 })) }],
+            forgottenTopicsData: [],
+            rackId: '',
+          }),
+        wire.readFetchResponse,
+      );
+      const parts = res.body.responses[0].partitions;
+      expect(parts.map((p) => p.errorCode)).toEqual([0, 0, 0, 0, 0, 0]);
+      expect(parts.reduce((n, p) => n + (p.records?.length ?? 0), 0)).toBeLessThanOrEqual(8 * 1024 * 1024);
+      for (const p of parts) forEachBatch(p.records ?? Buffer.alloc(0), (h) => (next[p.partitionIndex] = h.baseOffset + h.lastOffsetDelta + 1));
+      expect(++fetches).toBeLessThan(40);
+    }
+    expect(next).toEqual([36, 36, 36, 36, 36, 36]);
+    client.close();
+  });
+
   it('HTTP consumers: three share six partitions, a deleted one’s partitions move, committed records are not read again', async () => {
     const http = new Http(stack.httpUrl);
     await http.createTopic('stack-rest', 6);
