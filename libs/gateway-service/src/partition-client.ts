@@ -79,16 +79,8 @@ export class PartitionClient {
    */
   produceMany(parts: readonly ProducePart[], acks: 1 | -1, deadline: number): Promise<Array<PromiseSettledResult<ProduceReply>>> {
     const results = new Array<Promise<ProduceReply>>(parts.length);
-    const byBroker = new Map<number, number[]>();
-    parts.forEach((part, i) => {
-      const info = this.metadata.view.partition(part.topicId, part.partition);
-      if (!info || info.leader < 0) results[i] = this.produce(part.topicId, part.partition, part.batches, acks, deadline);
-      else {
-        const list = byBroker.get(info.leader);
-        if (list) list.push(i);
-        else byBroker.set(info.leader, [i]);
-      }
-    });
+    const { leaderless, byBroker } = this.byLeader(parts);
+    for (const i of leaderless) results[i] = this.produce(parts[i].topicId, parts[i].partition, parts[i].batches, acks, deadline);
     for (const [broker, indexes] of byBroker) {
       const sent = this.askBroker(broker, indexes.map((i) => parts[i]), acks, deadline);
       indexes.forEach((i, n) =>
@@ -127,16 +119,8 @@ export class PartitionClient {
     const results = new Array<Promise<Envelope<FetchReply>>>(parts.length);
     const single = (part: FetchPart): Promise<Envelope<FetchReply>> =>
       this.fetch(part.topicId, part.partition, { fetchOffset: part.fetchOffset, maxBytes: part.maxBytes, minBytes: 1, maxWaitMs: limits.maxWaitMs, isolationLevel: limits.isolationLevel }, deadline);
-    const byBroker = new Map<number, number[]>();
-    parts.forEach((part, i) => {
-      const info = this.metadata.view.partition(part.topicId, part.partition);
-      if (!info || info.leader < 0) results[i] = single(part);
-      else {
-        const list = byBroker.get(info.leader);
-        if (list) list.push(i);
-        else byBroker.set(info.leader, [i]);
-      }
-    });
+    const { leaderless, byBroker } = this.byLeader(parts);
+    for (const i of leaderless) results[i] = single(parts[i]);
     for (const [broker, indexes] of byBroker) {
       const meta: BrokerFetchRequest = {
         ...limits,
@@ -178,18 +162,27 @@ export class PartitionClient {
 
   /** acks=0: fire and forget to the current leaders, one bus message per broker; partitions without a leader are dropped. */
   produceNoAck(parts: readonly ProducePart[]): void {
-    const byBroker = new Map<number, ProducePart[]>();
-    for (const part of parts) {
-      const leader = this.metadata.view.partition(part.topicId, part.partition)?.leader ?? -1;
-      if (leader < 0) continue;
-      const list = byBroker.get(leader);
-      if (list) list.push(part);
-      else byBroker.set(leader, [part]);
-    }
-    for (const [broker, list] of byBroker) {
+    for (const [broker, indexes] of this.byLeader(parts).byBroker) {
+      const list = indexes.map((i) => parts[i]);
       const meta: BrokerProduceRequest = { acks: 0, timeoutMs: 0, partitions: this.describe(list) };
       this.bus.tell(this.subjects.broker(broker, BrokerVerb.produce), meta, list.map((p) => p.batches));
     }
+  }
+
+  /** The indexes of `parts` grouped by the broker that leads each partition, and those of partitions without a leader. */
+  private byLeader(parts: ReadonlyArray<{ topicId: string; partition: number }>): { leaderless: number[]; byBroker: Map<number, number[]> } {
+    const leaderless: number[] = [];
+    const byBroker = new Map<number, number[]>();
+    parts.forEach((part, i) => {
+      const leader = this.metadata.view.partition(part.topicId, part.partition)?.leader ?? -1;
+      if (leader < 0) leaderless.push(i);
+      else {
+        const list = byBroker.get(leader);
+        if (list) list.push(i);
+        else byBroker.set(leader, [i]);
+      }
+    });
+    return { leaderless, byBroker };
   }
 
   private describe(parts: readonly ProducePart[]): BrokerProduceRequest['partitions'] {
