@@ -19,7 +19,7 @@ import { FilePool, PartitionLog } from '@sluice/storage';
 import { brokerConfig, type BrokerConfig } from './broker-config.js';
 import { readIdentity, writeIdentity } from './broker-identity.js';
 import { createBrokerMetrics, type BrokerMetrics } from './broker-metrics.js';
-import { PartitionLeader } from './partition-leader.js';
+import { PartitionLeader, untilAppend } from './partition-leader.js';
 import { logConfigFor, minInsyncReplicas } from './topic-log-config.js';
 
 interface Replica {
@@ -187,15 +187,7 @@ export class Broker implements RunningService {
         results.forEach((r, i) => leaders[i]?.countOut(r.bytes));
         return reply({ partitions: results.map((r) => ({ ...r.meta, bytes: r.bytes.length })) }, results.map((r) => r.bytes));
       }
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          for (const cancel of cancels) cancel?.();
-          resolve();
-        };
-        const timer = setTimeout(done, wait);
-        const cancels = leaders.map((leader) => leader?.onAppend(done));
-      });
+      await untilAppend(leaders, wait);
     }
   }
 

@@ -42,6 +42,19 @@ interface ParkedFetch {
   wake: () => void;
 }
 
+/** Resolves at the next append to any of the leaders, or after `ms` (one timer per wait, not per record). */
+export function untilAppend(leaders: ReadonlyArray<PartitionLeader | undefined>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const cancel of cancels) cancel?.();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const cancels = leaders.map((leader) => leader?.onAppend(done));
+  });
+}
+
 export class PartitionLeader {
   private info: PartitionInfo;
   private readonly actors: Actor[];
@@ -156,7 +169,7 @@ export class PartitionLeader {
         this.countOut(bytes);
         return reply(meta, bytes.length > 0 ? bytes : undefined);
       }
-      await this.park(wait);
+      await untilAppend([this], wait);
     }
   }
 
@@ -190,23 +203,6 @@ export class PartitionLeader {
     const entry: ParkedFetch = { wake };
     this.parked.add(entry);
     return () => this.parked.delete(entry);
-  }
-
-  /** Waits for the next append or `ms`, whichever comes first (one timer per parked fetch, not per record). */
-  private park(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const entry: ParkedFetch = {
-        wake: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.parked.delete(entry);
-        resolve();
-      }, ms);
-      this.parked.add(entry);
-    });
   }
 
   /** DeleteRecords: the log start moves up to the offset (the high watermark for -1); whole segments below it go. */
