@@ -1,4 +1,5 @@
 // The HTTP API end to end against the embedded server: formats, placement, reads, long polls, and bad input.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '@sluice/protocol';
 import { waitFor } from '@sluice/testing';
@@ -18,7 +19,12 @@ interface ProduceResponse {
 }
 
 beforeAll(async () => {
-  sluice = await startEmbedded({ SLUICE_HTTP_MAX_BODY_BYTES: String(64 * 1024), SLUICE_LOG_CLEANER_INTERVAL_MS: '200' });
+  sluice = await startEmbedded({
+    SLUICE_HTTP_MAX_BODY_BYTES: String(64 * 1024),
+    SLUICE_LOG_CLEANER_INTERVAL_MS: '200',
+    SLUICE_HTTP_HEADERS_TIMEOUT_MS: '1000',
+    SLUICE_HTTP_REQUEST_READ_TIMEOUT_MS: '2000',
+  });
   http = new Http(sluice.httpUrl);
   await http.createTopic('api', 3);
 });
@@ -26,6 +32,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await sluice?.stop();
 });
+
+/** Sends raw bytes on a new connection; resolves with everything the server wrote before it closed the connection. */
+function rawExchange(bytes: string, options: { endAfterMs?: number } = {}): Promise<string> {
+  const url = new URL(sluice.httpUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
+    let out = '';
+    socket.on('data', (chunk) => (out += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(out));
+    if (options.endAfterMs !== undefined) setTimeout(() => socket.destroy(), options.endAfterMs);
+  });
+}
+
+function parseRawResponse(text: string): { status: number; body: ErrorBody } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  return { status, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as ErrorBody };
+}
 
 async function raw(method: string, path: string, body: string, contentType = 'application/json'): Promise<{ status: number; body: ErrorBody }> {
   const res = await fetch(`${sluice.httpUrl}${path}`, { method, headers: { 'content-type': contentType }, body });
@@ -185,6 +209,39 @@ describe('HTTP API', () => {
       expectError(await http.json('POST', '/topics/api', { format: 'string', records: [{ value: { not: 'a string' } }] }), 422, 'INVALID_RECORD');
     });
     it('an unknown route', async () => expectError(await http.json('GET', '/nothing/here'), 404, 'NOT_FOUND'));
+    it('JSON nested too deep to store, and a stored value too deep to embed', async () => {
+      const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+      expectError(await raw('POST', '/topics/api/partitions/1', `{"records":[{"value":${nested(25_000)}}]}`), 400, 'INVALID_JSON');
+      expectError(await raw('POST', '/topics/api/partitions/1', `{"records":[{"value":${nested(1001)}}]}`), 400, 'INVALID_JSON');
+      const ok = await raw('POST', '/topics/api/partitions/1', `{"records":[{"value":${nested(1000)}}]}`);
+      expect(ok.status).toBe(200);
+      // Written by a producer that does not check (here the string format): read back as its text, not a 500.
+      const deep = await http.json<ProduceResponse>('POST', '/topics/api/partitions/1', { format: 'string', records: [{ value: nested(30_000) }] });
+      const offset = deep.body.offsets[0].offset as number;
+      const read = await http.json<HttpRecord[]>('GET', `/topics/api/partitions/1/records?offset=${offset}`);
+      expect(read.status).toBe(200);
+      expect(read.body[0].value).toBe(nested(30_000));
+    });
+    it('topic names up to Kafka’s 249 characters on every route, and a path parameter too long in the API’s error shape', async () => {
+      const name = 'n'.repeat(249);
+      await http.createTopic(name, 1);
+      expect((await http.json('POST', `/topics/${name}/partitions/0`, { records: [{ value: 1 }] })).status).toBe(200);
+      expect((await http.json<HttpRecord[]>('GET', `/topics/${name}/partitions/0/records?offset=0`)).body[0].value).toBe(1);
+      expect((await http.json('GET', `/topics/${name}`)).status).toBe(200);
+      expect((await http.json('DELETE', `/topics/${name}`)).status).toBe(204);
+      expectError(await http.json('GET', `/topics/${'n'.repeat(2000)}`), 414, 'URI_TOO_LONG');
+    });
+    it('CONNECT and unknown methods get an answer in the API’s error shape', async () => {
+      expectError(parseRawResponse(await rawExchange('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')), 405, 'METHOD_NOT_ALLOWED');
+      expectError(parseRawResponse(await rawExchange('BREW /topics HTTP/1.1\r\nHost: x\r\n\r\n')), 405, 'METHOD_NOT_ALLOWED');
+      expectError(parseRawResponse(await rawExchange('GET /topics HTTP/1.1\r\nBad Header\r\n\r\n')), 400, 'INVALID_REQUEST');
+    });
+    it('headers or a body that never finish arriving: 408 and the connection closes', async () => {
+      const halfHeaders = rawExchange('GET /topics HTTP/1.1\r\nHost: x\r\nX-Slow: ', { endAfterMs: 15_000 });
+      const endlessBody = rawExchange('POST /topics/api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"rec\r\n', { endAfterMs: 15_000 });
+      expectError(parseRawResponse(await halfHeaders), 408, 'REQUEST_TIMEOUT');
+      expectError(parseRawResponse(await endlessBody), 408, 'REQUEST_TIMEOUT');
+    });
 
     it('keeps serving and loses nothing afterwards', async () => {
       const before = await http.endOffset('api', 0);

@@ -1,11 +1,23 @@
 // The gateway's configuration (environment variables), validated at start.
-import { defineConfig, v } from '@sluice/runtime';
+import { ConfigError, defineConfig, v } from '@sluice/runtime';
 
 export const gatewayConfig = defineConfig('gateway', {
   httpHost: v.string('SLUICE_HTTP_HOST', 'Interface the HTTP API listens on', { default: '0.0.0.0' }),
   httpPort: v.port('SLUICE_HTTP_PORT', 'Port of the HTTP API (0: any free port)', { default: 8080 }),
   advertisedHost: v.string('SLUICE_ADVERTISED_HOST', 'Host name clients use to reach this gateway', { default: '127.0.0.1' }),
   nodeId: v.int('SLUICE_NODE_ID', 'Node id; unset: the controller assigns one (above 1000)', { default: -1, defaultText: '(assigned)', min: -1 }),
+  httpRequestReadTimeoutMs: v.int('SLUICE_HTTP_REQUEST_READ_TIMEOUT_MS', 'An HTTP request (headers and body) must arrive whole within this time, or it gets 408 and its connection closes', {
+    default: 60_000,
+    min: 100,
+  }),
+  httpHeadersTimeoutMs: v.int('SLUICE_HTTP_HEADERS_TIMEOUT_MS', 'The headers of an HTTP request must arrive within this time (at most SLUICE_HTTP_REQUEST_READ_TIMEOUT_MS)', {
+    default: 20_000,
+    min: 100,
+  }),
+  httpIdleTimeoutMs: v.int('SLUICE_HTTP_IDLE_TIMEOUT_MS', 'An HTTP connection with no traffic for this long is closed (open streams send keepalives every 15 s)', {
+    default: 120_000,
+    min: 1000,
+  }),
   maxBodyBytes: v.int('SLUICE_HTTP_MAX_BODY_BYTES', 'Largest HTTP request body accepted', { default: 4 * 1024 * 1024, min: 1024 }),
   requestTimeoutMs: v.int('SLUICE_REQUEST_TIMEOUT_MS', 'How long a request may wait for a partition leader (retries included)', {
     default: 30_000,
@@ -35,6 +47,19 @@ export const gatewayConfig = defineConfig('gateway', {
     default: 100 * 1024 * 1024,
     min: 1024,
   }),
+  kafkaMaxQueuedRequestBytes: v.int(
+    'SLUICE_KAFKA_MAX_QUEUED_REQUEST_BYTES',
+    'Memory all Kafka connections together may hold for requests being read or processed; beyond it connections wait unread (queued.max.request.bytes)',
+    { default: 256 * 1024 * 1024, min: 1024 },
+  ),
+  kafkaRequestReadTimeoutMs: v.int('SLUICE_KAFKA_REQUEST_READ_TIMEOUT_MS', 'A Kafka request that has begun must arrive whole within this time, or its connection is closed', {
+    default: 30_000,
+    min: 100,
+  }),
+  kafkaConnectionsMaxIdleMs: v.int('SLUICE_KAFKA_CONNECTIONS_MAX_IDLE_MS', 'A Kafka connection with no request for this long is closed (connections.max.idle.ms)', {
+    default: 600_000,
+    min: 100,
+  }),
   kafkaMaxInFlight: v.int('SLUICE_KAFKA_MAX_IN_FLIGHT', 'Kafka requests of one connection processed at once; more wait unread (backpressure)', {
     default: 16,
     min: 1,
@@ -50,6 +75,13 @@ export const gatewayConfig = defineConfig('gateway', {
   autoCreateTopics: v.bool('SLUICE_AUTO_CREATE_TOPICS', 'Create a topic when a Kafka client asks Metadata for one that does not exist (auto.create.topics.enable)', {
     default: false,
   }),
+}, (c) => {
+  if (c.httpHeadersTimeoutMs > c.httpRequestReadTimeoutMs) {
+    throw new ConfigError('SLUICE_HTTP_HEADERS_TIMEOUT_MS', `${c.httpHeadersTimeoutMs} is above SLUICE_HTTP_REQUEST_READ_TIMEOUT_MS (${c.httpRequestReadTimeoutMs})`);
+  }
+  if (c.kafkaMaxQueuedRequestBytes < c.kafkaMaxRequestBytes) {
+    throw new ConfigError('SLUICE_KAFKA_MAX_QUEUED_REQUEST_BYTES', `${c.kafkaMaxQueuedRequestBytes} is below SLUICE_KAFKA_MAX_REQUEST_BYTES (${c.kafkaMaxRequestBytes}): no request of the largest size could ever be read`);
+  }
 });
 
 export type GatewayConfig = ReturnType<typeof gatewayConfig.load>;

@@ -8,6 +8,46 @@ export const recordFormats: readonly RecordFormat[] = ['json', 'string', 'binary
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/**
+ * JSON values nested deeper than this are refused at produce and read back as text: serialising one costs a stack
+ * frame per level, and at some thousands of levels JSON.stringify overflows the stack.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Whether JSON text nests arrays and objects deeper than `limit`; text too short to nest that deep is not scanned. */
+export function jsonNestingExceeds(text: string, limit = MAX_JSON_DEPTH): boolean {
+  if (text.length <= 2 * limit) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string: find its closing quote, one not preceded by an odd number of backslashes.
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return false;
+        let b = i - 1;
+        while (text.charCodeAt(b) === 0x5c) b--;
+        if ((i - 1 - b) % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+function jsonText(value: unknown, what: string): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    text = '';
+  }
+  if (text === '' || jsonNestingExceeds(text)) throw HttpError.badRequest(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`, 'INVALID_JSON');
+  return text;
+}
+
 /** The format a content type or Accept header asks for (Confluent REST Proxy v2 media types), if it names one. */
 export function formatFromMediaType(mediaType: string | undefined): RecordFormat | undefined {
   if (!mediaType) return undefined;
@@ -22,7 +62,7 @@ export function toBytes(format: RecordFormat, value: unknown, what: string): Buf
   if (value === null || value === undefined) return null;
   switch (format) {
     case 'json':
-      return Buffer.from(JSON.stringify(value), 'utf8');
+      return Buffer.from(jsonText(value, what), 'utf8');
     case 'string':
       if (typeof value !== 'string') throw HttpError.invalidRecord(`${what} must be a string in the string format`);
       return Buffer.from(value, 'utf8');
@@ -43,6 +83,8 @@ export function fromBytes(format: RecordFormat, bytes: Buffer | null): unknown {
       return bytes.toString('utf8');
     case 'json': {
       const text = bytes.toString('utf8');
+      // Too deep to serialise again (written by another producer): the text itself, as for text that is not JSON.
+      if (jsonNestingExceeds(text)) return text;
       try {
         return JSON.parse(text);
       } catch {

@@ -45,6 +45,14 @@ describe('defineConfig', () => {
     expect((error as ConfigError).message).toContain(variable);
   });
 
+  it('checks what depends on several variables, naming the one to change', () => {
+    const pair = defineConfig('t', { low: v.int('T_LOW', 'low', { default: 1 }), high: v.int('T_HIGH', 'high', { default: 2 }) }, (c) => {
+      if (c.low > c.high) throw new ConfigError('T_LOW', `${c.low} is above T_HIGH (${c.high})`);
+    });
+    expect(pair.load({})).toEqual({ low: 1, high: 2 });
+    expect(() => pair.load({ T_LOW: '5' })).toThrow(/T_LOW: 5 is above T_HIGH/);
+  });
+
   it('documents every variable', () => {
     for (const name of ['T_PORT', 'T_COUNT', 'T_FLAG', 'T_MODE', 'T_URL', 'T_NAME', 'T_LIST']) {
       expect(def.help()).toContain(name);

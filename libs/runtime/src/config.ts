@@ -97,7 +97,11 @@ export interface ConfigDefinition<S extends Record<string, VarSpec<unknown>>> {
   markdown(): string;
 }
 
-export function defineConfig<S extends Record<string, VarSpec<unknown>>>(service: string, spec: S): ConfigDefinition<S> {
+/**
+ * `check` validates what single variables cannot (one value bounded by another); it throws ConfigError naming the
+ * variable to change.
+ */
+export function defineConfig<S extends Record<string, VarSpec<unknown>>>(service: string, spec: S, check?: (config: Parsed<S>) => void): ConfigDefinition<S> {
   const showDefault = (s: VarSpec<unknown>): string =>
     s.defaultText ?? (s.default === undefined ? '(required)' : Array.isArray(s.default) ? s.default.join(',') : String(s.default));
   return {
@@ -118,6 +122,7 @@ export function defineConfig<S extends Record<string, VarSpec<unknown>>>(service
           throw new ConfigError(s.env, (err as Error).message);
         }
       }
+      check?.(out as Parsed<S>);
       return out as Parsed<S>;
     },
     help() {

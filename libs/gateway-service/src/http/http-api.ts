@@ -1,6 +1,8 @@
 // The HTTP API as a Fastify instance: topics, produce, records, brokers and the OpenAPI document, each a named plugin.
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Bus } from '@sluice/bus';
 import type { MetadataClient } from '@sluice/metadata';
 import type { Logger } from '@sluice/runtime';
@@ -30,18 +32,68 @@ export interface HttpApiContext {
   metrics: GatewayMetrics;
 }
 
+const MAX_PARAM_LENGTH = 1024;
+
+/** Writes a whole error response on a raw socket (before or outside Fastify's request handling) and closes it. */
+function endWithError(socket: Duplex, error: HttpError): void {
+  if (socket.destroyed) return;
+  if (socket.writable) {
+    const body = JSON.stringify(error.body());
+    const reason = STATUS_CODES[error.status] ?? 'Error';
+    socket.write(`HTTP/1.1 ${error.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/** Requests Node's parser refuses (unknown methods, bad headers, timeouts) get the API's error shape. */
+function clientErrorResponse(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET') return;
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return endWithError(socket, new HttpError(408, 40801, 'REQUEST_TIMEOUT', 'the request did not arrive in time'));
+    case 'HPE_HEADER_OVERFLOW':
+      return endWithError(socket, new HttpError(431, 43101, 'HEADERS_TOO_LARGE', 'the request headers are too large'));
+    case 'HPE_INVALID_METHOD':
+      return endWithError(socket, new HttpError(405, 40501, 'METHOD_NOT_ALLOWED', 'the request method is not supported'));
+    default:
+      return endWithError(socket, HttpError.badRequest(`malformed HTTP request (${err.code ?? 'parse error'})`));
+  }
+}
+
 /** Media types the API accepts as JSON bodies: plain JSON and Confluent REST Proxy v2's. */
 const KAFKA_MEDIA_TYPES = /^application\/vnd\.(kafka|sluice)(\.[a-z]+)?\.v[0-9]+\+json$/;
 
 export async function buildHttpApi(
   deps: { bus: Bus; subjects: Subjects; metadata: MetadataClient; config: GatewayConfig; logger: Logger; metrics: GatewayMetrics },
 ): Promise<FastifyInstance> {
+  const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     disableRequestLogging: true,
-    bodyLimit: deps.config.maxBodyBytes,
+    bodyLimit: config.maxBodyBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+    // Path parameters hold topic names (Kafka allows 249 characters), group ids and instance ids.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Clients that send slowly, or never finish: headers and whole requests have deadlines (checked every second),
+    // and a connection without traffic closes.
+    requestTimeout: config.httpRequestReadTimeoutMs,
+    connectionTimeout: config.httpIdleTimeoutMs,
+    keepAliveTimeout: Math.min(72_000, config.httpIdleTimeoutMs),
+    http: { headersTimeout: config.httpHeadersTimeoutMs, requestTimeout: config.httpRequestReadTimeoutMs, connectionsCheckingInterval: 1000 },
+    clientErrorHandler: clientErrorResponse,
+    // Errors the router raises before any route runs get the API's error shape too.
+    frameworkErrors: (err, _request, reply) => {
+      const error =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new HttpError(414, 41401, 'URI_TOO_LONG', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
+          : HttpError.badRequest(err.message);
+      void (reply as FastifyReply).code(error.status).send(error.body());
+    },
   });
+  // Node hands CONNECT to 'connect' listeners instead of routes, and drops the connection when there is none.
+  app.server.on('connect', (req: IncomingMessage, socket: Duplex) =>
+    endWithError(socket, new HttpError(405, 40501, 'METHOD_NOT_ALLOWED', `${req.method ?? 'this method'} is not supported`)),
+  );
   const ctx: HttpApiContext = {
     ...deps,
     partitions: new PartitionClient(deps.bus, deps.subjects, deps.metadata),

@@ -1,7 +1,8 @@
 // The Kafka protocol listener: accepts client connections and serves the registered APIs on each.
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { apiRegistry, createDispatcher, type ApiRegistry } from './kafka-apis.js';
-import { KafkaConnection } from './kafka-connection.js';
+import { KafkaConnection, type CoarseClock } from './kafka-connection.js';
+import { RequestMemory } from './request-memory.js';
 import type { KafkaContext } from './kafka-context.js';
 import { alterConfigsApi, createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
 import { apiVersionsApi, describeClusterApi, initProducerIdApi, metadataApi } from './handlers/cluster.js';
@@ -57,18 +58,41 @@ export function kafkaApis(): ApiRegistry {
 export interface KafkaListener {
   readonly port: number;
   readonly connections: number;
+  /** Bytes reserved for requests being read or processed, over all connections. */
+  readonly reservedRequestBytes: number;
   close(): Promise<void>;
 }
 
+/** Kafka's sasl.server.max.receive.size: the largest frame a client may send before it has authenticated. */
+const MAX_UNAUTHENTICATED_FRAME = 512 * 1024;
+const SWEEP_INTERVAL_MS = 1000;
+
 export async function startKafkaListener(ctx: KafkaContext, registry: ApiRegistry = kafkaApis()): Promise<KafkaListener> {
   const dispatch = createDispatcher(registry, ctx);
-  const sockets = new Set<Socket>();
-  const options = { maxRequestBytes: ctx.config.kafkaMaxRequestBytes, maxInFlight: ctx.config.kafkaMaxInFlight, logger: ctx.logger };
+  const connections = new Set<KafkaConnection>();
+  const clock: CoarseClock = { now: Date.now() };
+  const memory = new RequestMemory(ctx.config.kafkaMaxQueuedRequestBytes);
+  const options = {
+    maxRequestBytes: ctx.config.kafkaMaxRequestBytes,
+    maxUnauthenticatedBytes: Math.min(MAX_UNAUTHENTICATED_FRAME, ctx.config.kafkaMaxRequestBytes),
+    saslRequired: ctx.sasl.enabled,
+    maxInFlight: ctx.config.kafkaMaxInFlight,
+    idleTimeoutMs: ctx.config.kafkaConnectionsMaxIdleMs,
+    requestReadTimeoutMs: ctx.config.kafkaRequestReadTimeoutMs,
+    memory,
+    clock,
+    logger: ctx.logger,
+  };
   const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    new KafkaConnection(socket, dispatch, options);
+    const connection = new KafkaConnection(socket, dispatch, options);
+    connections.add(connection);
+    socket.on('close', () => connections.delete(connection));
   });
+  const sweep = setInterval(() => {
+    clock.now = Date.now();
+    for (const c of connections) c.checkTimeouts(clock.now);
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(ctx.config.kafkaPort, ctx.config.kafkaHost, () => {
@@ -81,11 +105,15 @@ export async function startKafkaListener(ctx: KafkaContext, registry: ApiRegistr
   return {
     port,
     get connections() {
-      return sockets.size;
+      return connections.size;
+    },
+    get reservedRequestBytes() {
+      return memory.reservedBytes;
     },
     close: async () => {
+      clearInterval(sweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
+      for (const c of connections) c.dispose();
       await closed;
     },
   };
