@@ -1,7 +1,20 @@
 // The Kafka listener at the wire level: versions, pipelining, and bad input that must close only the offending
 // connection (malformed and oversize frames, unknown APIs and versions), plus per-partition errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKey, buildRecordBatch, kafka, KafkaErrorCode, Reader, readResponseHeader } from '@sluice/protocol';
+import {
+  ApiKey,
+  BatchField,
+  buildRecordBatch,
+  Compression,
+  crc32c,
+  kafka,
+  KafkaErrorCode,
+  OffsetSpec,
+  Reader,
+  readResponseHeader,
+  RECORD_BATCH_HEADER_SIZE,
+  type CompressionType,
+} from '@sluice/protocol';
 import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http } from './http-client.js';
@@ -10,7 +23,11 @@ import { WireClient } from './kafka-wire.js';
 let sluice: EmbeddedSluice;
 
 beforeAll(async () => {
-  sluice = await startEmbedded({ SLUICE_KAFKA_MAX_REQUEST_BYTES: String(1024 * 1024) });
+  sluice = await startEmbedded({
+    SLUICE_KAFKA_MAX_REQUEST_BYTES: String(1024 * 1024),
+    SLUICE_KAFKA_REQUEST_READ_TIMEOUT_MS: '1500',
+    SLUICE_KAFKA_CONNECTIONS_MAX_IDLE_MS: '3000',
+  });
   await new Http(sluice.httpUrl).createTopic('wire', 2);
 });
 
@@ -93,6 +110,26 @@ describe('Kafka protocol listener', () => {
     await stillServes();
   });
 
+  it('closes only the connection that sends a zero-length frame, alone or right after a valid frame', async () => {
+    const alone = await WireClient.connect(sluice.kafkaBootstrap);
+    alone.socket.write(Buffer.alloc(4));
+    expect(await alone.whenClosed()).toBe(true);
+    const after = await WireClient.connect(sluice.kafkaBootstrap);
+    after.socket.write(Buffer.concat([after.frame(ApiKey.ApiVersions, 3, (w) => kafka.writeApiVersionsRequest(w, 3, {}), 5), Buffer.alloc(4)]));
+    expect(await after.whenClosed()).toBe(true);
+    await stillServes();
+  });
+
+  it('closes connections that leave a frame unfinished past the read timeout, and idle ones past connections.max.idle.ms', async () => {
+    const partial = await Promise.all(Array.from({ length: 20 }, () => WireClient.connect(sluice.kafkaBootstrap)));
+    partial.forEach((c, i) => c.socket.write(i % 2 === 0 ? Buffer.from([0, 0]) : Buffer.from([0, 0, 1, 0, 9, 9, 9])));
+    const idle = await WireClient.connect(sluice.kafkaBootstrap);
+    const closed = await Promise.all(partial.map((c) => c.whenClosed(10_000)));
+    expect(closed.every(Boolean)).toBe(true);
+    expect(await idle.whenClosed(10_000)).toBe(true);
+    await stillServes();
+  });
+
   it('waits for the rest of a frame that arrives in pieces', async () => {
     const client = await WireClient.connect(sluice.kafkaBootstrap);
     const frame = client.frame(ApiKey.ApiVersions, 3, (w) => kafka.writeApiVersionsRequest(w, 3, {}), 7);
@@ -148,6 +185,51 @@ describe('Kafka protocol listener', () => {
     expect(p0.errorCode).toBe(0);
     expect(p0.records?.length).toBe(good.length);
     expect(p1.errorCode).toBe(KafkaErrorCode.OFFSET_OUT_OF_RANGE);
+    client.close();
+  });
+
+  it('refuses batches a reader could not read, naming the bad records (record_errors), and stores nothing of them', async () => {
+    const http = new Http(sluice.httpUrl);
+    expect((await http.json('POST', '/topics', { name: 'wire-compact', partitions: 1, configs: { 'cleanup.policy': 'compact' } })).status).toBe(201);
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const now = Date.now();
+    const batch = (records: Array<{ key?: string; value: string; timestamp?: number }>, compression: CompressionType = Compression.none) =>
+      buildRecordBatch(records.map((r) => ({ key: r.key === undefined ? null : Buffer.from(r.key), value: Buffer.from(r.value), timestamp: r.timestamp ?? now })), { compression, timestamp: now });
+    const patched = (b: Buffer, write: (b: Buffer) => void): Buffer => {
+      write(b);
+      b.writeUInt32BE(crc32c(b.subarray(BatchField.attributes)), BatchField.crc);
+      return b;
+    };
+    const produce = async (topic: string, records: Buffer) =>
+      (await client.request(ApiKey.Produce, 9, (w) => kafka.writeProduceRequest(w, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] }), kafka.readProduceResponse)).body
+        .responses[0].partitionResponses[0];
+    const endBefore = await http.endOffset('wire', 0);
+    const refused: Array<[Buffer, number]> = [
+      [patched(batch([{ value: 'a' }]), (b) => b.writeInt16BE(6, BatchField.attributes)), KafkaErrorCode.UNSUPPORTED_COMPRESSION_TYPE],
+      [Buffer.from('000000000000000000000038ffffffff02d49103f5000000000000000001a233ae82e8000001a233ae82e8ffffffffffffffffffffffffffff01312d0001000000010100', 'hex'), KafkaErrorCode.INVALID_RECORD],
+      [patched(batch([{ value: 'a' }]), (b) => b.writeInt32BE(0x7fffffff, BatchField.lastOffsetDelta)), KafkaErrorCode.INVALID_RECORD],
+      [patched(batch([{ value: 'a'.repeat(100) }], Compression.gzip), (b) => b.fill(7, RECORD_BATCH_HEADER_SIZE + 12, RECORD_BATCH_HEADER_SIZE + 30)), KafkaErrorCode.CORRUPT_MESSAGE],
+      [batch([{ value: 'a' }, { value: 'from the future', timestamp: now + 7_200_000 }]), KafkaErrorCode.INVALID_TIMESTAMP],
+    ];
+    for (const [bytes, errorCode] of refused) expect((await produce('wire', bytes)).errorCode, bytes.subarray(0, 30).toString('hex')).toBe(errorCode);
+    expect(await http.endOffset('wire', 0)).toBe(endBefore);
+
+    const keyless = await produce('wire-compact', batch([{ key: 'k', value: 'a' }, { value: 'no key' }, { key: 'k2', value: 'b' }, { value: 'none' }]));
+    expect(keyless.errorCode).toBe(KafkaErrorCode.INVALID_RECORD);
+    expect(keyless.recordErrors?.map((e) => e.batchIndex)).toEqual([1, 3]);
+    expect(await http.endOffset('wire-compact', 0)).toBe(0);
+
+    // A max timestamp of INT64_MAX in the header is corrected from the records (it used to wedge the time index).
+    const wrongMax = patched(batch([{ value: 'max' }]), (b) => b.writeBigInt64BE(0x7fffffffffffffffn, BatchField.maxTimestamp));
+    expect((await produce('wire', wrongMax)).errorCode).toBe(0);
+    const latest = await client.request(
+      ApiKey.ListOffsets,
+      7,
+      (w) => kafka.writeListOffsetsRequest(w, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'wire', partitions: [{ partitionIndex: 0, timestamp: OffsetSpec.maxTimestamp }] }] }),
+      kafka.readListOffsetsResponse,
+    );
+    expect(latest.body.topics[0].partitions[0]).toMatchObject({ errorCode: 0, offset: endBefore, timestamp: now });
+    expect((await http.readAll('wire', 0, endBefore)).map((r) => r.value)).toEqual(['max']);
     client.close();
   });
 

@@ -2,6 +2,7 @@
 // polling and list-offsets (concurrent: reads need no ordering). Record batches stay bytes from request to disk to reply.
 import { reply, type Actor, type Bus, type Envelope, type Reply } from '@sluice/bus';
 import {
+  BatchRejection,
   KafkaErrorCode,
   OffsetSpec,
   PartitionVerb,
@@ -115,12 +116,13 @@ export class PartitionLeader {
    */
   async produce(meta: ProduceRequest, body: Buffer | undefined): Promise<ProduceReply> {
     const log = this.log;
-    const fail = (errorCode: number, errorMessage: string): ProduceReply => ({
+    const fail = (errorCode: number, errorMessage: string, recordErrors?: ProduceReply['recordErrors']): ProduceReply => ({
       errorCode,
       errorMessage,
       baseOffset: -1,
       logAppendTimeMs: -1,
       logStartOffset: log.logStartOffset,
+      ...(recordErrors && recordErrors.length > 0 ? { recordErrors } : {}),
     });
     const epochError = this.epochError(meta.leaderEpoch);
     if (epochError !== KafkaErrorCode.NONE) return fail(epochError, `leader epoch ${meta.leaderEpoch} does not match ${this.info.leaderEpoch}`);
@@ -135,6 +137,7 @@ export class PartitionLeader {
     try {
       appended = await log.append(body, this.info.leaderEpoch);
     } catch (err) {
+      if (err instanceof BatchRejection) return fail(err.kafkaCode, err.message, [...err.recordErrors]);
       if (err instanceof SluiceError && err.kafkaCode !== -1) return fail(err.kafkaCode, err.message);
       this.options.logger.error({ err, topic: this.options.topicName, partition: this.info.partition }, 'append failed');
       return fail(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'the broker could not write to its log');

@@ -29,6 +29,12 @@ export function logConfigFor(configs: Record<string, string>, broker: BrokerConf
   if (deleteRetentionMs !== undefined) out.deleteRetentionMs = deleteRetentionMs;
   const dirtyRatio = num(configs['min.cleanable.dirty.ratio']);
   if (dirtyRatio !== undefined) out.minCleanableDirtyRatio = dirtyRatio;
+  const timestampType = configs['message.timestamp.type'];
+  if (timestampType === 'CreateTime' || timestampType === 'LogAppendTime') out.messageTimestampType = timestampType;
+  const before = num(configs['message.timestamp.before.max.ms']);
+  if (before !== undefined) out.messageTimestampBeforeMaxMs = Math.min(before, Number.MAX_SAFE_INTEGER);
+  const after = num(configs['message.timestamp.after.max.ms']);
+  if (after !== undefined) out.messageTimestampAfterMaxMs = Math.min(after, Number.MAX_SAFE_INTEGER);
   return out;
 }
 

@@ -6,6 +6,8 @@ const long =
   (min: number): Check =>
   (v) =>
     /^-?\d+$/.test(v) && Number(v) >= min && Number.isSafeInteger(Number(v)) ? undefined : `must be an integer ≥ ${min}`;
+/** A duration that may be Kafka's Long.MAX_VALUE ("no bound"), which is beyond a safe integer. */
+const longMs: Check = (v) => (/^\d+$/.test(v) && (Number.isSafeInteger(Number(v)) || v === '9223372036854775807') ? undefined : 'must be an integer ≥ 0');
 const oneOf =
   (...values: string[]): Check =>
   (v) =>
@@ -29,6 +31,8 @@ const checks: Record<string, Check> = {
   },
   'max.message.bytes': long(0),
   'message.timestamp.type': oneOf('CreateTime', 'LogAppendTime'),
+  'message.timestamp.before.max.ms': longMs,
+  'message.timestamp.after.max.ms': longMs,
   'compression.type': oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'),
   'delete.retention.ms': long(0),
   'min.cleanable.dirty.ratio': (v) => (/^\d*\.?\d+$/.test(v) && Number(v) >= 0 && Number(v) <= 1 ? undefined : 'must be a number from 0 to 1'),

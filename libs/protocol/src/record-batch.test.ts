@@ -15,6 +15,8 @@ import {
   RECORD_BATCH_HEADER_SIZE,
   stampBatches,
   validateBatches,
+  BatchRejection,
+  type BatchRules,
   type RecordInput,
 } from './record-batch.js';
 
@@ -75,7 +77,7 @@ describe('RecordBatch v2', () => {
   describe('refuses bad batches', () => {
     const good = (): Buffer => buildRecordBatch([{ value: Buffer.from('hello') }]);
     const code = (bytes: Uint8Array, max?: number): number => {
-      const r = validateBatches(bytes, max);
+      const r = validateBatches(bytes, { maxBatchBytes: max });
       return r instanceof SluiceError ? r.kafkaCode : 0;
     };
 
@@ -150,6 +152,107 @@ describe('filterRecordBatch (compaction)', () => {
   it('refuses a batch whose records overrun it', () => {
     const batch = buildRecordBatch(records);
     batch.writeInt32BE(11, BatchField.recordCount);
-    expect(() => forEachRecordRef(batch, () => undefined)).toThrow(/CORRUPT|overruns|malformed/);
+    expect(() => forEachRecordRef(batch, () => undefined)).toThrow(/cannot be decoded/);
+  });
+});
+
+describe('validating what a producer sent (the leader\'s checks)', () => {
+  const now = 1_800_000_000_000;
+  const rules: Partial<BatchRules> = { checkRecords: true, now, timestampAfterMaxMs: 3_600_000 };
+  const hourAgo = now - 3_600_000;
+  const batchOf = (n: number, options: Parameters<typeof buildRecordBatch>[1] = {}, records?: RecordInput[]) =>
+    buildRecordBatch(records ?? Array.from({ length: n }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), timestamp: hourAgo + i })), options);
+  /** Rewrites a header field and the CRC, so only the field is wrong. */
+  const patch = (batch: Buffer, write: (b: Buffer) => void): Buffer => {
+    write(batch);
+    batch.writeUInt32BE(crc32c(batch.subarray(BatchField.attributes)), BatchField.crc);
+    return batch;
+  };
+  const rejection = (bytes: Buffer, extra: Partial<BatchRules> = {}): BatchRejection => {
+    const r = validateBatches(bytes, { ...rules, ...extra });
+    expect(r).toBeInstanceOf(BatchRejection);
+    return r as BatchRejection;
+  };
+
+  it('accepts what clients send, compressed or not', () => {
+    for (const compression of Object.values(Compression)) {
+      expect(validateBatches(batchOf(50, { compression }), rules)).toMatchObject({ batches: 1, offsetCount: 50, maxTimestamp: hourAgo + 49 });
+    }
+  });
+
+  it('refuses the 68-byte batch whose record length of -1 made decoding repeat one record 20,000,000 times, at once', () => {
+    const hex = '000000000000000000000038ffffffff02d49103f5000000000000000001a233ae82e8000001a233ae82e8ffffffffffffffffffffffffffff01312d0001000000010100';
+    const batch = Buffer.from(hex, 'hex');
+    expect(() => decodeRecords(batch)).toThrow(SluiceError);
+    expect(rejection(batch).code).toBe('INVALID_RECORD');
+  });
+
+  it('refuses unknown codecs, corrupt compressed payloads, control and transactional batches', () => {
+    for (const codec of [5, 6, 7]) {
+      expect(rejection(patch(batchOf(3), (b) => b.writeInt16BE(codec, BatchField.attributes))).code).toBe('UNSUPPORTED_COMPRESSION_TYPE');
+    }
+    const gz = batchOf(3, { compression: Compression.gzip });
+    expect(rejection(patch(gz, (b) => b.fill(0x41, RECORD_BATCH_HEADER_SIZE + 10, RECORD_BATCH_HEADER_SIZE + 20))).code).toBe('CORRUPT_MESSAGE');
+    expect(rejection(patch(batchOf(3), (b) => b.writeInt16BE(0x20, BatchField.attributes))).code).toBe('INVALID_RECORD');
+    expect(rejection(patch(batchOf(3), (b) => b.writeInt16BE(0x10, BatchField.attributes))).code).toBe('INVALID_TXN_STATE');
+  });
+
+  it('refuses a record count that does not match the offset deltas (one record claiming 2^31 offsets)', () => {
+    expect(rejection(patch(batchOf(1), (b) => b.writeInt32BE(0x7fffffff, BatchField.lastOffsetDelta))).code).toBe('INVALID_RECORD');
+    expect(rejection(patch(batchOf(3), (b) => b.writeInt32BE(2, BatchField.recordCount))).code).toBe('INVALID_RECORD');
+    expect(rejection(patch(batchOf(3), (b) => b.writeInt32BE(20_000_000, BatchField.recordCount))).code).toBe('INVALID_RECORD');
+  });
+
+  it('refuses CreateTime timestamps out of bounds, naming the records (record_errors)', () => {
+    const records: RecordInput[] = [0, 1, 2, 3].map((i) => ({ value: Buffer.from('v'), timestamp: i % 2 === 1 ? now + 2 * 3_600_000 : now }));
+    const r = rejection(batchOf(0, {}, records));
+    expect(r.code).toBe('INVALID_TIMESTAMP');
+    expect(r.recordErrors.map((e) => e.batchIndex)).toEqual([1, 3]);
+    expect(rejection(batchOf(2), { timestampBeforeMaxMs: 1000 }).code).toBe('INVALID_TIMESTAMP');
+    expect(validateBatches(batchOf(2), { ...rules, timestampAfterMaxMs: Number.MAX_SAFE_INTEGER })).not.toBeInstanceOf(SluiceError);
+  });
+
+  it('corrects a wrong max timestamp in the header (INT64_MAX wedged the time index), keeping the CRC valid', () => {
+    const batch = patch(batchOf(3), (b) => b.writeBigInt64BE(0x7fffffffffffffffn, BatchField.maxTimestamp));
+    expect(validateBatches(batch, rules)).toMatchObject({ maxTimestamp: hourAgo + 2 });
+    expect(readBatchHeader(batch).maxTimestamp).toBe(hourAgo + 2);
+    expect(validateBatches(batch)).not.toBeInstanceOf(SluiceError);
+  });
+
+  it('stamps LogAppendTime into the header only: records keep their bytes, readers see the append time', () => {
+    const batch = batchOf(3);
+    const records = Buffer.from(batch.subarray(RECORD_BATCH_HEADER_SIZE));
+    expect(validateBatches(batch, { ...rules, logAppendTime: true })).toMatchObject({ maxTimestamp: now });
+    expect(batch.subarray(RECORD_BATCH_HEADER_SIZE).equals(records)).toBe(true);
+    expect(validateBatches(batch)).not.toBeInstanceOf(SluiceError);
+    expect(decodeRecords(batch).map((r) => r.timestamp)).toEqual([now, now, now]);
+  });
+
+  it('lists the keyless records a compacted topic refuses', () => {
+    const records: RecordInput[] = [{ key: Buffer.from('a'), value: null }, { value: Buffer.from('x') }, { key: Buffer.from('b'), value: null }, { value: null }];
+    const r = rejection(buildRecordBatch(records, { timestamp: now }), { requireKeys: true });
+    expect(r.code).toBe('INVALID_RECORD');
+    expect(r.recordErrors.map((e) => e.batchIndex)).toEqual([1, 3]);
+  });
+
+  it('whatever the record bytes, never throws, and what it accepts decodes to exactly its record count', () => {
+    fc.assert(
+      fc.property(
+        fc.array(record, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        fc.option(fc.integer({ min: -2, max: 40 }), { nil: undefined }),
+        (records, flips, count) => {
+          const batch = buildRecordBatch(records, { timestamp: now });
+          patch(batch, (b) => {
+            for (const [at, byte] of flips) b[RECORD_BATCH_HEADER_SIZE + (at % (b.length - RECORD_BATCH_HEADER_SIZE))] = byte;
+            if (count !== undefined) b.writeInt32BE(count, BatchField.recordCount);
+          });
+          const verdict = validateBatches(batch, { checkRecords: true, now: 0 });
+          if (verdict instanceof SluiceError) return;
+          expect(decodeRecords(batch)).toHaveLength(readBatchHeader(batch).recordCount);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

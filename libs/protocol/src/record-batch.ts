@@ -4,7 +4,8 @@ import { Reader } from './binary/reader.js';
 import { Writer } from './binary/writer.js';
 import { Compression, compress, decompress, type CompressionType } from './compression.js';
 import { crc32c } from './crc32c.js';
-import { kafkaError, type SluiceError } from './errors.js';
+import { kafkaError, SluiceError } from './errors.js';
+import { KafkaErrorCode, type KafkaErrorName } from './generated/kafka-error-codes.js';
 
 /** Byte positions of the RecordBatch v2 header fields. */
 export const BatchField = {
@@ -94,39 +95,287 @@ export interface BatchesSummary {
   bytes: number;
 }
 
+/** A record a leader refused, by its index in its batch (Kafka's record_errors, KIP-467). */
+export interface RecordError {
+  batchIndex: number;
+  message: string;
+}
+
+/** A refused produce payload: the Kafka error, and the records at fault when the fault lies in records. */
+export class BatchRejection extends SluiceError {
+  constructor(
+    name: KafkaErrorName,
+    message: string,
+    readonly recordErrors: readonly RecordError[] = [],
+  ) {
+    super(name, message, { kafkaCode: KafkaErrorCode[name] });
+  }
+}
+
+/** What a leader checks of a producer's batches (a follower copying its leader checks only the framing and CRC). */
+export interface BatchRules {
+  maxBatchBytes: number;
+  /** Walk every record: lengths, varints, counts, offset deltas, keys and timestamps, as Kafka's LogValidator does. */
+  checkRecords: boolean;
+  /** A compacted topic: every record needs a key. */
+  requireKeys: boolean;
+  /** message.timestamp.before.max.ms / after.max.ms: how far a CreateTime timestamp may lie behind / ahead of now. */
+  timestampBeforeMaxMs: number;
+  timestampAfterMaxMs: number;
+  /** message.timestamp.type LogAppendTime: batches are stamped with `now` (attributes, max timestamp and CRC). */
+  logAppendTime: boolean;
+  now: number;
+}
+
+const framingOnly: BatchRules = {
+  maxBatchBytes: Number.MAX_SAFE_INTEGER,
+  checkRecords: false,
+  requireKeys: false,
+  timestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  timestampAfterMaxMs: Number.MAX_SAFE_INTEGER,
+  logAppendTime: false,
+  now: 0,
+};
+
+/** The fewest bytes a v2 record takes: length, attributes, timestamp and offset deltas, key, value, header count. */
+const MIN_RECORD_BYTES = 7;
+/** Kafka's RecordBatch.NO_TIMESTAMP. */
+const NO_TIMESTAMP = -1;
+
 /**
- * Checks that `bytes` is a sequence of whole, well-formed v2 batches (length, magic, CRC-32C) and summarises them.
- * Returns an error (never throws) so the produce path does no exception handling for bad input.
+ * Checks that `bytes` is a sequence of whole, well-formed v2 batches and summarises them: framing, magic and CRC-32C
+ * always; with `rules.checkRecords` also the attributes and every record, in one pass without per-record objects.
+ * Stamps LogAppendTime when the rules ask for it (rewriting the header's CRC, never record bytes). Returns a
+ * rejection (never throws) so the produce path does no exception handling for bad input.
  */
-export function validateBatches(bytes: Uint8Array, maxBatchBytes = Number.MAX_SAFE_INTEGER): BatchesSummary | SluiceError {
+export function validateBatches(bytes: Uint8Array, rules: Partial<BatchRules> = {}): BatchesSummary | BatchRejection {
+  const r: BatchRules = { ...framingOnly, ...rules };
   const b = asBuffer(bytes);
   let pos = 0;
   let batches = 0;
   let offsetCount = 0;
   let maxTimestamp = -1;
-  if (b.length === 0) return kafkaError('CORRUPT_MESSAGE', 'no record batch in the payload');
+  if (b.length === 0) return new BatchRejection('CORRUPT_MESSAGE', 'no record batch in the payload');
   while (pos < b.length) {
-    if (b.length - pos < RECORD_BATCH_HEADER_SIZE) return kafkaError('CORRUPT_MESSAGE', `truncated record batch header at byte ${pos}`);
+    if (b.length - pos < RECORD_BATCH_HEADER_SIZE) return new BatchRejection('CORRUPT_MESSAGE', `truncated record batch header at byte ${pos}`);
     const batchLength = b.readInt32BE(pos + BatchField.batchLength);
     const size = batchLength + LOG_OVERHEAD;
-    if (batchLength < RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD) return kafkaError('CORRUPT_MESSAGE', `record batch length ${batchLength} is too small`);
-    if (pos + size > b.length) return kafkaError('CORRUPT_MESSAGE', `record batch at byte ${pos} claims ${size} bytes, only ${b.length - pos} present`);
-    if (size > maxBatchBytes) return kafkaError('MESSAGE_TOO_LARGE', `record batch of ${size} bytes exceeds the limit of ${maxBatchBytes}`);
+    if (batchLength < RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD) return new BatchRejection('CORRUPT_MESSAGE', `record batch length ${batchLength} is too small`);
+    if (pos + size > b.length) return new BatchRejection('CORRUPT_MESSAGE', `record batch at byte ${pos} claims ${size} bytes, only ${b.length - pos} present`);
+    if (size > r.maxBatchBytes) return new BatchRejection('MESSAGE_TOO_LARGE', `record batch of ${size} bytes exceeds the limit of ${r.maxBatchBytes}`);
     const magic = b.readInt8(pos + BatchField.magic);
-    if (magic !== 2) return kafkaError('UNSUPPORTED_FOR_MESSAGE_FORMAT', `record batch magic ${magic} is not supported (only v2)`);
+    if (magic !== 2) return new BatchRejection('UNSUPPORTED_FOR_MESSAGE_FORMAT', `record batch magic ${magic} is not supported (only v2)`);
     const stored = b.readUInt32BE(pos + BatchField.crc);
     const actual = crc32c(b.subarray(pos + BatchField.attributes, pos + size));
-    if (stored !== actual) return kafkaError('CORRUPT_MESSAGE', `record batch at byte ${pos} fails its CRC-32C check`);
+    if (stored !== actual) return new BatchRejection('CORRUPT_MESSAGE', `record batch at byte ${pos} fails its CRC-32C check`);
     const lastOffsetDelta = b.readInt32BE(pos + BatchField.lastOffsetDelta);
     const recordCount = b.readInt32BE(pos + BatchField.recordCount);
-    if (lastOffsetDelta < 0 || recordCount < 0) return kafkaError('CORRUPT_MESSAGE', 'negative record count or offset delta');
+    if (lastOffsetDelta < 0 || recordCount < 0) return new BatchRejection('CORRUPT_MESSAGE', 'negative record count or offset delta');
+    let ts = Number(b.readBigInt64BE(pos + BatchField.maxTimestamp));
+    if (r.checkRecords) {
+      const batch = b.subarray(pos, pos + size);
+      const checked = checkProducedBatch(batch, r);
+      if (checked instanceof BatchRejection) return checked;
+      ts = checked;
+    }
     offsetCount += lastOffsetDelta + 1;
-    const ts = Number(b.readBigInt64BE(pos + BatchField.maxTimestamp));
     if (ts > maxTimestamp) maxTimestamp = ts;
     batches++;
     pos += size;
   }
   return { batches, offsetCount, maxTimestamp, bytes: b.length };
+}
+
+/**
+ * One producer batch, as Kafka's LogValidator checks it: known codec, no control batch, a record count that matches
+ * the offset deltas, records that decode exactly to the batch's end with offset deltas 0..n-1, keys on compacted
+ * topics, CreateTime timestamps within bounds. Corrects a wrong max timestamp, or stamps LogAppendTime, in the header
+ * (re-computing the CRC). Returns the batch's max timestamp.
+ */
+function checkProducedBatch(batch: Buffer, r: BatchRules): number | BatchRejection {
+  const attributes = batch.readInt16BE(BatchField.attributes);
+  const codec = attributes & ATTR_COMPRESSION_MASK;
+  if (codec > Compression.zstd) return new BatchRejection('UNSUPPORTED_COMPRESSION_TYPE', `compression codec ${codec} does not exist`);
+  if ((attributes & ATTR_CONTROL) !== 0) return new BatchRejection('INVALID_RECORD', 'clients may not write control batches');
+  if ((attributes & ATTR_TRANSACTIONAL) !== 0) return new BatchRejection('INVALID_TXN_STATE', 'transactional batches are not supported');
+  const recordCount = batch.readInt32BE(BatchField.recordCount);
+  const lastOffsetDelta = batch.readInt32BE(BatchField.lastOffsetDelta);
+  if (recordCount === 0 || recordCount !== lastOffsetDelta + 1) {
+    return new BatchRejection('INVALID_RECORD', `the batch's record count ${recordCount} does not match its last offset delta ${lastOffsetDelta}`);
+  }
+  let payload = batch.subarray(RECORD_BATCH_HEADER_SIZE);
+  if (codec !== Compression.none) {
+    try {
+      payload = decompress(codec, payload);
+    } catch (err) {
+      return new BatchRejection('CORRUPT_MESSAGE', (err as Error).message);
+    }
+  }
+  const baseTimestamp = Number(batch.readBigInt64BE(BatchField.baseTimestamp));
+  const walk = walkRecords(payload, recordCount, baseTimestamp, r.requireKeys);
+  if (typeof walk === 'string') return new BatchRejection('INVALID_RECORD', walk);
+  if (walk.keyless.length > 0) {
+    return new BatchRejection(
+      'INVALID_RECORD',
+      'a compacted topic cannot accept a record without a key',
+      walk.keyless.map((batchIndex) => ({ batchIndex, message: 'compacted topic cannot accept message without key' })),
+    );
+  }
+  if (r.logAppendTime) {
+    setMaxTimestamp(batch, attributes | ATTR_TIMESTAMP_TYPE, r.now);
+    return r.now;
+  }
+  const timestampErrors: RecordError[] = [];
+  if (walk.minTimestamp < r.now - r.timestampBeforeMaxMs || walk.maxTimestamp > r.now + r.timestampAfterMaxMs || walk.badTimestamp >= 0) {
+    // The slow path, only for a batch with a bad timestamp: find which records, for record_errors.
+    walkRecords(payload, recordCount, baseTimestamp, false, (index, timestamp) => {
+      if (!Number.isSafeInteger(timestamp) || (timestamp < 0 && timestamp !== NO_TIMESTAMP)) {
+        timestampErrors.push({ batchIndex: index, message: `timestamp ${timestamp} is not a valid timestamp` });
+      } else if (timestamp !== NO_TIMESTAMP && (timestamp < r.now - r.timestampBeforeMaxMs || timestamp > r.now + r.timestampAfterMaxMs)) {
+        timestampErrors.push({ batchIndex: index, message: `timestamp ${timestamp} is out of range (message.timestamp.before.max.ms / after.max.ms)` });
+      }
+    });
+  }
+  if (timestampErrors.length > 0) {
+    return new BatchRejection('INVALID_TIMESTAMP', `${timestampErrors.length} record(s) with a timestamp out of range; first: ${timestampErrors[0].message}`, timestampErrors);
+  }
+  if (walk.maxTimestamp !== Number(batch.readBigInt64BE(BatchField.maxTimestamp)) && walk.maxTimestamp !== -Infinity) {
+    setMaxTimestamp(batch, attributes & ~ATTR_TIMESTAMP_TYPE, walk.maxTimestamp);
+  }
+  return walk.maxTimestamp === -Infinity ? NO_TIMESTAMP : walk.maxTimestamp;
+}
+
+/** Writes the timestamp type and max timestamp of a batch's header, as Kafka does, and its new CRC. */
+function setMaxTimestamp(batch: Buffer, attributes: number, maxTimestamp: number): void {
+  batch.writeInt16BE(attributes, BatchField.attributes);
+  batch.writeBigInt64BE(BigInt(maxTimestamp), BatchField.maxTimestamp);
+  batch.writeUInt32BE(crc32c(batch.subarray(BatchField.attributes)), BatchField.crc);
+}
+
+interface RecordsWalk {
+  minTimestamp: number;
+  maxTimestamp: number;
+  /** Index of a record whose timestamp delta is not a safe integer, -1 when none. */
+  badTimestamp: number;
+  /** Indexes of records without a key (collected only when keys are required). */
+  keyless: number[];
+}
+
+/**
+ * Walks the records of one (decompressed) batch payload without creating objects per record. Returns a description
+ * of what is malformed, or what it found. `visit` sees each record's timestamp (for error reports).
+ */
+function walkRecords(
+  payload: Buffer,
+  count: number,
+  baseTimestamp: number,
+  requireKeys: boolean,
+  visit?: (index: number, timestamp: number) => void,
+  denseOffsets = true,
+): RecordsWalk | string {
+  const end = payload.length;
+  if (count < 0 || count > end / MIN_RECORD_BYTES) return `${count} records cannot fit in ${end} bytes`;
+  const c = cursor;
+  c.buf = payload;
+  c.pos = 0;
+  c.bad = false;
+  const out: RecordsWalk = { minTimestamp: Infinity, maxTimestamp: -Infinity, badTimestamp: -1, keyless: [] };
+  for (let i = 0; i < count; i++) {
+    const length = c.varint(end);
+    const recordEnd = c.pos + length;
+    if (c.bad || length < MIN_RECORD_BYTES - 1 || recordEnd > end) return `record ${i} has an invalid length`;
+    c.pos++; // attributes (unused in v2)
+    const timestampDelta = c.varlong(recordEnd);
+    const offsetDelta = c.varint(recordEnd);
+    if (c.bad) return `record ${i} is malformed`;
+    // Producers number records 0..n-1; a compacted batch keeps its survivors' deltas, which only increase.
+    if (denseOffsets ? offsetDelta !== i : offsetDelta < 0) return `record ${i} has offset delta ${offsetDelta}`;
+    const keyLength = c.varint(recordEnd);
+    if (c.bad || keyLength < -1 || c.pos + Math.max(keyLength, 0) > recordEnd) return `record ${i} has an invalid key length`;
+    if (keyLength < 0 && requireKeys) out.keyless.push(i);
+    c.pos += Math.max(keyLength, 0);
+    const valueLength = c.varint(recordEnd);
+    if (c.bad || valueLength < -1 || c.pos + Math.max(valueLength, 0) > recordEnd) return `record ${i} has an invalid value length`;
+    c.pos += Math.max(valueLength, 0);
+    const headers = c.varint(recordEnd);
+    if (c.bad || headers < 0 || headers > recordEnd - c.pos) return `record ${i} has an invalid header count`;
+    for (let h = 0; h < headers; h++) {
+      const keyLen = c.varint(recordEnd);
+      if (c.bad || keyLen < 0 || c.pos + keyLen > recordEnd) return `record ${i} header ${h} has an invalid key`;
+      c.pos += keyLen;
+      const valueLen = c.varint(recordEnd);
+      if (c.bad || valueLen < -1 || c.pos + Math.max(valueLen, 0) > recordEnd) return `record ${i} header ${h} has an invalid value`;
+      c.pos += Math.max(valueLen, 0);
+    }
+    if (c.pos !== recordEnd) return `record ${i} is ${length} bytes but its fields take ${c.pos - recordEnd + length}`;
+    const timestamp = baseTimestamp + timestampDelta;
+    if (!Number.isSafeInteger(timestamp)) {
+      if (out.badTimestamp < 0) out.badTimestamp = i;
+    } else if (timestamp !== NO_TIMESTAMP) {
+      if (timestamp < out.minTimestamp) out.minTimestamp = timestamp;
+      if (timestamp > out.maxTimestamp) out.maxTimestamp = timestamp;
+      if (timestamp < 0 && out.badTimestamp < 0) out.badTimestamp = i;
+    }
+    visit?.(i, timestamp);
+  }
+  if (c.pos !== end) return `${end - c.pos} bytes follow the last record`;
+  return out;
+}
+
+/**
+ * Varint reading for walkRecords: reads within `limit`, and sets `bad` instead of throwing on malformed input.
+ * One instance, reused: the walk is synchronous.
+ */
+class VarintCursor {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+  bad = false;
+
+  /** A zigzag varint of at most 32 bits. */
+  varint(limit: number): number {
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.pos >= limit) break;
+      const b = this.buf[this.pos++];
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return (result >>> 1) ^ -(result & 1);
+    }
+    this.bad = true;
+    return 0;
+  }
+
+  /** A zigzag varlong as a JS number: exact up to 2^53, NaN beyond (callers treat it as out of range). */
+  varlong(limit: number): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= limit) break;
+      const b = this.buf[this.pos++];
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (result > Number.MAX_SAFE_INTEGER) return NaN;
+        return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+      }
+      scale *= 128;
+    }
+    this.bad = true;
+    return 0;
+  }
+}
+
+const cursor = new VarintCursor();
+
+/**
+ * The records of one stored batch, decompressed and checked to decode exactly (lengths, counts, bounds), so that
+ * decoding them can neither overrun nor loop. Throws CORRUPT_MESSAGE naming what is wrong.
+ */
+function checkedRecordsPayload(b: Buffer, h: RecordBatchHeader): Buffer {
+  const codec = h.attributes & ATTR_COMPRESSION_MASK;
+  if (codec > Compression.zstd) throw kafkaError('CORRUPT_MESSAGE', `the batch at offset ${h.baseOffset} has compression codec ${codec}, which does not exist`);
+  const payload = decompress(codec, b.subarray(RECORD_BATCH_HEADER_SIZE, h.batchLength + LOG_OVERHEAD));
+  const walk = walkRecords(payload, h.recordCount, 0, false, undefined, false);
+  if (typeof walk === 'string') throw kafkaError('CORRUPT_MESSAGE', `the batch at offset ${h.baseOffset} cannot be decoded: ${walk}`);
+  return payload;
 }
 
 /**
@@ -256,19 +505,23 @@ function readNullableVarBytes(r: Reader): Buffer | null {
   return len < 0 ? null : r.bytes(len);
 }
 
-/** Decodes the records of one batch (the bytes of exactly one batch). Control batches yield no records. */
+/**
+ * Decodes the records of one batch (the bytes of exactly one batch). Control batches yield no records. A batch whose
+ * records are malformed throws CORRUPT_MESSAGE; decoding is bounded by the batch's bytes whatever its header says.
+ */
 export function decodeRecords(batch: Uint8Array): DecodedRecord[] {
   const b = asBuffer(batch);
+  if (b.length < RECORD_BATCH_HEADER_SIZE) throw kafkaError('CORRUPT_MESSAGE', 'truncated record batch header');
   const h = readBatchHeader(b);
   if (h.magic !== 2) throw kafkaError('UNSUPPORTED_FOR_MESSAGE_FORMAT', `record batch magic ${h.magic} is not supported`);
-  if (isControlBatch(h.attributes)) return [];
-  let payload = b.subarray(RECORD_BATCH_HEADER_SIZE, h.batchLength + LOG_OVERHEAD);
-  const compression = batchCompression(h.attributes);
-  if (compression !== Compression.none) {
-    payload = decompress(compression, payload);
+  if (h.batchLength + LOG_OVERHEAD > b.length || h.batchLength < RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD) {
+    throw kafkaError('CORRUPT_MESSAGE', `the batch at offset ${h.baseOffset} claims ${h.batchLength} bytes`);
   }
+  if (isControlBatch(h.attributes)) return [];
+  const payload = checkedRecordsPayload(b, h);
   const r = new Reader(payload);
   const out: DecodedRecord[] = [];
+  const isLogAppend = (h.attributes & ATTR_TIMESTAMP_TYPE) !== 0;
   for (let i = 0; i < h.recordCount; i++) {
     const length = r.varint();
     const end = r.pos + length;
@@ -285,7 +538,6 @@ export function decodeRecords(batch: Uint8Array): DecodedRecord[] {
       headers.push({ key: hk, value: readNullableVarBytes(r) });
     }
     r.pos = end;
-    const isLogAppend = (h.attributes & ATTR_TIMESTAMP_TYPE) !== 0;
     out.push({
       offset: h.baseOffset + offsetDelta,
       timestamp: isLogAppend ? h.maxTimestamp : h.baseTimestamp + Number(timestampDelta),
@@ -312,14 +564,13 @@ export interface RecordRef {
 export function forEachRecordRef(batch: Buffer, visit: (record: RecordRef, raw: Buffer, offsetDelta: number) => void): void {
   const h = readBatchHeader(batch);
   if (isControlBatch(h.attributes)) return;
-  const payload = decompress(batchCompression(h.attributes), batch.subarray(RECORD_BATCH_HEADER_SIZE, h.batchLength + LOG_OVERHEAD));
+  const payload = checkedRecordsPayload(batch, h);
   const r = new Reader(payload);
   try {
     for (let i = 0; i < h.recordCount; i++) {
       const start = r.pos;
       const length = r.varint();
       const end = r.pos + length;
-      if (length < 0 || end > payload.length) throw kafkaError('CORRUPT_MESSAGE', `record ${i} overruns its batch`);
       r.int8();
       r.varlong();
       const offsetDelta = r.varint();

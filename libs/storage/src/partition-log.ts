@@ -6,7 +6,6 @@ import {
   BatchField,
   decodeRecords,
   forEachBatch,
-  forEachRecordRef,
   kafkaError,
   LOG_OVERHEAD,
   RECORD_BATCH_HEADER_SIZE,
@@ -38,6 +37,11 @@ export interface LogConfig {
   minCleanableDirtyRatio: number;
   /** How long a producer id's state is kept after its last batch (Kafka's producer.id.expiration.ms). */
   producerIdExpirationMs: number;
+  /** message.timestamp.type: CreateTime keeps the producer's timestamps, LogAppendTime stamps the append time. */
+  messageTimestampType: 'CreateTime' | 'LogAppendTime';
+  /** message.timestamp.before.max.ms / after.max.ms: how far behind / ahead of now a CreateTime timestamp may be. */
+  messageTimestampBeforeMaxMs: number;
+  messageTimestampAfterMaxMs: number;
 }
 
 export const defaultLogConfig: LogConfig = {
@@ -53,6 +57,10 @@ export const defaultLogConfig: LogConfig = {
   deleteRetentionMs: 24 * 3600 * 1000,
   minCleanableDirtyRatio: 0.5,
   producerIdExpirationMs: 24 * 3600 * 1000,
+  messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+  // Kafka 4's default: a timestamp more than an hour ahead is refused.
+  messageTimestampAfterMaxMs: 3600 * 1000,
 };
 
 export interface LogOptions {
@@ -84,6 +92,8 @@ interface PendingAppend {
   summary: BatchesSummary;
   leaderEpoch: number;
   follower: boolean;
+  /** The append time stamped into the batches (LogAppendTime), -1 otherwise. */
+  logAppendTimeMs: number;
   resolve: (result: AppendResult) => void;
   reject: (err: unknown) => void;
 }
@@ -115,21 +125,6 @@ function pushChunk(chunks: Buffer[], bytes: Buffer): void {
   if (last && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
     chunks[chunks.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
   } else chunks.push(bytes);
-}
-
-/** A compacted topic keeps the latest record per key, so (as in Kafka) it refuses records without one. */
-function findKeylessRecord(bytes: Buffer): SluiceError | null {
-  let error: SluiceError | null = null;
-  try {
-    forEachBatch(bytes, (_h, start, end) => {
-      forEachRecordRef(bytes.subarray(start, end), (record) => {
-        error ??= record.key ? null : kafkaError('INVALID_RECORD', 'a compacted topic cannot accept a record without a key');
-      });
-    });
-  } catch (err) {
-    return err instanceof SluiceError ? err : kafkaError('CORRUPT_MESSAGE', String(err));
-  }
-  return error;
 }
 
 export class PartitionLog {
@@ -349,21 +344,33 @@ export class PartitionLog {
     return next;
   }
 
+  /**
+   * Appends a producer's batches: checked as Kafka's leader checks them (every record decodes, counts, codecs,
+   * timestamps; a compacted topic needs keys; see validateBatches), so nothing is stored that a reader cannot read.
+   * A refusal is a BatchRejection, naming the records at fault where there are some.
+   */
   append(bytes: Buffer, leaderEpoch: number): Promise<AppendResult> {
-    const summary = validateBatches(bytes, this.config.maxBatchBytes);
+    const c = this.config;
+    const now = Date.now();
+    const logAppendTime = c.messageTimestampType === 'LogAppendTime';
+    const summary = validateBatches(bytes, {
+      maxBatchBytes: c.maxBatchBytes,
+      checkRecords: true,
+      requireKeys: c.cleanupPolicy !== 'delete',
+      timestampBeforeMaxMs: c.messageTimestampBeforeMaxMs,
+      timestampAfterMaxMs: c.messageTimestampAfterMaxMs,
+      logAppendTime,
+      now,
+    });
     if (summary instanceof SluiceError) return Promise.reject(summary);
-    if (this.config.cleanupPolicy !== 'delete') {
-      const keyless = findKeylessRecord(bytes);
-      if (keyless) return Promise.reject(keyless);
-    }
-    return this.enqueue({ bytes, summary, leaderEpoch, follower: false });
+    return this.enqueue({ bytes, summary, leaderEpoch, follower: false, logAppendTimeMs: logAppendTime ? now : -1 });
   }
 
   /** Appends batches that already carry their offsets and leader epochs (a follower copying its leader). */
   appendAsFollower(bytes: Buffer): Promise<AppendResult> {
-    const summary = validateBatches(bytes, Number.MAX_SAFE_INTEGER);
+    const summary = validateBatches(bytes);
     if (summary instanceof SluiceError) return Promise.reject(summary);
-    return this.enqueue({ bytes, summary, leaderEpoch: -1, follower: true });
+    return this.enqueue({ bytes, summary, leaderEpoch: -1, follower: true, logAppendTimeMs: -1 });
   }
 
   private enqueue(item: Omit<PendingAppend, 'resolve' | 'reject'>): Promise<AppendResult> {
@@ -446,7 +453,7 @@ export class PartitionLog {
       if (idempotent.producer) this.producers.stage(idempotent.producer, baseOffset, nextOffset - 1);
       buffers.push(item.bytes);
       position += item.bytes.length;
-      done.push({ item, result: { baseOffset, lastOffset: nextOffset - 1, logAppendTimeMs: -1, maxTimestamp: item.summary.maxTimestamp } });
+      done.push({ item, result: { baseOffset, lastOffset: nextOffset - 1, logAppendTimeMs: item.logAppendTimeMs, maxTimestamp: item.summary.maxTimestamp } });
     }
     await writeBuffers();
     for (const { result } of done) this.unflushed += result.lastOffset - result.baseOffset + 1;

@@ -16,6 +16,8 @@ export interface ProduceReply {
   baseOffset: number;
   logAppendTimeMs: number;
   logStartOffset: number;
+  /** The records of a refused batch that caused the refusal, by index in their batch (KIP-467); absent when none. */
+  recordErrors?: Array<{ batchIndex: number; message: string }>;
 }
 
 /**

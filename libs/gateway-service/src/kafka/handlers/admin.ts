@@ -22,6 +22,8 @@ const topicConfigDefaults: Record<string, string> = {
   'index.interval.bytes': '4096',
   'max.message.bytes': '1048588',
   'message.timestamp.type': 'CreateTime',
+  'message.timestamp.before.max.ms': '9223372036854775807',
+  'message.timestamp.after.max.ms': '3600000',
   'min.cleanable.dirty.ratio': '0.5',
   'min.insync.replicas': '1',
   'retention.bytes': '-1',

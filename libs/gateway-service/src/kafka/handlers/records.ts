@@ -89,6 +89,7 @@ export const produceApi = defineApi<kafka.ProduceRequest, kafka.ProduceResponse>
       if (outcome.status === 'fulfilled') {
         const r = outcome.value;
         Object.assign(response, { errorCode: r.errorCode, errorMessage: r.errorMessage, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs, logStartOffset: r.logStartOffset });
+        if (r.recordErrors) response.recordErrors = r.recordErrors.map((e) => ({ batchIndex: e.batchIndex, batchIndexErrorMessage: e.message }));
       } else {
         Object.assign(response, { errorCode: errorCodeOf(outcome.reason), errorMessage: errorMessageOf(outcome.reason) });
       }
