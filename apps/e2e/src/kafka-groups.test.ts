@@ -1,13 +1,13 @@
-// Consumer groups through real Kafka clients: kcat -G, a KafkaJS group of three members sharing six partitions
-// (each record to exactly one member, a member leaving, offsets resumed by a new member), @platformatic/kafka, and
-// group administration.
+// Consumer groups through real Kafka clients: kcat -G (static membership too), a KafkaJS group of three members
+// sharing six partitions (each record to exactly one member, a member leaving, offsets resumed by a new member),
+// @platformatic/kafka, and group administration.
 import { Consumer as PlatformaticConsumer, MessagesStreamModes, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http } from './http-client.js';
-import { kcatOk } from './kcat.js';
+import { kcatOk, spawnKcat, type KcatProcess } from './kcat.js';
 
 let sluice: EmbeddedSluice;
 let http: Http;
@@ -43,6 +43,39 @@ describe('kcat consumer groups (-G)', () => {
     await kcat(['-P', '-t', 'kcat-group', '-K', ':'], Array.from({ length: 5 }, (_, i) => `k${i}:second-${i}`).join('\n') + '\n');
     const second = await consume();
     expect(second.out.trim().split('\n').sort()).toEqual(Array.from({ length: 5 }, (_, i) => `second-${i}`).sort());
+  });
+});
+
+describe('kcat static membership (group.instance.id)', () => {
+  it('a second consumer with the same group.instance.id fences the first, which stops instead of taking its place back', async () => {
+    await http.createTopic('kcat-static', 2);
+    await kcat(['-P', '-t', 'kcat-static', '-K', ':'], 'a:1\nb:2\nc:3\n');
+    const args = ['-G', 'kcat-static-group', 'kcat-static', '-X', 'group.instance.id=worker-1', '-X', 'auto.offset.reset=earliest', '-f', '%s\\n'];
+    const assigned = 'assigned: kcat-static [0], kcat-static [1]';
+    const first = spawnKcat(sluice.kafkaBootstrap, args);
+    let second: KcatProcess | undefined;
+    try {
+      await waitFor(() => first.err.includes(assigned), { timeoutMs: 30_000, what: 'the first consumer assigned both partitions' });
+      const started = spawnKcat(sluice.kafkaBootstrap, args);
+      second = started;
+      await waitFor(() => started.err.includes(assigned), { timeoutMs: 30_000, what: 'the second consumer assigned both partitions' });
+      // FENCED_INSTANCE_ID is fatal to librdkafka: the replaced consumer ends. (UNKNOWN_MEMBER_ID made it rejoin and
+      // displace the second one, and the two took the group from each other for as long as they ran.)
+      await waitFor(() => first.code !== undefined, { timeoutMs: 30_000, what: 'the first consumer to stop, fenced' });
+      expect(first.err).toContain('fenced by other consumer with same group.instance.id');
+      const memberId = /rebalanced \(memberid ([^)]+)\): assigned/.exec(started.err)?.[1];
+      const group = await waitFor(
+        async () => {
+          const g = await http.json<{ state: string; members: Array<{ member_id: string; group_instance_id: string | null }> }>('GET', '/consumer-groups/kcat-static-group');
+          return g.body.state === 'Stable' && g.body;
+        },
+        { timeoutMs: 20_000, what: 'a stable group' },
+      );
+      expect(group.members).toEqual([expect.objectContaining({ member_id: memberId, group_instance_id: 'worker-1' })]);
+      expect(started.code).toBeUndefined();
+    } finally {
+      await Promise.all([first.stop(), second?.stop()]);
+    }
   });
 });
 

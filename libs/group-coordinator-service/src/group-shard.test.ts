@@ -34,6 +34,12 @@ class Client {
   fetch(groupId: string, topics: kafka.OffsetFetchRequestTopic[] | null, v = 5) {
     return this.call(ApiKey.OffsetFetch, v, kafka.writeOffsetFetchRequest, kafka.readOffsetFetchResponse, { groupId, topics });
   }
+  heartbeat(req: kafka.HeartbeatRequest, v = 4) {
+    return this.call(ApiKey.Heartbeat, v, kafka.writeHeartbeatRequest, kafka.readHeartbeatResponse, req);
+  }
+  leave(req: kafka.LeaveGroupRequest, v = 4) {
+    return this.call(ApiKey.LeaveGroup, v, kafka.writeLeaveGroupRequest, kafka.readLeaveGroupResponse, req);
+  }
 }
 
 const protocols = [{ name: 'range', metadata: Buffer.from([0, 1, 0, 0, 0, 1, 0, 1, 116, 255, 255, 255, 255]) }];
@@ -114,6 +120,39 @@ for (const provider of ['sqlite', 'postgresql'] as const) {
       ]);
       const all = await client.fetch('g', null);
       expect(all.topics?.map((t) => t.name)).toEqual(['t']);
+    });
+
+    it('fences the replaced incarnation of a static member: heartbeat, sync, commit and leave get FENCED_INSTANCE_ID', async () => {
+      const staticJoin = (memberId = '') =>
+        client.join({ groupId: 's', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId, groupInstanceId: 'worker-1', protocolType: 'consumer', protocols }, 5);
+      const old = await staticJoin();
+      expect(old.errorCode).toBe(0);
+      expect((await client.sync({ groupId: 's', generationId: old.generationId ?? -1, memberId: old.memberId, groupInstanceId: 'worker-1', assignments: [] })).errorCode).toBe(0);
+      // A second consumer with the same group.instance.id takes its place.
+      const current = await staticJoin();
+      expect(current.errorCode).toBe(0);
+      expect(current.memberId).not.toBe(old.memberId);
+
+      const generation = old.generationId ?? -1;
+      const asOld = { groupId: 's', generationId: generation, memberId: old.memberId, groupInstanceId: 'worker-1' };
+      expect((await client.heartbeat(asOld)).errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+      expect((await client.sync({ ...asOld, assignments: [] })).errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+      const commit = await client.commit({
+        groupId: 's',
+        generationIdOrMemberEpoch: generation,
+        memberId: old.memberId,
+        groupInstanceId: 'worker-1',
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedMetadata: null }] }],
+      });
+      expect(commit.topics[0].partitions[0].errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+      const leave = await client.leave({ groupId: 's', members: [{ memberId: old.memberId, groupInstanceId: 'worker-1' }] });
+      expect(leave.members?.map((m) => m.errorCode)).toEqual([KafkaErrorCode.FENCED_INSTANCE_ID]);
+      expect((await staticJoin(old.memberId)).errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+
+      // The current incarnation was not displaced by any of it.
+      expect((await client.heartbeat({ groupId: 's', generationId: current.generationId ?? -1, memberId: current.memberId, groupInstanceId: 'worker-1' })).errorCode).toBe(0);
+      const described = await client.call(ApiKey.DescribeGroups, 5, kafka.writeDescribeGroupsRequest, kafka.readDescribeGroupsResponse, { groups: ['s'] });
+      expect(described.groups[0].members.map((m) => [m.memberId, m.groupInstanceId])).toEqual([[current.memberId, 'worker-1']]);
     });
 
     it('describes, lists and deletes groups; a group with members cannot be deleted', async () => {

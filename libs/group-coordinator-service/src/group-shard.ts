@@ -180,14 +180,16 @@ export class GroupShard {
 
   // ---- offsets ----
 
-  private commitError(group: ConsumerGroup | undefined, memberId: string, generation: number): number {
+  private commitError(group: ConsumerGroup | undefined, memberId: string, groupInstanceId: string | null, generation: number): number {
     if (this.closed) return KafkaErrorCode.NOT_COORDINATOR;
     if (!group || group.size === 0) {
       // Commits outside a generation (a consumer with manual assignment): only while no member is active.
       return generation < 0 ? KafkaErrorCode.NONE : KafkaErrorCode.ILLEGAL_GENERATION;
     }
+    // The member first, as Kafka checks it: a replaced static member is fenced whatever the group is doing.
+    const memberError = group.validateMember(memberId, groupInstanceId);
+    if (memberError !== KafkaErrorCode.NONE) return memberError;
     if (group.state === GroupState.completingRebalance) return KafkaErrorCode.REBALANCE_IN_PROGRESS;
-    if (!group.hasMember(memberId)) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
     if (generation !== group.generationId) return KafkaErrorCode.ILLEGAL_GENERATION;
     return KafkaErrorCode.NONE;
   }
@@ -195,7 +197,7 @@ export class GroupShard {
   private async commit(q: kafka.OffsetCommitRequest): Promise<kafka.OffsetCommitResponse> {
     const group = this.group(q.groupId, false);
     const generation = q.generationIdOrMemberEpoch ?? -1;
-    const groupError = q.groupId ? this.commitError(group, q.memberId ?? '', generation) : KafkaErrorCode.INVALID_GROUP_ID;
+    const groupError = q.groupId ? this.commitError(group, q.memberId ?? '', q.groupInstanceId ?? null, generation) : KafkaErrorCode.INVALID_GROUP_ID;
     const accepted: CommittedOffset[] = [];
     const topics = q.topics.map((t) => ({
       name: t.name,
