@@ -1,12 +1,14 @@
 // Consumer groups through real Kafka clients: kcat -G (static membership too), a KafkaJS group of three members
 // sharing six partitions (each record to exactly one member, a member leaving, offsets resumed by a new member),
-// @platformatic/kafka, and group administration.
+// @platformatic/kafka, group administration, and offset commits Sluice must refuse or keep exactly (raw frames).
 import { Consumer as PlatformaticConsumer, MessagesStreamModes, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '@sluice/protocol';
 import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http } from './http-client.js';
+import { WireClient } from './kafka-wire.js';
 import { kcatOk, spawnKcat, type KcatProcess } from './kcat.js';
 
 let sluice: EmbeddedSluice;
@@ -76,6 +78,54 @@ describe('kcat static membership (group.instance.id)', () => {
     } finally {
       await Promise.all([first.stop(), second?.stop()]);
     }
+  });
+});
+
+describe('committed offsets over the Kafka wire and HTTP', () => {
+  it('refuses an offset beyond 2^53 per partition (INVALID_COMMIT_OFFSET_SIZE): the group stays readable over Kafka and HTTP', async () => {
+    await http.createTopic('wire-offsets', 2);
+    await produce('wire-offsets', 0, 10);
+    const metadata = 'Hello\u0000world! é€😀';
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    try {
+      const commit = await client.commitOffsets('wire-poison', 'wire-offsets', [
+        { partition: 0, offset: 2 ** 62 },
+        { partition: 1, offset: 1, metadata },
+      ]);
+      expect(commit).toEqual([
+        [0, KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE],
+        [1, KafkaErrorCode.NONE],
+      ]);
+      // Metadata comes back byte for byte, NUL and multi-byte UTF-8 included.
+      expect(await client.fetchOffsets('wire-poison', 'wire-offsets', [0, 1])).toEqual({
+        errorCode: KafkaErrorCode.NONE,
+        partitions: [
+          [0, -1, '', 0],
+          [1, 1, metadata, 0],
+        ],
+      });
+    } finally {
+      client.close();
+    }
+
+    const lag = await http.json<Array<{ partition: number; committed_offset: number; log_end_offset: number; lag: number }>>('GET', '/consumer-groups/wire-poison/lag');
+    expect(lag.status).toBe(200);
+    const end = await http.endOffset('wire-offsets', 1);
+    expect(lag.body).toEqual([{ topic: 'wire-offsets', partition: 1, committed_offset: 1, log_end_offset: end, lag: end - 1 }]);
+    expect((await http.json<{ state: string }>('GET', '/consumer-groups/wire-poison')).body.state).toBe('Empty');
+
+    // The HTTP API refuses such offsets itself, with a 400.
+    expect((await http.json('POST', '/consumer-groups/wire-poison/offsets', { topic: 'wire-offsets', to: 'offset', offset: 2 ** 62 })).status).toBe(400);
+    expect((await http.json('POST', '/consumers/wire-http', { name: 'one', format: 'string' })).status).toBe(200);
+    const instance = '/consumers/wire-http/instances/one';
+    expect((await http.json('POST', `${instance}/assignments`, { partitions: [{ topic: 'wire-offsets', partition: 0 }] })).status).toBe(204);
+    const refused = await http.json<{ code: string }>('POST', `${instance}/offsets`, { offsets: [{ topic: 'wire-offsets', partition: 0, offset: 2 ** 62 }] });
+    expect([refused.status, refused.body.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect((await http.json('POST', `${instance}/positions`, { offsets: [{ topic: 'wire-offsets', partition: 0, offset: 2 ** 62 }] })).status).toBe(400);
+    expect((await http.json('POST', `${instance}/offsets`, { offsets: [{ topic: 'wire-offsets', partition: 0, offset: 4 }] })).status).toBe(204);
+    const committed = await http.json<{ offsets: Array<{ offset: number }> }>('GET', `${instance}/offsets?partitions=wire-offsets:0`);
+    expect(committed.body.offsets.map((o) => o.offset)).toEqual([4]);
+    expect((await http.json('DELETE', instance)).status).toBe(204);
   });
 });
 

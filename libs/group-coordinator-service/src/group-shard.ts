@@ -4,7 +4,7 @@
 import { ApiKey, kafka, KafkaErrorCode, Reader, Writer, type GroupApiRequest } from '@sluice/protocol';
 import type { Logger } from '@sluice/runtime';
 import { ConsumerGroup, GroupState, type GroupConfig } from './consumer-group.js';
-import type { CommittedOffset, OffsetStore } from './offset-store.js';
+import { isStorableOffset, type CommittedOffset, type OffsetStore } from './offset-store.js';
 
 export interface ShardContext {
   store: OffsetStore;
@@ -204,7 +204,11 @@ export class GroupShard {
       partitions: t.partitions.map((p) => {
         let errorCode = groupError;
         if (errorCode === KafkaErrorCode.NONE && !this.ctx.topicExists(t.name)) errorCode = KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (errorCode === KafkaErrorCode.NONE && Buffer.byteLength(p.committedMetadata ?? '') > this.ctx.offsetMetadataMaxBytes) {
+        else if (errorCode === KafkaErrorCode.NONE && !isStorableOffset(p.committedOffset)) {
+          // Beyond 2^53 an offset cannot be kept exactly (and no partition reaches it): refused as clients expect a bad
+          // commit to be, a permanent error for this partition (librdkafka and the Java client raise it to the app).
+          errorCode = KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+        } else if (errorCode === KafkaErrorCode.NONE && Buffer.byteLength(p.committedMetadata ?? '') > this.ctx.offsetMetadataMaxBytes) {
           errorCode = KafkaErrorCode.OFFSET_METADATA_TOO_LARGE;
         }
         if (errorCode === KafkaErrorCode.NONE) {
@@ -226,7 +230,10 @@ export class GroupShard {
   }
 
   private async committed(groupId: string, topics: Array<{ name?: string; partitionIndexes?: number[] }> | null) {
-    const stored = await this.ctx.store.offsets(groupId, topics?.map((t) => t.name ?? ''));
+    const { offsets: stored, unreadable } = await this.ctx.store.offsets(groupId, topics?.map((t) => t.name ?? ''));
+    // Left by an older version that accepted any offset: answered as no committed offset (the consumer falls back to
+    // its auto.offset.reset, and its next commit replaces the row) so that the group's other partitions stay readable.
+    for (const u of unreadable) this.ctx.logger.warn({ group: groupId, topic: u.topic, partition: u.partition, offset: u.stored }, 'stored committed offset is out of range; answered as none');
     const byKey = new Map(stored.map((o) => [`${o.topic}\u0000${o.partition}`, o]));
     const wanted = topics ?? [...new Set(stored.map((o) => o.topic))].map((name) => ({ name, partitionIndexes: stored.filter((o) => o.topic === name).map((o) => o.partition) }));
     return wanted.map((t) => ({
