@@ -1,13 +1,15 @@
-// Consumer groups through real Kafka clients: kcat -G, a KafkaJS group of three members sharing six partitions
-// (each record to exactly one member, a member leaving, offsets resumed by a new member), @platformatic/kafka, and
-// group administration.
+// Consumer groups through real Kafka clients: kcat -G (static membership too), a KafkaJS group of three members
+// sharing six partitions (each record to exactly one member, a member leaving, offsets resumed by a new member),
+// @platformatic/kafka, group administration, and offset commits Sluice must refuse or keep exactly (raw frames).
 import { Consumer as PlatformaticConsumer, MessagesStreamModes, Producer as PlatformaticProducer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '@sluice/protocol';
 import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http } from './http-client.js';
-import { kcatOk } from './kcat.js';
+import { WireClient } from './kafka-wire.js';
+import { kcatOk, spawnKcat, type KcatProcess } from './kcat.js';
 
 let sluice: EmbeddedSluice;
 let http: Http;
@@ -43,6 +45,87 @@ describe('kcat consumer groups (-G)', () => {
     await kcat(['-P', '-t', 'kcat-group', '-K', ':'], Array.from({ length: 5 }, (_, i) => `k${i}:second-${i}`).join('\n') + '\n');
     const second = await consume();
     expect(second.out.trim().split('\n').sort()).toEqual(Array.from({ length: 5 }, (_, i) => `second-${i}`).sort());
+  });
+});
+
+describe('kcat static membership (group.instance.id)', () => {
+  it('a second consumer with the same group.instance.id fences the first, which stops instead of taking its place back', async () => {
+    await http.createTopic('kcat-static', 2);
+    await kcat(['-P', '-t', 'kcat-static', '-K', ':'], 'a:1\nb:2\nc:3\n');
+    const args = ['-G', 'kcat-static-group', 'kcat-static', '-X', 'group.instance.id=worker-1', '-X', 'auto.offset.reset=earliest', '-f', '%s\\n'];
+    const assigned = 'assigned: kcat-static [0], kcat-static [1]';
+    const first = spawnKcat(sluice.kafkaBootstrap, args);
+    let second: KcatProcess | undefined;
+    try {
+      await waitFor(() => first.err.includes(assigned), { timeoutMs: 30_000, what: 'the first consumer assigned both partitions' });
+      const started = spawnKcat(sluice.kafkaBootstrap, args);
+      second = started;
+      await waitFor(() => started.err.includes(assigned), { timeoutMs: 30_000, what: 'the second consumer assigned both partitions' });
+      // FENCED_INSTANCE_ID is fatal to librdkafka: the replaced consumer ends. (UNKNOWN_MEMBER_ID made it rejoin and
+      // displace the second one, and the two took the group from each other for as long as they ran.)
+      await waitFor(() => first.code !== undefined, { timeoutMs: 30_000, what: 'the first consumer to stop, fenced' });
+      expect(first.err).toContain('fenced by other consumer with same group.instance.id');
+      const memberId = /rebalanced \(memberid ([^)]+)\): assigned/.exec(started.err)?.[1];
+      const group = await waitFor(
+        async () => {
+          const g = await http.json<{ state: string; members: Array<{ member_id: string; group_instance_id: string | null }> }>('GET', '/consumer-groups/kcat-static-group');
+          return g.body.state === 'Stable' && g.body;
+        },
+        { timeoutMs: 20_000, what: 'a stable group' },
+      );
+      expect(group.members).toEqual([expect.objectContaining({ member_id: memberId, group_instance_id: 'worker-1' })]);
+      expect(started.code).toBeUndefined();
+    } finally {
+      await Promise.all([first.stop(), second?.stop()]);
+    }
+  });
+});
+
+describe('committed offsets over the Kafka wire and HTTP', () => {
+  it('refuses an offset beyond 2^53 per partition (INVALID_COMMIT_OFFSET_SIZE): the group stays readable over Kafka and HTTP', async () => {
+    await http.createTopic('wire-offsets', 2);
+    await produce('wire-offsets', 0, 10);
+    const metadata = 'Hello\u0000world! é€😀';
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    try {
+      const commit = await client.commitOffsets('wire-poison', 'wire-offsets', [
+        { partition: 0, offset: 2 ** 62 },
+        { partition: 1, offset: 1, metadata },
+      ]);
+      expect(commit).toEqual([
+        [0, KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE],
+        [1, KafkaErrorCode.NONE],
+      ]);
+      // Metadata comes back byte for byte, NUL and multi-byte UTF-8 included.
+      expect(await client.fetchOffsets('wire-poison', 'wire-offsets', [0, 1])).toEqual({
+        errorCode: KafkaErrorCode.NONE,
+        partitions: [
+          [0, -1, '', 0],
+          [1, 1, metadata, 0],
+        ],
+      });
+    } finally {
+      client.close();
+    }
+
+    const lag = await http.json<Array<{ partition: number; committed_offset: number; log_end_offset: number; lag: number }>>('GET', '/consumer-groups/wire-poison/lag');
+    expect(lag.status).toBe(200);
+    const end = await http.endOffset('wire-offsets', 1);
+    expect(lag.body).toEqual([{ topic: 'wire-offsets', partition: 1, committed_offset: 1, log_end_offset: end, lag: end - 1 }]);
+    expect((await http.json<{ state: string }>('GET', '/consumer-groups/wire-poison')).body.state).toBe('Empty');
+
+    // The HTTP API refuses such offsets itself, with a 400.
+    expect((await http.json('POST', '/consumer-groups/wire-poison/offsets', { topic: 'wire-offsets', to: 'offset', offset: 2 ** 62 })).status).toBe(400);
+    expect((await http.json('POST', '/consumers/wire-http', { name: 'one', format: 'string' })).status).toBe(200);
+    const instance = '/consumers/wire-http/instances/one';
+    expect((await http.json('POST', `${instance}/assignments`, { partitions: [{ topic: 'wire-offsets', partition: 0 }] })).status).toBe(204);
+    const refused = await http.json<{ code: string }>('POST', `${instance}/offsets`, { offsets: [{ topic: 'wire-offsets', partition: 0, offset: 2 ** 62 }] });
+    expect([refused.status, refused.body.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect((await http.json('POST', `${instance}/positions`, { offsets: [{ topic: 'wire-offsets', partition: 0, offset: 2 ** 62 }] })).status).toBe(400);
+    expect((await http.json('POST', `${instance}/offsets`, { offsets: [{ topic: 'wire-offsets', partition: 0, offset: 4 }] })).status).toBe(204);
+    const committed = await http.json<{ offsets: Array<{ offset: number }> }>('GET', `${instance}/offsets?partitions=wire-offsets:0`);
+    expect(committed.body.offsets.map((o) => o.offset)).toEqual([4]);
+    expect((await http.json('DELETE', instance)).status).toBe(204);
   });
 });
 

@@ -1,7 +1,7 @@
 // A minimal Kafka protocol client for tests: raw frames over a socket, built on libs/protocol's codecs, so tests can
 // send what real clients never would (bad frames, unknown APIs, pipelines of many requests).
 import { connect, type Socket } from 'node:net';
-import { readResponseHeader, Reader, responseHeaderVersion, writeRequestHeader, Writer } from '@sluice/protocol';
+import { ApiKey, kafka, readResponseHeader, Reader, responseHeaderVersion, writeRequestHeader, Writer } from '@sluice/protocol';
 
 export class WireClient {
   private buffered = Buffer.alloc(0);
@@ -54,6 +54,30 @@ export class WireClient {
     const r = new Reader(await response);
     const correlationId = readResponseHeader(r, responseHeaderVersion(apiKey, apiVersion));
     return { correlationId, body: read(r, apiVersion) };
+  }
+
+  /** OffsetCommit v8 outside any generation (as admin tools commit) for partitions of one topic: [partition, error] each. */
+  async commitOffsets(groupId: string, topic: string, partitions: Array<{ partition: number; offset: number; metadata?: string | null }>): Promise<Array<[number, number]>> {
+    const request: kafka.OffsetCommitRequest = {
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionIndex: p.partition, committedOffset: p.offset, committedLeaderEpoch: -1, committedMetadata: p.metadata ?? null })) }],
+    };
+    const { body } = await this.request(ApiKey.OffsetCommit, 8, (w) => kafka.writeOffsetCommitRequest(w, 8, request), kafka.readOffsetCommitResponse);
+    return body.topics.flatMap((t) => t.partitions.map((p): [number, number] => [p.partitionIndex, p.errorCode]));
+  }
+
+  /** OffsetFetch v8 of partitions of one topic: the group's error, and [partition, offset, metadata, error] each. */
+  async fetchOffsets(groupId: string, topic: string, partitions: number[]): Promise<{ errorCode: number; partitions: Array<[number, number, string | null, number]> }> {
+    const request: kafka.OffsetFetchRequest = { groups: [{ groupId, topics: [{ name: topic, partitionIndexes: partitions }] }], requireStable: false };
+    const { body } = await this.request(ApiKey.OffsetFetch, 8, (w) => kafka.writeOffsetFetchRequest(w, 8, request), kafka.readOffsetFetchResponse);
+    const group = body.groups?.[0];
+    return {
+      errorCode: group?.errorCode ?? -1,
+      partitions: (group?.topics ?? []).flatMap((t) => (t.partitions ?? []).map((p): [number, number, string | null, number] => [p.partitionIndex ?? -1, p.committedOffset ?? -1, p.metadata ?? null, p.errorCode ?? -1])),
+    };
   }
 
   /** Resolves when the server closes the connection (or after `ms`, with false). */

@@ -242,6 +242,24 @@ describe('Kafka clients on the multi-process stack', () => {
     for (const n of ['h1', 'h2']) expect((await http.json('DELETE', base(n))).status).toBe(204);
   });
 
+  it('commits on PostgreSQL: metadata kept byte for byte, an offset beyond 2^53 refused, the group still readable', async () => {
+    const http = new Http(stack.httpUrl);
+    await http.createTopic('stack-offsets', 2);
+    const metadata = 'Hello\u0000world! é€😀';
+    const client = await WireClient.connect(stack.kafkaBootstrap);
+    try {
+      expect(await client.commitOffsets('stack-poison', 'stack-offsets', [{ partition: 0, offset: 2 ** 62 }, { partition: 1, offset: 0, metadata }])).toEqual([
+        [0, KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE],
+        [1, KafkaErrorCode.NONE],
+      ]);
+      expect(await client.fetchOffsets('stack-poison', 'stack-offsets', [0, 1])).toEqual({ errorCode: 0, partitions: [[0, -1, '', 0], [1, 0, metadata, 0]] });
+    } finally {
+      client.close();
+    }
+    const lag = await http.json<Array<{ partition: number; committed_offset: number }>>('GET', '/consumer-groups/stack-poison/lag');
+    expect([lag.status, lag.body.map((p) => [p.partition, p.committed_offset])]).toEqual([200, [[1, 0]]]);
+  });
+
   it('keeps a group going when its coordinator is killed: another takes the shard, committed offsets intact', async () => {
     const admin = kafka().admin();
     await admin.connect();

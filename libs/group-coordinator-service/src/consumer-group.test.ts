@@ -164,9 +164,35 @@ describe('ConsumerGroup', () => {
     expect(g.state).toBe(GroupState.stable);
     const s = (await g.sync({ memberId: restarted.memberId, groupInstanceId: 'instance-1', generationId: 1, protocolType: null, protocolName: null, assignments: [] })) as SyncResult;
     expect(s.assignment.toString()).toBe('all');
-    expect(g.heartbeat(r1.memberId, 'instance-1', 1)).toBe(KafkaErrorCode.UNKNOWN_MEMBER_ID);
     expect(g.heartbeat(restarted.memberId, 'instance-1', 1)).toBe(KafkaErrorCode.NONE);
     expect(g.leave('someone-else', 'instance-1')).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+  });
+
+  it('fences the replaced incarnation of a static member on every request, so that it stops instead of rejoining', async () => {
+    const g = new ConsumerGroup('g', config);
+    const first = g.join(join({ groupInstanceId: 'instance-1' }));
+    await vi.advanceTimersByTimeAsync(3000);
+    const old = await first;
+    await settle(g.sync({ memberId: old.memberId, groupInstanceId: 'instance-1', generationId: 1, protocolType: null, protocolName: null, assignments: [] }));
+    // A second consumer starts with the same group.instance.id while the first still runs.
+    const current = (await g.join(join({ groupInstanceId: 'instance-1' }))) as JoinResult;
+    expect(current.errorCode).toBe(0);
+
+    // Kafka checks the instance id before the member id: the old one is fenced (fatal), not unknown (rejoin).
+    expect(g.heartbeat(old.memberId, 'instance-1', 1)).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+    const sync = (await g.sync({ memberId: old.memberId, groupInstanceId: 'instance-1', generationId: 1, protocolType: null, protocolName: null, assignments: [] })) as SyncResult;
+    expect(sync.errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+    expect(g.validateMember(old.memberId, 'instance-1')).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+    expect((g.join(join({ memberId: old.memberId, groupInstanceId: 'instance-1' })) as JoinResult).errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+    expect(g.leave(old.memberId, 'instance-1')).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+    // Without its instance id the old member id is merely unknown; an instance id nobody holds is unknown too.
+    expect(g.heartbeat(old.memberId, null, 1)).toBe(KafkaErrorCode.UNKNOWN_MEMBER_ID);
+    expect(g.heartbeat(old.memberId, 'instance-2', 1)).toBe(KafkaErrorCode.UNKNOWN_MEMBER_ID);
+
+    // None of it displaced the current incarnation.
+    expect(g.state).toBe(GroupState.stable);
+    expect(g.describe().members.map((m) => [m.memberId, m.groupInstanceId])).toEqual([[current.memberId, 'instance-1']]);
+    expect(g.heartbeat(current.memberId, 'instance-1', 1)).toBe(KafkaErrorCode.NONE);
   });
 
   it('answers parked requests when the group shuts down', async () => {

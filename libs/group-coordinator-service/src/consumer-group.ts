@@ -148,8 +148,24 @@ export class ConsumerGroup {
     return this.members.size;
   }
 
-  hasMember(memberId: string): boolean {
-    return this.members.has(memberId);
+  /**
+   * Whether a request comes from a current member. A static member is checked by its instance id first, as Kafka
+   * does: an incarnation replaced by a newer one with the same group.instance.id gets FENCED_INSTANCE_ID (fatal for
+   * the client, which stops) rather than UNKNOWN_MEMBER_ID (which would make it rejoin and displace the newer one).
+   */
+  validateMember(memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const current = this.staticMembers.get(groupInstanceId);
+      if (current === undefined) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
+      if (current !== memberId) return KafkaErrorCode.FENCED_INSTANCE_ID;
+    }
+    return this.members.has(memberId) ? KafkaErrorCode.NONE : KafkaErrorCode.UNKNOWN_MEMBER_ID;
+  }
+
+  /** The member a request comes from, or the error to answer it with (validateMember). */
+  private requestingMember(memberId: string, groupInstanceId: string | null): Member | number {
+    const error = this.validateMember(memberId, groupInstanceId);
+    return error === KafkaErrorCode.NONE ? (this.members.get(memberId) as Member) : error;
   }
 
   // ---- JoinGroup ---------------------------------------------------------------------------------------------------
@@ -201,11 +217,8 @@ export class ConsumerGroup {
       this.pendingMembers.delete(req.memberId);
       return this.addMemberAndRebalance(req, req.memberId);
     }
-    const member = this.members.get(req.memberId);
-    if (!member) return fail(KafkaErrorCode.UNKNOWN_MEMBER_ID);
-    if (req.groupInstanceId !== null && this.staticMembers.get(req.groupInstanceId) !== req.memberId) {
-      return fail(KafkaErrorCode.FENCED_INSTANCE_ID);
-    }
+    const member = this.requestingMember(req.memberId, req.groupInstanceId);
+    if (typeof member === 'number') return fail(member);
     switch (this.state) {
       case GroupState.preparingRebalance:
         return this.updateMemberAndRebalance(member, req);
@@ -439,9 +452,8 @@ export class ConsumerGroup {
   sync(req: SyncRequest, persist: (group: ConsumerGroup) => Promise<void> = async () => undefined): Promise<SyncResult> | SyncResult {
     const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
     if (this.state === GroupState.dead) return fail(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const member = this.members.get(req.memberId);
-    if (!member) return fail(KafkaErrorCode.UNKNOWN_MEMBER_ID);
-    if (req.groupInstanceId !== null && this.staticMembers.get(req.groupInstanceId) !== req.memberId) return fail(KafkaErrorCode.FENCED_INSTANCE_ID);
+    const member = this.requestingMember(req.memberId, req.groupInstanceId);
+    if (typeof member === 'number') return fail(member);
     if (req.generationId !== this.generationId) return fail(KafkaErrorCode.ILLEGAL_GENERATION);
     if ((req.protocolType !== null && req.protocolType !== this.protocolType) || (req.protocolName !== null && req.protocolName !== this.protocolName)) {
       return fail(KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL);
@@ -497,9 +509,8 @@ export class ConsumerGroup {
 
   heartbeat(memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (this.state === GroupState.dead) return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
-    const member = this.members.get(memberId);
-    if (!member) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
-    if (groupInstanceId !== null && this.staticMembers.get(groupInstanceId) !== memberId) return KafkaErrorCode.FENCED_INSTANCE_ID;
+    const member = this.requestingMember(memberId, groupInstanceId);
+    if (typeof member === 'number') return member;
     if (generationId !== this.generationId) return KafkaErrorCode.ILLEGAL_GENERATION;
     this.scheduleHeartbeatExpiry(member);
     return this.state === GroupState.preparingRebalance ? KafkaErrorCode.REBALANCE_IN_PROGRESS : KafkaErrorCode.NONE;

@@ -1,7 +1,11 @@
 // A group shard serving Kafka group requests (as the gateway forwards them) over a real database: SQLite and
-// PostgreSQL. Offsets survive a new shard and store (a coordinator restart, or the shard moving).
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// PostgreSQL. Offsets survive a new shard and store (a coordinator restart, or the shard moving), and databases
+// written by older versions (text metadata, offsets beyond 2^53) are still served.
+import { cp, mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { adapterFor, applyMigrations } from '@sluice/database';
 import { ApiKey, kafka, KafkaErrorCode, Reader, Writer, type GroupApiRequest } from '@sluice/protocol';
 import { createLogger } from '@sluice/runtime';
 import { createPostgresDatabase, tempDir, type PostgresDatabase, type TempDir } from '@sluice/testing';
@@ -34,6 +38,37 @@ class Client {
   fetch(groupId: string, topics: kafka.OffsetFetchRequestTopic[] | null, v = 5) {
     return this.call(ApiKey.OffsetFetch, v, kafka.writeOffsetFetchRequest, kafka.readOffsetFetchResponse, { groupId, topics });
   }
+  heartbeat(req: kafka.HeartbeatRequest, v = 4) {
+    return this.call(ApiKey.Heartbeat, v, kafka.writeHeartbeatRequest, kafka.readHeartbeatResponse, req);
+  }
+  leave(req: kafka.LeaveGroupRequest, v = 4) {
+    return this.call(ApiKey.LeaveGroup, v, kafka.writeLeaveGroupRequest, kafka.readLeaveGroupResponse, req);
+  }
+}
+
+const prismaDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'prisma');
+/** The first migration, which stored metadata as text. */
+const INIT_MIGRATION = '20261125165950_init';
+
+/** Rows as an older version wrote them (it accepted any int64 offset), straight into the database. */
+async function writeLegacyRows(url: string, provider: 'sqlite' | 'postgresql', sql: string): Promise<void> {
+  const connection = await adapterFor(provider, url).connect();
+  try {
+    await connection.executeRaw({ sql, args: [], argTypes: [] });
+  } finally {
+    await connection.dispose();
+  }
+}
+
+/** A database as the first release left it: only the init migration applied. */
+async function migrateToInit(url: string, provider: 'sqlite' | 'postgresql', scratch: string): Promise<void> {
+  const name = provider === 'sqlite' ? 'sqlite' : 'postgres';
+  const migrations = join(scratch, name, 'migrations');
+  await mkdir(migrations, { recursive: true });
+  await cp(join(prismaDir, name, 'migrations', INIT_MIGRATION), join(migrations, INIT_MIGRATION), { recursive: true });
+  await cp(join(prismaDir, name, 'migrations', 'migration_lock.toml'), join(migrations, 'migration_lock.toml'));
+  await cp(join(prismaDir, name, 'schema.prisma'), join(scratch, name, 'schema.prisma'));
+  expect(await applyMigrations(provider, url, migrations)).toEqual([INIT_MIGRATION]);
 }
 
 const protocols = [{ name: 'range', metadata: Buffer.from([0, 1, 0, 0, 0, 1, 0, 1, 116, 255, 255, 255, 255]) }];
@@ -116,6 +151,156 @@ for (const provider of ['sqlite', 'postgresql'] as const) {
       expect(all.topics?.map((t) => t.name)).toEqual(['t']);
     });
 
+    it('refuses offsets a JS number cannot hold, per partition, and the rest of the commit stands', async () => {
+      const commit = await client.commit({
+        groupId: 'poison',
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        topics: [
+          {
+            name: 't',
+            partitions: [
+              { partitionIndex: 0, committedOffset: 2 ** 62, committedMetadata: null },
+              { partitionIndex: 1, committedOffset: 2 ** 53, committedMetadata: null },
+              { partitionIndex: 2, committedOffset: Number.MAX_SAFE_INTEGER, committedMetadata: null },
+              { partitionIndex: 3, committedOffset: 17, committedMetadata: 'kept' },
+              // Kafka's earliest sentinel, as KafkaJS's admin commits it: negative offsets stay accepted.
+              { partitionIndex: 4, committedOffset: -2, committedMetadata: null },
+              { partitionIndex: 5, committedOffset: -(2 ** 62), committedMetadata: null },
+            ],
+          },
+        ],
+      });
+      expect(commit.topics[0].partitions.map((p) => p.errorCode)).toEqual([
+        KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE,
+        KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE,
+        0,
+        0,
+        0,
+        KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE,
+      ]);
+      const fetched = await client.fetch('poison', null);
+      expect(fetched.errorCode).toBe(0);
+      expect(fetched.topics?.[0].partitions?.map((p) => [p.partitionIndex, p.committedOffset, p.metadata, p.errorCode])).toEqual([
+        [2, Number.MAX_SAFE_INTEGER, '', 0],
+        [3, 17, 'kept', 0],
+        [4, -2, '', 0],
+      ]);
+    });
+
+    it('serves a group whose stored offsets are out of range (written by an older version): those partitions read as uncommitted, and are logged', async () => {
+      await client.commit({ groupId: 'legacy', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: 't', partitions: [{ partitionIndex: 2, committedOffset: 12, committedMetadata: 'm' }] }] });
+      await writeLegacyRows(
+        url,
+        provider,
+        `INSERT INTO "CommittedOffset" ("groupId", "topic", "partition", "offset", "leaderEpoch", "metadata", "commitTime") VALUES
+          ('legacy', 't', 0, 4611686018427387904, -1, NULL, 1000), ('legacy', 't', 1, 9223372036854775807, -1, NULL, 1000)`,
+      );
+      const warn = vi.spyOn(logger, 'warn');
+      try {
+        const named = await client.fetch('legacy', [{ name: 't', partitionIndexes: [0, 1, 2] }]);
+        expect(named.errorCode).toBe(0);
+        expect(named.topics?.[0].partitions?.map((p) => [p.partitionIndex, p.committedOffset, p.errorCode])).toEqual([
+          [0, -1, 0],
+          [1, -1, 0],
+          [2, 12, 0],
+        ]);
+        const all = await client.fetch('legacy', null);
+        expect(all.topics?.[0].partitions?.map((p) => [p.partitionIndex, p.committedOffset])).toEqual([[2, 12]]);
+        const v8 = await client.call(ApiKey.OffsetFetch, 8, kafka.writeOffsetFetchRequest, kafka.readOffsetFetchResponse, { groups: [{ groupId: 'legacy', topics: null }], requireStable: false });
+        expect(v8.groups?.map((g) => [g.groupId, g.errorCode, g.topics?.[0].partitions?.map((p) => p.committedOffset)])).toEqual([['legacy', 0, [12]]]);
+        expect((await store.offsets('legacy')).unreadable).toEqual([
+          { topic: 't', partition: 0, stored: '4611686018427387904' },
+          { topic: 't', partition: 1, stored: '9223372036854775807' },
+        ]);
+        expect(warn).toHaveBeenCalledWith(expect.objectContaining({ group: 'legacy', topic: 't', partition: 0, offset: '4611686018427387904' }), expect.stringContaining('out of range'));
+      } finally {
+        warn.mockRestore();
+      }
+      const described = await client.call(ApiKey.DescribeGroups, 5, kafka.writeDescribeGroupsRequest, kafka.readDescribeGroupsResponse, { groups: ['legacy'] });
+      expect(described.groups.map((g) => [g.errorCode, g.groupState])).toEqual([[0, 'Empty']]);
+      // The next commit of such a partition replaces the bad row.
+      await client.commit({ groupId: 'legacy', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 3, committedMetadata: null }] }] });
+      expect((await client.fetch('legacy', [{ name: 't', partitionIndexes: [0] }])).topics?.[0].partitions?.[0].committedOffset).toBe(3);
+    });
+
+    it('migrates a database whose metadata was text: existing commits keep their metadata and offsets', async () => {
+      const legacyPg = provider === 'postgresql' ? await createPostgresDatabase() : undefined;
+      const legacyUrl = legacyPg ? legacyPg.url : `file:${join(dir.path, 'legacy.db')}`;
+      try {
+        await migrateToInit(legacyUrl, provider, join(dir.path, 'init'));
+        await writeLegacyRows(legacyUrl, provider, `INSERT INTO "ConsumerGroup" ("groupId", "shard", "protocolType", "generation", "updatedAt") VALUES ('legacy', 7, 'consumer', 3, 1000)`);
+        await writeLegacyRows(
+          legacyUrl,
+          provider,
+          `INSERT INTO "CommittedOffset" ("groupId", "topic", "partition", "offset", "leaderEpoch", "metadata", "commitTime") VALUES
+            ('legacy', 't', 0, 42, 5, 'plain', 1000), ('legacy', 't', 1, 43, -1, 'é€😀 ünïcødé', 1000), ('legacy', 't', 2, 44, -1, NULL, 1000)`,
+        );
+        const { store: migrated, applied } = await OffsetStore.open(legacyUrl);
+        try {
+          expect(applied).toEqual([expect.stringMatching(/_metadata_bytes$/)]);
+          expect((await migrated.offsets('legacy')).offsets.map((o) => [o.partition, o.offset, o.leaderEpoch, o.metadata])).toEqual([
+            [0, 42, 5, 'plain'],
+            [1, 43, -1, 'é€😀 ünïcødé'],
+            [2, 44, -1, null],
+          ]);
+          // New commits, NUL included, go into the migrated table beside them.
+          await migrated.commit('legacy', 7, 'consumer', 3, [{ topic: 't', partition: 0, offset: 50, leaderEpoch: 6, metadata: 'a\u0000b' }]);
+          expect((await migrated.offsets('legacy', ['t'])).offsets[0]).toEqual({ topic: 't', partition: 0, offset: 50, leaderEpoch: 6, metadata: 'a\u0000b' });
+        } finally {
+          await migrated.close();
+        }
+      } finally {
+        await legacyPg?.drop();
+      }
+    });
+
+    it('returns commit metadata exactly as committed: NUL and multi-byte UTF-8', async () => {
+      const metadata = ['Hello\u0000world!', '\u0000é€😀\u0000'];
+      const commit = await client.commit({
+        groupId: 'meta',
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        topics: [{ name: 't', partitions: metadata.map((m, partitionIndex) => ({ partitionIndex, committedOffset: 1, committedMetadata: m })) }],
+      });
+      expect(commit.topics[0].partitions.map((p) => p.errorCode)).toEqual([0, 0]);
+      const fetched = await client.fetch('meta', [{ name: 't', partitionIndexes: [0, 1] }]);
+      expect(fetched.topics?.[0].partitions?.map((p) => p.metadata)).toEqual(metadata);
+    });
+
+    it('fences the replaced incarnation of a static member: heartbeat, sync, commit and leave get FENCED_INSTANCE_ID', async () => {
+      const staticJoin = (memberId = '') =>
+        client.join({ groupId: 's', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId, groupInstanceId: 'worker-1', protocolType: 'consumer', protocols }, 5);
+      const old = await staticJoin();
+      expect(old.errorCode).toBe(0);
+      expect((await client.sync({ groupId: 's', generationId: old.generationId ?? -1, memberId: old.memberId, groupInstanceId: 'worker-1', assignments: [] })).errorCode).toBe(0);
+      // A second consumer with the same group.instance.id takes its place.
+      const current = await staticJoin();
+      expect(current.errorCode).toBe(0);
+      expect(current.memberId).not.toBe(old.memberId);
+
+      const generation = old.generationId ?? -1;
+      const asOld = { groupId: 's', generationId: generation, memberId: old.memberId, groupInstanceId: 'worker-1' };
+      expect((await client.heartbeat(asOld)).errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+      expect((await client.sync({ ...asOld, assignments: [] })).errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+      const commit = await client.commit({
+        groupId: 's',
+        generationIdOrMemberEpoch: generation,
+        memberId: old.memberId,
+        groupInstanceId: 'worker-1',
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedMetadata: null }] }],
+      });
+      expect(commit.topics[0].partitions[0].errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+      const leave = await client.leave({ groupId: 's', members: [{ memberId: old.memberId, groupInstanceId: 'worker-1' }] });
+      expect(leave.members?.map((m) => m.errorCode)).toEqual([KafkaErrorCode.FENCED_INSTANCE_ID]);
+      expect((await staticJoin(old.memberId)).errorCode).toBe(KafkaErrorCode.FENCED_INSTANCE_ID);
+
+      // The current incarnation was not displaced by any of it.
+      expect((await client.heartbeat({ groupId: 's', generationId: current.generationId ?? -1, memberId: current.memberId, groupInstanceId: 'worker-1' })).errorCode).toBe(0);
+      const described = await client.call(ApiKey.DescribeGroups, 5, kafka.writeDescribeGroupsRequest, kafka.readDescribeGroupsResponse, { groups: ['s'] });
+      expect(described.groups[0].members.map((m) => [m.memberId, m.groupInstanceId])).toEqual([[current.memberId, 'worker-1']]);
+    });
+
     it('describes, lists and deletes groups; a group with members cannot be deleted', async () => {
       const commit = await client.commit({ groupId: 'offline', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedMetadata: null }] }] });
       expect(commit.topics[0].partitions[0].errorCode).toBe(0);
@@ -151,7 +336,7 @@ for (const provider of ['sqlite', 'postgresql'] as const) {
         ),
       );
       for (let g = 0; g < 7; g++) {
-        const offsets = await store.offsets(`g${g}`);
+        const { offsets } = await store.offsets(`g${g}`);
         const last = (pred: (i: number) => boolean) => Math.max(...Array.from({ length: 200 }, (_, i) => i).filter((i) => i % 7 === g && pred(i)));
         for (const o of offsets.filter((x) => x.topic === 't')) expect(o.offset).toBe(last((i) => i % 3 === o.partition));
         expect(offsets.find((x) => x.topic === 'u')?.offset).toBe(1000 + last(() => true));

@@ -4,7 +4,7 @@
 import { ApiKey, kafka, KafkaErrorCode, Reader, Writer, type GroupApiRequest } from '@sluice/protocol';
 import type { Logger } from '@sluice/runtime';
 import { ConsumerGroup, GroupState, type GroupConfig } from './consumer-group.js';
-import type { CommittedOffset, OffsetStore } from './offset-store.js';
+import { isStorableOffset, type CommittedOffset, type OffsetStore } from './offset-store.js';
 
 export interface ShardContext {
   store: OffsetStore;
@@ -180,14 +180,16 @@ export class GroupShard {
 
   // ---- offsets ----
 
-  private commitError(group: ConsumerGroup | undefined, memberId: string, generation: number): number {
+  private commitError(group: ConsumerGroup | undefined, memberId: string, groupInstanceId: string | null, generation: number): number {
     if (this.closed) return KafkaErrorCode.NOT_COORDINATOR;
     if (!group || group.size === 0) {
       // Commits outside a generation (a consumer with manual assignment): only while no member is active.
       return generation < 0 ? KafkaErrorCode.NONE : KafkaErrorCode.ILLEGAL_GENERATION;
     }
+    // The member first, as Kafka checks it: a replaced static member is fenced whatever the group is doing.
+    const memberError = group.validateMember(memberId, groupInstanceId);
+    if (memberError !== KafkaErrorCode.NONE) return memberError;
     if (group.state === GroupState.completingRebalance) return KafkaErrorCode.REBALANCE_IN_PROGRESS;
-    if (!group.hasMember(memberId)) return KafkaErrorCode.UNKNOWN_MEMBER_ID;
     if (generation !== group.generationId) return KafkaErrorCode.ILLEGAL_GENERATION;
     return KafkaErrorCode.NONE;
   }
@@ -195,14 +197,18 @@ export class GroupShard {
   private async commit(q: kafka.OffsetCommitRequest): Promise<kafka.OffsetCommitResponse> {
     const group = this.group(q.groupId, false);
     const generation = q.generationIdOrMemberEpoch ?? -1;
-    const groupError = q.groupId ? this.commitError(group, q.memberId ?? '', generation) : KafkaErrorCode.INVALID_GROUP_ID;
+    const groupError = q.groupId ? this.commitError(group, q.memberId ?? '', q.groupInstanceId ?? null, generation) : KafkaErrorCode.INVALID_GROUP_ID;
     const accepted: CommittedOffset[] = [];
     const topics = q.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => {
         let errorCode = groupError;
         if (errorCode === KafkaErrorCode.NONE && !this.ctx.topicExists(t.name)) errorCode = KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (errorCode === KafkaErrorCode.NONE && Buffer.byteLength(p.committedMetadata ?? '') > this.ctx.offsetMetadataMaxBytes) {
+        else if (errorCode === KafkaErrorCode.NONE && !isStorableOffset(p.committedOffset)) {
+          // Beyond 2^53 an offset cannot be kept exactly (and no partition reaches it): refused as clients expect a bad
+          // commit to be, a permanent error for this partition (librdkafka and the Java client raise it to the app).
+          errorCode = KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+        } else if (errorCode === KafkaErrorCode.NONE && Buffer.byteLength(p.committedMetadata ?? '') > this.ctx.offsetMetadataMaxBytes) {
           errorCode = KafkaErrorCode.OFFSET_METADATA_TOO_LARGE;
         }
         if (errorCode === KafkaErrorCode.NONE) {
@@ -224,7 +230,10 @@ export class GroupShard {
   }
 
   private async committed(groupId: string, topics: Array<{ name?: string; partitionIndexes?: number[] }> | null) {
-    const stored = await this.ctx.store.offsets(groupId, topics?.map((t) => t.name ?? ''));
+    const { offsets: stored, unreadable } = await this.ctx.store.offsets(groupId, topics?.map((t) => t.name ?? ''));
+    // Left by an older version that accepted any offset: answered as no committed offset (the consumer falls back to
+    // its auto.offset.reset, and its next commit replaces the row) so that the group's other partitions stay readable.
+    for (const u of unreadable) this.ctx.logger.warn({ group: groupId, topic: u.topic, partition: u.partition, offset: u.stored }, 'stored committed offset is out of range; answered as none');
     const byKey = new Map(stored.map((o) => [`${o.topic}\u0000${o.partition}`, o]));
     const wanted = topics ?? [...new Set(stored.map((o) => o.topic))].map((name) => ({ name, partitionIndexes: stored.filter((o) => o.topic === name).map((o) => o.partition) }));
     return wanted.map((t) => ({

@@ -15,6 +15,23 @@ export interface CommittedOffset {
   metadata: string | null;
 }
 
+/** A stored offset no JS number holds exactly (a commit accepted before commits were checked): never served. */
+export interface UnreadableOffset {
+  topic: string;
+  partition: number;
+  /** The stored value, in decimal. */
+  stored: string;
+}
+
+/**
+ * Offsets are int64 in Kafka and JS numbers here: a commit is accepted when its offset is a safe integer. Negative
+ * values stay accepted as in Kafka (KafkaJS's admin commits -2 and -1 for earliest and latest); clients read any
+ * negative committed offset as none.
+ */
+export function isStorableOffset(offset: number): boolean {
+  return Number.isSafeInteger(offset);
+}
+
 export interface StoredGroup {
   groupId: string;
   protocolType: string;
@@ -31,6 +48,11 @@ interface PendingCommit {
   at: number;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+/** Metadata is stored as its UTF-8 bytes, so every Kafka string (NUL included) comes back as it was committed. */
+function metadataBytes(metadata: string | null): Buffer | null {
+  return metadata === null ? null : Buffer.from(metadata, 'utf8');
 }
 
 /** Most commits one write carries. */
@@ -98,7 +120,7 @@ export class OffsetStore {
     }
     const groupRows = [...groups.values()].map((c) => Prisma.sql`(${c.groupId}, ${c.shard}, ${c.protocolType}, ${c.generation}, ${BigInt(c.at)})`);
     const offsetRows = [...offsets.values()].map(
-      ({ c, o }) => Prisma.sql`(${c.groupId}, ${o.topic}, ${o.partition}, ${BigInt(o.offset)}, ${o.leaderEpoch}, ${o.metadata}, ${BigInt(c.at)})`,
+      ({ c, o }) => Prisma.sql`(${c.groupId}, ${o.topic}, ${o.partition}, ${BigInt(o.offset)}, ${o.leaderEpoch}, ${metadataBytes(o.metadata)}, ${BigInt(c.at)})`,
     );
     // The same statements on SQLite and PostgreSQL: INSERT ... ON CONFLICT DO UPDATE, identifiers quoted as Prisma names them.
     await this.prisma.$transaction([
@@ -109,13 +131,25 @@ export class OffsetStore {
     ]);
   }
 
-  /** Committed offsets of a group, all of them or those of the given topics. */
-  async offsets(groupId: string, topics?: readonly string[]): Promise<CommittedOffset[]> {
-    const rows = await this.prisma.committedOffset.findMany({
-      where: { groupId, ...(topics ? { topic: { in: [...topics] } } : {}) },
-      orderBy: [{ topic: 'asc' }, { partition: 'asc' }],
-    });
-    return rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset), leaderEpoch: r.leaderEpoch, metadata: r.metadata }));
+  /**
+   * Committed offsets of a group, all of them or those of the given topics. Offsets are read as text: a row holding
+   * an offset beyond 2^53 (an older version accepted such commits) must not fail the read of the others (SQLite's
+   * driver refuses to return it as a number); it comes back in `unreadable` instead.
+   */
+  async offsets(groupId: string, topics?: readonly string[]): Promise<{ offsets: CommittedOffset[]; unreadable: UnreadableOffset[] }> {
+    if (topics?.length === 0) return { offsets: [], unreadable: [] };
+    const rows = await this.prisma.$queryRaw<Array<{ topic: string; partition: number; offset: string; leaderEpoch: number; metadata: Uint8Array | null }>>`
+      SELECT "topic", "partition", CAST("offset" AS TEXT) AS "offset", "leaderEpoch", "metadata" FROM "CommittedOffset"
+      WHERE "groupId" = ${groupId}${topics ? Prisma.sql` AND "topic" IN (${Prisma.join([...topics])})` : Prisma.empty}
+      ORDER BY "topic", "partition"`;
+    const offsets: CommittedOffset[] = [];
+    const unreadable: UnreadableOffset[] = [];
+    for (const r of rows) {
+      const offset = Number(r.offset);
+      if (!isStorableOffset(offset)) unreadable.push({ topic: r.topic, partition: Number(r.partition), stored: r.offset });
+      else offsets.push({ topic: r.topic, partition: Number(r.partition), offset, leaderEpoch: Number(r.leaderEpoch), metadata: r.metadata === null ? null : Buffer.from(r.metadata).toString('utf8') });
+    }
+    return { offsets, unreadable };
   }
 
   async group(groupId: string): Promise<StoredGroup | undefined> {

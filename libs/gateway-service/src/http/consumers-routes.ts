@@ -21,9 +21,14 @@ const instanceParams = {
   required: ['group', 'name'],
 } as const;
 const partitionList = { type: 'array', items: { type: 'object', properties: { topic: { type: 'string' }, partition: { type: 'integer', minimum: 0 } }, required: ['topic', 'partition'] } } as const;
+// Offsets are JS numbers: beyond 2^53 one is no longer exact, and the group coordinator refuses to commit it.
 const offsetList = {
   type: 'array',
-  items: { type: 'object', properties: { topic: { type: 'string' }, partition: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: 0 } }, required: ['topic', 'partition', 'offset'] },
+  items: {
+    type: 'object',
+    properties: { topic: { type: 'string' }, partition: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+    required: ['topic', 'partition', 'offset'],
+  },
 } as const;
 
 interface Params {
@@ -242,7 +247,7 @@ export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = asyn
     const last = request.headers['last-event-id'];
     if (typeof last === 'string') {
       const m = /^(.+)\/(\d+):(\d+)$/.exec(last);
-      if (!m) throw HttpError.badRequest('Last-Event-ID must look like "topic/partition:offset"');
+      if (!m || !Number.isSafeInteger(Number(m[3]))) throw HttpError.badRequest('Last-Event-ID must look like "topic/partition:offset"');
       await instance.ensureMember();
       const tp = { topic: m[1], partition: Number(m[2]) };
       if (instance.partitions.some((p) => p.topic === tp.topic && p.partition === tp.partition)) await instance.seek([{ ...tp, offset: Number(m[3]) }]);

@@ -124,7 +124,8 @@ export const groupsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
             topic: { type: 'string' },
             to: { type: 'string', enum: ['earliest', 'latest', 'timestamp', 'offset'] },
             timestamp: { type: 'integer', minimum: 0 },
-            offset: { type: 'integer', minimum: 0 },
+            // Beyond 2^53 an offset is no longer exact as a JS number; the coordinator would refuse the commit.
+            offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             partitions: { type: 'array', items: { type: 'integer', minimum: 0 } },
           },
           required: ['topic', 'to'],

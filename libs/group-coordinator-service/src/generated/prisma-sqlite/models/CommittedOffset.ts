@@ -46,7 +46,7 @@ export type CommittedOffsetMinAggregateOutputType = {
   partition: number | null
   offset: bigint | null
   leaderEpoch: number | null
-  metadata: string | null
+  metadata: runtime.Bytes | null
   commitTime: bigint | null
 }
 
@@ -56,7 +56,7 @@ export type CommittedOffsetMaxAggregateOutputType = {
   partition: number | null
   offset: bigint | null
   leaderEpoch: number | null
-  metadata: string | null
+  metadata: runtime.Bytes | null
   commitTime: bigint | null
 }
 
@@ -209,7 +209,7 @@ export type CommittedOffsetGroupByOutputType = {
   partition: number
   offset: bigint
   leaderEpoch: number
-  metadata: string | null
+  metadata: runtime.Bytes | null
   commitTime: bigint
   _count: CommittedOffsetCountAggregateOutputType | null
   _avg: CommittedOffsetAvgAggregateOutputType | null
@@ -242,7 +242,7 @@ export type CommittedOffsetWhereInput = {
   partition?: Prisma.IntFilter<"CommittedOffset"> | number
   offset?: Prisma.BigIntFilter<"CommittedOffset"> | bigint | number
   leaderEpoch?: Prisma.IntFilter<"CommittedOffset"> | number
-  metadata?: Prisma.StringNullableFilter<"CommittedOffset"> | string | null
+  metadata?: Prisma.BytesNullableFilter<"CommittedOffset"> | runtime.Bytes | null
   commitTime?: Prisma.BigIntFilter<"CommittedOffset"> | bigint | number
   group?: Prisma.XOR<Prisma.ConsumerGroupScalarRelationFilter, Prisma.ConsumerGroupWhereInput>
 }
@@ -268,7 +268,7 @@ export type CommittedOffsetWhereUniqueInput = Prisma.AtLeast<{
   partition?: Prisma.IntFilter<"CommittedOffset"> | number
   offset?: Prisma.BigIntFilter<"CommittedOffset"> | bigint | number
   leaderEpoch?: Prisma.IntFilter<"CommittedOffset"> | number
-  metadata?: Prisma.StringNullableFilter<"CommittedOffset"> | string | null
+  metadata?: Prisma.BytesNullableFilter<"CommittedOffset"> | runtime.Bytes | null
   commitTime?: Prisma.BigIntFilter<"CommittedOffset"> | bigint | number
   group?: Prisma.XOR<Prisma.ConsumerGroupScalarRelationFilter, Prisma.ConsumerGroupWhereInput>
 }, "groupId_topic_partition">
@@ -297,7 +297,7 @@ export type CommittedOffsetScalarWhereWithAggregatesInput = {
   partition?: Prisma.IntWithAggregatesFilter<"CommittedOffset"> | number
   offset?: Prisma.BigIntWithAggregatesFilter<"CommittedOffset"> | bigint | number
   leaderEpoch?: Prisma.IntWithAggregatesFilter<"CommittedOffset"> | number
-  metadata?: Prisma.StringNullableWithAggregatesFilter<"CommittedOffset"> | string | null
+  metadata?: Prisma.BytesNullableWithAggregatesFilter<"CommittedOffset"> | runtime.Bytes | null
   commitTime?: Prisma.BigIntWithAggregatesFilter<"CommittedOffset"> | bigint | number
 }
 
@@ -306,7 +306,7 @@ export type CommittedOffsetCreateInput = {
   partition: number
   offset: bigint | number
   leaderEpoch: number
-  metadata?: string | null
+  metadata?: runtime.Bytes | null
   commitTime: bigint | number
   group: Prisma.ConsumerGroupCreateNestedOneWithoutOffsetsInput
 }
@@ -317,7 +317,7 @@ export type CommittedOffsetUncheckedCreateInput = {
   partition: number
   offset: bigint | number
   leaderEpoch: number
-  metadata?: string | null
+  metadata?: runtime.Bytes | null
   commitTime: bigint | number
 }
 
@@ -326,7 +326,7 @@ export type CommittedOffsetUpdateInput = {
   partition?: Prisma.IntFieldUpdateOperationsInput | number
   offset?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   leaderEpoch?: Prisma.IntFieldUpdateOperationsInput | number
-  metadata?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  metadata?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   commitTime?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   group?: Prisma.ConsumerGroupUpdateOneRequiredWithoutOffsetsNestedInput
 }
@@ -337,7 +337,7 @@ export type CommittedOffsetUncheckedUpdateInput = {
   partition?: Prisma.IntFieldUpdateOperationsInput | number
   offset?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   leaderEpoch?: Prisma.IntFieldUpdateOperationsInput | number
-  metadata?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  metadata?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   commitTime?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
@@ -347,7 +347,7 @@ export type CommittedOffsetCreateManyInput = {
   partition: number
   offset: bigint | number
   leaderEpoch: number
-  metadata?: string | null
+  metadata?: runtime.Bytes | null
   commitTime: bigint | number
 }
 
@@ -356,7 +356,7 @@ export type CommittedOffsetUpdateManyMutationInput = {
   partition?: Prisma.IntFieldUpdateOperationsInput | number
   offset?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   leaderEpoch?: Prisma.IntFieldUpdateOperationsInput | number
-  metadata?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  metadata?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   commitTime?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
@@ -366,7 +366,7 @@ export type CommittedOffsetUncheckedUpdateManyInput = {
   partition?: Prisma.IntFieldUpdateOperationsInput | number
   offset?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   leaderEpoch?: Prisma.IntFieldUpdateOperationsInput | number
-  metadata?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  metadata?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   commitTime?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
@@ -472,8 +472,8 @@ export type CommittedOffsetUncheckedUpdateManyWithoutGroupNestedInput = {
   deleteMany?: Prisma.CommittedOffsetScalarWhereInput | Prisma.CommittedOffsetScalarWhereInput[]
 }
 
-export type NullableStringFieldUpdateOperationsInput = {
-  set?: string | null
+export type NullableBytesFieldUpdateOperationsInput = {
+  set?: runtime.Bytes | null
 }
 
 export type CommittedOffsetCreateWithoutGroupInput = {
@@ -481,7 +481,7 @@ export type CommittedOffsetCreateWithoutGroupInput = {
   partition: number
   offset: bigint | number
   leaderEpoch: number
-  metadata?: string | null
+  metadata?: runtime.Bytes | null
   commitTime: bigint | number
 }
 
@@ -490,7 +490,7 @@ export type CommittedOffsetUncheckedCreateWithoutGroupInput = {
   partition: number
   offset: bigint | number
   leaderEpoch: number
-  metadata?: string | null
+  metadata?: runtime.Bytes | null
   commitTime: bigint | number
 }
 
@@ -528,7 +528,7 @@ export type CommittedOffsetScalarWhereInput = {
   partition?: Prisma.IntFilter<"CommittedOffset"> | number
   offset?: Prisma.BigIntFilter<"CommittedOffset"> | bigint | number
   leaderEpoch?: Prisma.IntFilter<"CommittedOffset"> | number
-  metadata?: Prisma.StringNullableFilter<"CommittedOffset"> | string | null
+  metadata?: Prisma.BytesNullableFilter<"CommittedOffset"> | runtime.Bytes | null
   commitTime?: Prisma.BigIntFilter<"CommittedOffset"> | bigint | number
 }
 
@@ -537,7 +537,7 @@ export type CommittedOffsetCreateManyGroupInput = {
   partition: number
   offset: bigint | number
   leaderEpoch: number
-  metadata?: string | null
+  metadata?: runtime.Bytes | null
   commitTime: bigint | number
 }
 
@@ -546,7 +546,7 @@ export type CommittedOffsetUpdateWithoutGroupInput = {
   partition?: Prisma.IntFieldUpdateOperationsInput | number
   offset?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   leaderEpoch?: Prisma.IntFieldUpdateOperationsInput | number
-  metadata?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  metadata?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   commitTime?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
@@ -555,7 +555,7 @@ export type CommittedOffsetUncheckedUpdateWithoutGroupInput = {
   partition?: Prisma.IntFieldUpdateOperationsInput | number
   offset?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   leaderEpoch?: Prisma.IntFieldUpdateOperationsInput | number
-  metadata?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  metadata?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   commitTime?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
@@ -564,7 +564,7 @@ export type CommittedOffsetUncheckedUpdateManyWithoutGroupInput = {
   partition?: Prisma.IntFieldUpdateOperationsInput | number
   offset?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   leaderEpoch?: Prisma.IntFieldUpdateOperationsInput | number
-  metadata?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  metadata?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   commitTime?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
@@ -635,7 +635,10 @@ export type $CommittedOffsetPayload<ExtArgs extends runtime.Types.Extensions.Int
     partition: number
     offset: bigint
     leaderEpoch: number
-    metadata: string | null
+    /**
+     * The commit's metadata string as UTF-8 bytes: a Kafka string may hold NUL, which PostgreSQL text cannot.
+     */
+    metadata: runtime.Bytes | null
     /**
      * Milliseconds since the epoch.
      */
@@ -1069,7 +1072,7 @@ export interface CommittedOffsetFieldRefs {
   readonly partition: Prisma.FieldRef<"CommittedOffset", 'Int'>
   readonly offset: Prisma.FieldRef<"CommittedOffset", 'BigInt'>
   readonly leaderEpoch: Prisma.FieldRef<"CommittedOffset", 'Int'>
-  readonly metadata: Prisma.FieldRef<"CommittedOffset", 'String'>
+  readonly metadata: Prisma.FieldRef<"CommittedOffset", 'Bytes'>
   readonly commitTime: Prisma.FieldRef<"CommittedOffset", 'BigInt'>
 }
     
