@@ -29,6 +29,8 @@ interface Replica {
   dir: string;
   log: PartitionLog;
   leader: PartitionLeader | undefined;
+  /** The topic configs the log was last configured from (replaced, never mutated, when they change). */
+  configs: Record<string, string>;
 }
 
 const PARTITION_METADATA = 'partition.metadata';
@@ -45,6 +47,7 @@ export class Broker implements RunningService {
   private session: NodeSession | undefined;
   private brokerId = -1;
   private reconciling: Promise<void> = Promise.resolve();
+  private reconcileQueued = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private cleanerTimer: NodeJS.Timeout | undefined;
   private cleanerRunning = false;
@@ -101,7 +104,7 @@ export class Broker implements RunningService {
     this.brokerId = registration.nodeId;
     if (!stored) await writeIdentity(this.config.dataDir, { brokerId: this.brokerId, clusterId: subjects.clusterId });
 
-    this.metadata.on('change', (image) => this.scheduleReconcile(image));
+    this.metadata.on('change', () => this.scheduleReconcile());
     await this.metadata.start();
     await this.metadata.waitForOffset(registration.metadataOffset);
     await this.reconciling;
@@ -200,9 +203,19 @@ export class Broker implements RunningService {
     };
   }
 
-  private scheduleReconcile(image: MetadataImage): void {
+  /**
+   * Reconciles with the latest image once the current pass is done. Passes are coalesced: a burst of deltas (a fenced
+   * broker's thousands of leadership changes) costs one pass more, not one pass per delta, which made a broker with
+   * many partitions spend minutes in quadratic work, miss its heartbeats and be fenced again.
+   */
+  private scheduleReconcile(): void {
+    if (this.reconcileQueued) return;
+    this.reconcileQueued = true;
     this.reconciling = this.reconciling
-      .then(() => this.reconcile(image))
+      .then(() => {
+        this.reconcileQueued = false;
+        return this.reconcile(this.metadata.current);
+      })
       .catch((err: unknown) => this.deps.logger.error({ err }, 'failed to apply metadata'));
   }
 
@@ -211,6 +224,7 @@ export class Broker implements RunningService {
     if (this.stopped) return;
     const wanted = new Set<string>();
     for (const topic of Object.values(image.topics)) {
+      if (this.stopped) return;
       for (const p of topic.partitions) {
         if (!p.replicas.includes(this.brokerId)) continue;
         const key = `${topic.id}:${p.partition}`;
@@ -219,8 +233,9 @@ export class Broker implements RunningService {
         if (!replica) {
           replica = await this.openReplica(topic, p.partition);
           this.replicas.set(key, replica);
-        } else {
+        } else if (replica.configs !== topic.configs) {
           replica.log.updateConfig(logConfigFor(topic.configs, this.config));
+          replica.configs = topic.configs;
         }
         const leads = p.leader === this.brokerId;
         if (leads && !replica.leader) {
@@ -267,7 +282,7 @@ export class Broker implements RunningService {
     if (!sameTopic) {
       await writeFile(markerPath, JSON.stringify({ topicId: topic.id, topic: topic.name, partition }) + '\n');
     }
-    return { topicId: topic.id, topicName: topic.name, partition, dir, log, leader: undefined };
+    return { topicId: topic.id, topicName: topic.name, partition, dir, log, leader: undefined, configs: topic.configs };
   }
 
   /** Replica directories of topics the cluster no longer has (deleted while this broker was down). */

@@ -40,6 +40,8 @@ import { topicConfigProblem } from './topic-configs.js';
 const roles: readonly NodeRole[] = ['controller', 'broker', 'group-coordinator', 'gateway'];
 /** Ids at or below this are configured ones (broker ids); the controller hands out ids above it, as Kafka does. */
 const RESERVED_MAX_ID = 1000;
+/** How often sessions are checked for expiry. */
+const FENCE_CHECK_MS = 250;
 
 function invalid(message: string): never {
   throw kafkaError('INVALID_REQUEST', message);
@@ -123,12 +125,28 @@ export class Controller implements RunningService {
     const now = Date.now();
     // Nodes known from before a restart get a fresh session to show they are still there.
     for (const id of Object.keys(this.image.nodes)) this.lastHeartbeat.set(Number(id), now);
-    this.actor = bus.serve<unknown, unknown>(`${subjects.prefix}.ctl.*`, (req, subject) => this.exclusive(() => this.handle(req, subject)), {
-      queue: 'controller',
-    });
+    // Heartbeats are answered on arrival, never queued behind a write: a commit of thousands of deltas (a broker
+    // with thousands of partitions fenced) must not make every other node look silent and get it fenced too.
+    this.actor = bus.serve<unknown, unknown>(
+      `${subjects.prefix}.ctl.*`,
+      (req, subject) => (subject.endsWith('.heartbeat') ? this.handle(req, subject) : this.exclusive(() => this.handle(req, subject))),
+      { queue: 'controller', mode: 'concurrent' },
+    );
     await bus.flush();
     this.serving = true;
-    this.fenceTimer = setInterval(() => void this.exclusive(() => this.fenceExpired()).catch((err: unknown) => logger.error({ err }, 'fencing failed')), 250);
+    let lastTick = Date.now();
+    this.fenceTimer = setInterval(() => {
+      // A tick that comes late means this process was stalled: heartbeats that arrived meanwhile are still unread
+      // (timers run before I/O), so judging sessions now would fence live nodes. Judge them at the next tick.
+      const now = Date.now();
+      const sinceLast = now - lastTick;
+      lastTick = now;
+      if (sinceLast > FENCE_CHECK_MS * 4) {
+        logger.warn({ stalledMs: sinceLast }, 'the controller was stalled; sessions are judged at the next check');
+        return;
+      }
+      void this.exclusive(() => this.fenceExpired()).catch((err: unknown) => logger.error({ err }, 'fencing failed'));
+    }, FENCE_CHECK_MS);
     this.fenceTimer.unref();
     logger.info(
       { controllerEpoch: this.image.controllerEpoch, metadataOffset: this.image.offset, topics: Object.keys(this.image.topics).length },

@@ -282,14 +282,6 @@ export class PartitionClient {
 
   /** Resolves at the next metadata change, or after `ms`. */
   private metadataChange(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.metadata.off('change', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.metadata.on('change', done);
-    });
+    return this.metadata.nextChange(ms);
   }
 }

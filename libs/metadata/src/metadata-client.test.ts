@@ -43,6 +43,32 @@ afterEach(async () => {
 });
 
 describe('MetadataClient', () => {
+  it('wakes every request waiting for a change at the next delta, without an event listener each', async () => {
+    bus = new Bus(new InProcessTransport());
+    const ctl = scriptedController(bus);
+    const client = new MetadataClient({ bus, subjects });
+    await client.start();
+    const listeners = client.listenerCount('change');
+    let woken = 0;
+    const waits = Array.from({ length: 1000 }, () => client.nextChange(60_000).then(() => woken++));
+    expect(client.listenerCount('change')).toBe(listeners);
+    ctl.change({ type: 'topic-created', topic: topic('a', 'alpha') });
+    await Promise.all(waits);
+    expect(woken).toBe(1000);
+    // Without a change, a wait ends at its timeout.
+    await client.nextChange(20);
+    // Names resolve across deltas that change a topic in place, and a re-created name resolves to the new topic.
+    ctl.change({ type: 'partition-changed', topicId: 'a', partition: { partition: 0, leader: 2, leaderEpoch: 1, partitionEpoch: 1, replicas: [1], isr: [1] } });
+    await client.waitForOffset(2);
+    expect(client.view.topicByName('alpha')?.partitions[0].leader).toBe(2);
+    ctl.change({ type: 'topic-deleted', topicId: 'a', name: 'alpha' });
+    ctl.change({ type: 'topic-created', topic: topic('a2', 'alpha') });
+    await client.waitForOffset(4);
+    expect(client.view.topicByName('alpha')?.id).toBe('a2');
+    client.close();
+    await ctl.stop();
+  });
+
   it('loads the snapshot and follows deltas in order', async () => {
     bus = new Bus(new InProcessTransport());
     const ctl = scriptedController(bus);

@@ -28,6 +28,7 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
   private loading: Promise<void> | undefined;
   private buffered: MetadataRecord[] = [];
   private readonly offsetWaiters = new Set<{ offset: number; resolve: () => void }>();
+  private changeWaiters: Array<() => void> = [];
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -79,6 +80,7 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
     const pending = this.buffered;
     this.buffered = [];
     this.emit('change', this.image, undefined);
+    this.wakeChangeWaiters();
     for (const record of pending) this.onRecord(record);
     this.notifyWaiters();
   }
@@ -99,7 +101,29 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
     this.image.offset = record.offset;
     this.image.controllerEpoch = record.controllerEpoch;
     this.emit('change', this.image, record);
+    this.wakeChangeWaiters();
     this.notifyWaiters();
+  }
+
+  /**
+   * Resolves at the next change of the image, or after `ms`. Many requests may wait at once (every request for a
+   * partition without a leader): they share one list instead of adding an event listener each.
+   */
+  nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.changeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wakeChangeWaiters(): void {
+    if (this.changeWaiters.length === 0) return;
+    const waiters = this.changeWaiters;
+    this.changeWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private scheduleReload(): void {
@@ -139,6 +163,7 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
 
   close(): void {
     this.closed = true;
+    this.wakeChangeWaiters();
     clearTimeout(this.retryTimer);
     this.subscription?.unsubscribe();
   }

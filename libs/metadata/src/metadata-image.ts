@@ -54,16 +54,23 @@ export class MetadataView {
     return this.current();
   }
 
+  private indexedImage: MetadataImage | undefined;
+
   private index(): Map<string, TopicInfo> {
     const image = this.current();
-    if (this.indexedAt !== image.offset) {
+    if (this.indexedAt !== image.offset || this.indexedImage !== image) {
       this.byName = new Map(Object.values(image.topics).map((t) => [t.name, t]));
       this.indexedAt = image.offset;
+      this.indexedImage = image;
     }
     return this.byName;
   }
 
   topicByName(name: string): TopicInfo | undefined {
+    // Deltas change topics in place, so a hit that is still the image's topic of that id is current: no rebuild of
+    // the name index per delta (a burst of thousands of leadership changes would make every lookup cost O(topics)).
+    const hit = this.byName.get(name);
+    if (hit !== undefined && this.current().topics[hit.id] === hit) return hit;
     return this.index().get(name);
   }
 
