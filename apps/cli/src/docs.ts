@@ -6,6 +6,7 @@ import { brokerConfig } from '@sluice/broker-service';
 import { controllerConfig } from '@sluice/controller-service';
 import { gatewayConfig } from '@sluice/gateway-service';
 import { groupCoordinatorConfig } from '@sluice/group-coordinator-service';
+import { topicConfigsMarkdown } from '@sluice/protocol';
 import { hostConfig } from '@sluice/runtime';
 import { devConfig } from './dev.js';
 
@@ -38,6 +39,14 @@ export function configMarkdown(): string {
     '#### sluice dev (embedded)',
     '',
     devConfig.markdown(),
+    '',
+    '#### Topic configs',
+    '',
+    'Every topic config Kafka 4 defines is accepted (CreateTopics, AlterConfigs, `POST /topics`, `PUT /topics/{t}/configs`),',
+    'validated and shown by DescribeConfigs; those marked "no" are stored without effect yet. A broker variable sets the',
+    'default of topics without an override.',
+    '',
+    topicConfigsMarkdown(),
   ].join('\n');
 }
 

@@ -113,6 +113,36 @@ describe('KafkaJS', () => {
       await expect(admin.createTopics({ topics: [{ topic: 'kjs-admin' }], validateOnly: false })).resolves.toBe(false);
       await admin.deleteTopics({ topics: ['kjs-admin'] });
       expect(await admin.listTopics()).not.toContain('kjs-admin');
+
+      // Every config Kafka defines for topics is accepted, as tools set them (applied or stored), and described back.
+      const kafkaConfigs = {
+        'file.delete.delay.ms': '30000',
+        'max.compaction.lag.ms': '9223372036854775807',
+        'message.format.version': '3.0-IV1',
+        'min.compaction.lag.ms': '1000',
+        'segment.index.bytes': '1048576',
+        preallocate: 'true',
+        'message.timestamp.type': 'LogAppendTime',
+      };
+      const configEntries = Object.entries(kafkaConfigs).map(([name, value]) => ({ name, value }));
+      expect(await admin.createTopics({ topics: [{ topic: 'kjs-all-configs', numPartitions: 1, configEntries }] })).toBe(true);
+      const all = (await admin.describeConfigs({ resources: [{ type: 2, name: 'kjs-all-configs' }], includeSynonyms: false })).resources[0].configEntries;
+      for (const [name, value] of Object.entries(kafkaConfigs)) expect(all.find((e) => e.configName === name), name).toMatchObject({ configValue: value, isDefault: false });
+      expect(all.find((e) => e.configName === 'segment.jitter.ms')).toMatchObject({ configValue: '0', isDefault: true });
+
+      // message.timestamp.type=LogAppendTime: the leader stamps the append time; consumers see it, not the producer's.
+      const before = Date.now();
+      const producer = kafka().producer();
+      await producer.connect();
+      const [sent] = await producer.send({ topic: 'kjs-all-configs', messages: [{ value: 'stamped', timestamp: '1000000000000' }] });
+      await producer.disconnect();
+      expect(Number(sent.logAppendTime)).toBeGreaterThanOrEqual(before);
+      const { out } = await kcatOk(sluice.kafkaBootstrap, ['-C', '-t', 'kjs-all-configs', '-o', 'beginning', '-e', '-f', '%T %s\\n']);
+      const [timestamp, value] = out.trim().split(' ');
+      expect(value).toBe('stamped');
+      expect(Number(timestamp)).toBe(Number(sent.logAppendTime));
+      const refused = await admin.createTopics({ topics: [{ topic: 'kjs-bad-config', configEntries: [{ name: 'segment.index.bytes', value: 'lots' }] }] }).catch((err: { errors?: Array<{ type: string; message: string }> }) => err.errors);
+      expect(refused).toEqual([expect.objectContaining({ type: 'INVALID_CONFIG', topic: 'kjs-bad-config' })]);
     } finally {
       await admin.disconnect();
     }

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '@sluice/testing';
 import { brokerConfig } from './broker-config.js';
 import { readIdentity, writeIdentity } from './broker-identity.js';
+import { topicConfigSpec } from '@sluice/protocol';
+import { defaultLogConfig } from '@sluice/storage';
 import { logConfigFor, minInsyncReplicas } from './topic-log-config.js';
 
 describe('topic configs for the log', () => {
@@ -24,6 +26,29 @@ describe('topic configs for the log', () => {
     );
     expect(c).toEqual({ segmentBytes: 1024, retentionMs: -1, retentionBytes: 4096, maxBatchBytes: 2048, segmentMs: 60000, flushMessages: 1, indexIntervalBytes: 128 });
     expect(minInsyncReplicas({ 'min.insync.replicas': '2' })).toBe(2);
+  });
+
+  it('gives the log Kafka’s defaults: the storage defaults and the broker variables agree with the topic-config table', () => {
+    const defaults = brokerConfig.load({});
+    const kafkaDefault = (name: string) => Number(topicConfigSpec(name)!.default);
+    expect(defaults.segmentBytes).toBe(kafkaDefault('segment.bytes'));
+    expect(defaults.retentionMs).toBe(kafkaDefault('retention.ms'));
+    expect(defaults.retentionBytes).toBe(kafkaDefault('retention.bytes'));
+    expect(defaults.maxMessageBytes).toBe(kafkaDefault('max.message.bytes'));
+    expect(defaultLogConfig).toMatchObject({
+      segmentMs: kafkaDefault('segment.ms'),
+      indexIntervalBytes: kafkaDefault('index.interval.bytes'),
+      deleteRetentionMs: kafkaDefault('delete.retention.ms'),
+      minCleanableDirtyRatio: kafkaDefault('min.cleanable.dirty.ratio'),
+      messageTimestampAfterMaxMs: kafkaDefault('message.timestamp.after.max.ms'),
+      messageTimestampType: topicConfigSpec('message.timestamp.type')!.default,
+      cleanupPolicy: topicConfigSpec('cleanup.policy')!.default,
+    });
+    // Long.MAX_VALUE ("no limit") becomes the largest safe integer.
+    expect(logConfigFor({ 'message.timestamp.before.max.ms': '9223372036854775807', 'message.timestamp.type': 'LogAppendTime' }, defaults)).toMatchObject({
+      messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+      messageTimestampType: 'LogAppendTime',
+    });
   });
 
   it('applies the broker-wide flush setting', () => {

@@ -1,40 +1,34 @@
-// Topic configs (Kafka names) → the storage engine's LogConfig, over the broker's defaults.
+// Topic configs (Kafka names, see the table in @sluice/protocol) → the storage engine's LogConfig, over the broker's defaults.
+import { topicConfigNumber as num } from '@sluice/protocol';
 import type { CleanupPolicy, LogConfig } from '@sluice/storage';
 import type { BrokerConfig } from './broker-config.js';
 
-function num(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-export function logConfigFor(configs: Record<string, string>, broker: BrokerConfig): Partial<LogConfig> {
-  const flushMessages = num(configs['flush.messages']) ?? (broker.flushMessages > 0 ? broker.flushMessages : undefined);
+export function logConfigFor(configs: Readonly<Record<string, string>>, broker: BrokerConfig): Partial<LogConfig> {
+  const flushMessages = num(configs, 'flush.messages') ?? (broker.flushMessages > 0 ? broker.flushMessages : undefined);
   const out: Partial<LogConfig> = {
-    segmentBytes: num(configs['segment.bytes']) ?? broker.segmentBytes,
-    retentionMs: num(configs['retention.ms']) ?? broker.retentionMs,
-    retentionBytes: num(configs['retention.bytes']) ?? broker.retentionBytes,
-    maxBatchBytes: num(configs['max.message.bytes']) ?? broker.maxMessageBytes,
+    segmentBytes: num(configs, 'segment.bytes') ?? broker.segmentBytes,
+    retentionMs: num(configs, 'retention.ms') ?? broker.retentionMs,
+    retentionBytes: num(configs, 'retention.bytes') ?? broker.retentionBytes,
+    maxBatchBytes: num(configs, 'max.message.bytes') ?? broker.maxMessageBytes,
   };
-  const segmentMs = num(configs['segment.ms']);
-  if (segmentMs !== undefined) out.segmentMs = segmentMs;
-  const indexInterval = num(configs['index.interval.bytes']);
-  if (indexInterval !== undefined) out.indexIntervalBytes = indexInterval;
-  const flushMs = num(configs['flush.ms']);
-  if (flushMs !== undefined) out.flushMs = flushMs;
+  const optional: Array<[keyof LogConfig, string]> = [
+    ['segmentMs', 'segment.ms'],
+    ['indexIntervalBytes', 'index.interval.bytes'],
+    ['flushMs', 'flush.ms'],
+    ['deleteRetentionMs', 'delete.retention.ms'],
+    ['minCleanableDirtyRatio', 'min.cleanable.dirty.ratio'],
+    ['messageTimestampBeforeMaxMs', 'message.timestamp.before.max.ms'],
+    ['messageTimestampAfterMaxMs', 'message.timestamp.after.max.ms'],
+  ];
+  for (const [field, name] of optional) {
+    const value = num(configs, name);
+    if (value !== undefined) (out as Record<string, unknown>)[field] = value;
+  }
   if (flushMessages !== undefined) out.flushMessages = flushMessages;
   const policy = cleanupPolicy(configs['cleanup.policy']);
   if (policy) out.cleanupPolicy = policy;
-  const deleteRetentionMs = num(configs['delete.retention.ms']);
-  if (deleteRetentionMs !== undefined) out.deleteRetentionMs = deleteRetentionMs;
-  const dirtyRatio = num(configs['min.cleanable.dirty.ratio']);
-  if (dirtyRatio !== undefined) out.minCleanableDirtyRatio = dirtyRatio;
   const timestampType = configs['message.timestamp.type'];
   if (timestampType === 'CreateTime' || timestampType === 'LogAppendTime') out.messageTimestampType = timestampType;
-  const before = num(configs['message.timestamp.before.max.ms']);
-  if (before !== undefined) out.messageTimestampBeforeMaxMs = Math.min(before, Number.MAX_SAFE_INTEGER);
-  const after = num(configs['message.timestamp.after.max.ms']);
-  if (after !== undefined) out.messageTimestampAfterMaxMs = Math.min(after, Number.MAX_SAFE_INTEGER);
   return out;
 }
 
@@ -47,6 +41,6 @@ function cleanupPolicy(value: string | undefined): CleanupPolicy | undefined {
   return 'delete';
 }
 
-export function minInsyncReplicas(configs: Record<string, string>): number {
-  return num(configs['min.insync.replicas']) ?? 1;
+export function minInsyncReplicas(configs: Readonly<Record<string, string>>): number {
+  return num(configs, 'min.insync.replicas') ?? 1;
 }

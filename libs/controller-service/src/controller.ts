@@ -4,6 +4,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
 import { applyDelta } from '@sluice/metadata';
 import {
+  topicConfigProblem,
   KafkaErrorCode,
   kafkaError,
   topicNameProblem,
@@ -35,7 +36,6 @@ import { ConfigError, Counter, Gauge, type Readiness, type RunningService, type 
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
 import { assignReplicas } from './replica-assignment.js';
-import { topicConfigProblem } from './topic-configs.js';
 
 const roles: readonly NodeRole[] = ['controller', 'broker', 'group-coordinator', 'gateway'];
 /** Ids at or below this are configured ones (broker ids); the controller hands out ids above it, as Kafka does. */

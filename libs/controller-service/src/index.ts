@@ -1,4 +1,3 @@
 export { Controller, startController } from './controller.js';
 export { controllerConfig, resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 export { assignReplicas } from './replica-assignment.js';
-export { knownTopicConfigs, topicConfigProblem } from './topic-configs.js';

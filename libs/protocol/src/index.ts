@@ -11,6 +11,7 @@ export * from './contracts/subjects.js';
 export type * from './contracts/metadata.js';
 export type * from './contracts/controller.js';
 export * from './contracts/partition.js';
+export * from './contracts/topic-configs.js';
 /** Kafka protocol messages (generated): kafka.readProduceRequest, kafka.MetadataResponse, ... */
 export * as kafka from './generated/messages/index.js';
 export { ApiKey, apiCatalog } from './generated/messages/index.js';

@@ -1,6 +1,6 @@
 // Topic administration over the Kafka protocol: CreateTopics, DeleteTopics, DescribeConfigs, AlterConfigs and
 // IncrementalAlterConfigs, each forwarded to the controller (ControllerClient) and answered per topic.
-import { ApiKey, kafka, KafkaErrorCode, type TopicResult } from '@sluice/protocol';
+import { ApiKey, kafka, KafkaErrorCode, topicConfigSpecs, type TopicResult } from '@sluice/protocol';
 import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
 
@@ -10,28 +10,10 @@ const CONFIG_SOURCE_DYNAMIC_TOPIC = 1;
 const CONFIG_SOURCE_DEFAULT = 5;
 
 /**
- * Topic configs DescribeConfigs lists, with the defaults a topic without an override gets. These are Kafka's defaults;
- * a broker started with other SLUICE_LOG_* defaults applies those, which this answer does not show yet.
+ * Every topic config with Kafka's default, for DescribeConfigs (from the one table in @sluice/protocol). A broker
+ * started with other SLUICE_LOG_* defaults applies those, which this answer does not show yet.
  */
-const topicConfigDefaults: Record<string, string> = {
-  'cleanup.policy': 'delete',
-  'compression.type': 'producer',
-  'delete.retention.ms': '86400000',
-  'flush.messages': '9223372036854775807',
-  'flush.ms': '9223372036854775807',
-  'index.interval.bytes': '4096',
-  'max.message.bytes': '1048588',
-  'message.timestamp.type': 'CreateTime',
-  'message.timestamp.before.max.ms': '9223372036854775807',
-  'message.timestamp.after.max.ms': '3600000',
-  'min.cleanable.dirty.ratio': '0.5',
-  'min.insync.replicas': '1',
-  'retention.bytes': '-1',
-  'retention.ms': '604800000',
-  'segment.bytes': '1073741824',
-  'segment.ms': '604800000',
-  'unclean.leader.election.enable': 'false',
-};
+const topicConfigDefaults: Record<string, string> = Object.fromEntries(topicConfigSpecs.map((s) => [s.name, s.default]));
 
 function result(r: TopicResult | undefined): { errorCode: number; errorMessage: string | null } {
   return r ? { errorCode: r.errorCode, errorMessage: r.errorMessage } : { errorCode: KafkaErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: 'no answer for this topic' };
