@@ -233,6 +233,47 @@ describe('Kafka protocol listener', () => {
     client.close();
   });
 
+  it('keeps fetch answers within max_bytes and partition_max_bytes (KIP-74), except a first batch larger than both', async () => {
+    const http = new Http(sluice.httpUrl);
+    await http.createTopic('wire-sizes', 2);
+    const client = await WireClient.connect(sluice.kafkaBootstrap);
+    const batchOf = (bytes: number) => buildRecordBatch([{ value: Buffer.alloc(bytes, 120) }]);
+    const small = batchOf(400).length;
+    for (const p of [0, 1]) {
+      for (let i = 0; i < 10; i++) {
+        const res = await client.request(ApiKey.Produce, 9, (w) => kafka.writeProduceRequest(w, 9, { acks: 1, timeoutMs: 5000, topicData: [{ name: 'wire-sizes', partitionData: [{ index: p, records: batchOf(400) }] }] }), kafka.readProduceResponse);
+        expect(res.body.responses[0].partitionResponses[0].errorCode).toBe(0);
+      }
+    }
+    const fetch = async (maxBytes: number, partitionMaxBytes: number) =>
+      (
+        await client.request(
+          ApiKey.Fetch,
+          11,
+          (w) =>
+            kafka.writeFetchRequest(w, 11, {
+              maxWaitMs: 0,
+              minBytes: 1,
+              maxBytes,
+              isolationLevel: 0,
+              topics: [{ topic: 'wire-sizes', partitions: [0, 1].map((partition) => ({ partition, fetchOffset: 0, partitionMaxBytes })) }],
+            }),
+          kafka.readFetchResponse,
+        )
+      ).body.responses[0].partitions.map((p) => p.records?.length ?? 0);
+    // The request's max_bytes bounds the whole answer, the first partition included.
+    const [a0, a1] = await fetch(3 * small, 1 << 20);
+    expect(a0 + a1).toBeLessThanOrEqual(3 * small);
+    expect(a0).toBe(3 * small);
+    // partition_max_bytes bounds each partition.
+    const [b0, b1] = await fetch(1 << 20, 2 * small);
+    expect([b0, b1]).toEqual([2 * small, 2 * small]);
+    // A first batch larger than both limits still comes whole, so the consumer makes progress; nothing more does.
+    const [c0, c1] = await fetch(100, 100);
+    expect([c0, c1]).toEqual([small, 0]);
+    client.close();
+  });
+
   it('enforces idempotent producers: a retry is written once, a gap and an old epoch are refused', async () => {
     const client = await WireClient.connect(sluice.kafkaBootstrap);
     const init = await client.request(ApiKey.InitProducerId, 4, (w) => kafka.writeInitProducerIdRequest(w, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }), kafka.readInitProducerIdResponse);

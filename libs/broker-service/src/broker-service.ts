@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
 import {
+  wholeBatchesWithin,
   BrokerVerb,
   KafkaErrorCode,
   type BrokerFetchReply,
@@ -158,11 +159,13 @@ export class Broker implements RunningService {
     const { partitions, isolationLevel } = req.meta;
     const deadline = Date.now() + Math.max(0, Math.min(req.meta.maxWaitMs | 0, 60_000));
     const leaders = partitions.map((p) => this.replicas.get(`${p.topicId}:${p.partition}`)?.leader);
+    // The reply is one bus message: never more than SLUICE_FETCH_MAX_BYTES of batches, whatever the client allows.
+    const maxBytes = Math.min(Math.max(1, req.meta.maxBytes | 0), this.config.maxFetchBytes);
     for (;;) {
       const results = await Promise.all(
         partitions.map((p, i) => {
           const leader = leaders[i];
-          if (leader) return leader.read({ fetchOffset: p.fetchOffset, maxBytes: p.maxBytes, leaderEpoch: p.leaderEpoch, isolationLevel });
+          if (leader) return leader.read({ fetchOffset: p.fetchOffset, maxBytes: Math.min(p.maxBytes, maxBytes), leaderEpoch: p.leaderEpoch, isolationLevel });
           const meta = {
             errorCode: KafkaErrorCode.NOT_LEADER_OR_FOLLOWER,
             errorMessage: `broker ${this.brokerId} does not lead partition ${p.partition} of ${p.topicId}`,
@@ -173,16 +176,13 @@ export class Broker implements RunningService {
           return Promise.resolve({ meta, bytes: Buffer.alloc(0) });
         }),
       );
-      // The reply is one bus message: never more than SLUICE_FETCH_MAX_BYTES of batches, whatever the client allows.
-      let budget = Math.min(Math.max(1, req.meta.maxBytes | 0), this.config.maxFetchBytes);
+      // KIP-74: partitions in request order share maxBytes; whole batches only, the first batch of the first partition
+      // with data whole even when larger.
       let total = 0;
       for (const r of results) {
         if (r.bytes.length === 0) continue;
-        if (total > 0 && r.bytes.length > budget) r.bytes = Buffer.alloc(0);
-        else {
-          budget -= r.bytes.length;
-          total += r.bytes.length;
-        }
+        r.bytes = wholeBatchesWithin(r.bytes, maxBytes - total, total === 0);
+        total += r.bytes.length;
       }
       const failed = results.some((r) => r.meta.errorCode !== KafkaErrorCode.NONE);
       const wait = deadline - Date.now();

@@ -15,6 +15,7 @@ import {
   RECORD_BATCH_HEADER_SIZE,
   stampBatches,
   validateBatches,
+  wholeBatchesWithin,
   BatchRejection,
   type BatchRules,
   type RecordInput,
@@ -254,5 +255,22 @@ describe('validating what a producer sent (the leader\'s checks)', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('wholeBatchesWithin (fetch size limits)', () => {
+  const batch = (n: number) => buildRecordBatch([{ value: Buffer.alloc(n) }]);
+  const three = Buffer.concat([batch(100), batch(200), batch(300)]);
+  const [a, b] = [batch(100).length, batch(200).length];
+  it('keeps the whole batches that fit, never a partial one', () => {
+    expect(wholeBatchesWithin(three, three.length)).toBe(three);
+    expect(wholeBatchesWithin(three, a + b).length).toBe(a + b);
+    expect(wholeBatchesWithin(three, a + b - 1).length).toBe(a);
+    expect(wholeBatchesWithin(three, a - 1).length).toBe(0);
+    expect(wholeBatchesWithin(three, 0).length).toBe(0);
+  });
+  it('gives the first batch whole when asked, however small the limit', () => {
+    expect(wholeBatchesWithin(three, 1, true).length).toBe(a);
+    expect(wholeBatchesWithin(three, a + 1, true).length).toBe(a);
   });
 });

@@ -407,6 +407,21 @@ export function forEachBatch(bytes: Uint8Array, visit: (header: RecordBatchHeade
   }
 }
 
+/**
+ * The longest prefix of whole batches in `bytes` that fits in `limit` bytes (a view, no copy). With `atLeastOne`, the
+ * first batch comes whole even when it alone is larger (KIP-74: a consumer must always make progress).
+ */
+export function wholeBatchesWithin(bytes: Buffer, limit: number, atLeastOne = false): Buffer {
+  if (bytes.length <= limit) return bytes;
+  let end = 0;
+  while (bytes.length - end >= LOG_OVERHEAD) {
+    const next = end + bytes.readInt32BE(end + BatchField.batchLength) + LOG_OVERHEAD;
+    if (next > bytes.length || (next > limit && !(atLeastOne && end === 0))) break;
+    end = next;
+  }
+  return bytes.subarray(0, end);
+}
+
 export interface RecordHeader {
   key: string;
   value: Buffer | null;

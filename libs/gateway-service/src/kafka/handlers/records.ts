@@ -1,6 +1,6 @@
 // Produce, Fetch, ListOffsets, DeleteRecords and OffsetForLeaderEpoch: every partition of a request goes to its leader
 // over the bus at the same time.
-import { ApiKey, IsolationLevel, kafka, KafkaErrorCode, type TopicInfo } from '@sluice/protocol';
+import { ApiKey, IsolationLevel, kafka, KafkaErrorCode, wholeBatchesWithin, type TopicInfo } from '@sluice/protocol';
 import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
 import type { ProducePart } from '../../partition-client.js';
@@ -141,7 +141,12 @@ export const fetchApi = defineApi<kafka.FetchRequest, kafka.FetchResponse>({
     const fetchMany = (list: FetchItem[], maxWaitMs: number, minBytes: number): Array<Promise<kafka.FetchResponsePartitionData>> =>
       ctx.partitions
         .fetchMany(
-          list.map((i) => ({ topicId: (i.topic as TopicInfo).id, partition: i.request.partition, fetchOffset: i.request.fetchOffset, maxBytes: i.request.partitionMaxBytes })),
+          list.map((i) => ({
+            topicId: (i.topic as TopicInfo).id,
+            partition: i.request.partition,
+            fetchOffset: i.request.fetchOffset,
+            maxBytes: Math.min(i.request.partitionMaxBytes, req.maxBytes ?? 0x7fffffff),
+          })),
           { maxWaitMs, minBytes, maxBytes: req.maxBytes ?? 0x7fffffff, isolationLevel },
           deadline,
         )
@@ -188,17 +193,16 @@ export const fetchApi = defineApi<kafka.FetchRequest, kafka.FetchResponse>({
         });
       });
     }
-    // The response's size limit: whole partitions until maxBytes, but always the first one with data.
-    let budget = req.maxBytes ?? 0x7fffffff;
-    let anyData = false;
+    // KIP-74: the partitions' answers in request order share maxBytes (whole batches; the first batch of the first
+    // partition with data comes whole even when larger, so a consumer always makes progress).
+    const maxBytes = req.maxBytes ?? 0x7fffffff;
+    let total = 0;
     for (const item of items) {
-      const size = item.result.records?.length ?? 0;
-      if (size === 0) continue;
-      if (anyData && size > budget) item.result = { ...item.result, records: EMPTY };
-      else {
-        budget -= size;
-        anyData = true;
-      }
+      const records = item.result.records as Buffer | null | undefined;
+      if (!records || records.length === 0) continue;
+      const kept = wholeBatchesWithin(records, maxBytes - total, total === 0);
+      if (kept.length !== records.length) item.result = { ...item.result, records: kept };
+      total += kept.length;
     }
     return {
       throttleTimeMs: 0,
