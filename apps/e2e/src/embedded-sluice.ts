@@ -11,6 +11,8 @@ export interface EmbeddedSluice {
   kafkaBootstrap: string;
   /** Stops the process (SIGTERM) and starts it again on the same data and ports. */
   restart(): Promise<{ code: number | null }>;
+  /** Kills the process (SIGKILL: no shutdown at all) and starts it again on the same data and ports. */
+  crashAndRestart(): Promise<{ signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,13 @@ export async function startEmbedded(env: Record<string, string> = {}): Promise<E
     kafkaBootstrap: `127.0.0.1:${kafkaPort}`,
     restart: async () => {
       const result = await sluice.process.stop();
+      sluice.process = await launch();
+      return result;
+    },
+    crashAndRestart: async () => {
+      sluice.process.kill('SIGKILL');
+      const result = await sluice.process.exited;
+      await sluice.process.stop();
       sluice.process = await launch();
       return result;
     },

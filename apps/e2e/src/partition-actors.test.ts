@@ -1,5 +1,6 @@
 // The broker's partition leader actors driven over the bus, with the real controller and broker in one process
 // (the in-process transport, SQLite, real logs on disk): epochs, long polls, fetches inside a batch, bad batches, acks=0.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerConfig, startBroker } from '@sluice/broker-service';
@@ -58,7 +59,12 @@ beforeAll(async () => {
   dir = await tempDir('sluice-actors-');
   bus = new Bus(new InProcessTransport());
   services.push(await startController(controllerConfig.load({ SLUICE_DATA_DIR: join(dir.path, 'controller') }), deps('controller')));
-  services.push(await startBroker(brokerConfig.load({ SLUICE_DATA_DIR: join(dir.path, 'broker'), SLUICE_BROKER_ID: '1' }), deps('broker')));
+  services.push(
+    await startBroker(
+      brokerConfig.load({ SLUICE_DATA_DIR: join(dir.path, 'broker'), SLUICE_BROKER_ID: '1', SLUICE_LOG_HW_CHECKPOINT_INTERVAL_MS: '100' }),
+      deps('broker'),
+    ),
+  );
   const created = await bus.ask<CreateTopicsReply>(
     subjects.controller(ControllerVerb.createTopics),
     { topics: [{ name: 'actors', partitions: 1, replicationFactor: 1 }] },
@@ -147,5 +153,12 @@ describe('partition leader actors', () => {
       return r.values.length === 2 ? r.values : undefined;
     });
     expect(got).toEqual(['fire', 'forget']);
+  });
+
+  it('writes the high watermark to the partition’s checkpoint periodically, without a flush or a close', async () => {
+    const hw = (await fetch({ fetchOffset: 0 })).meta.highWatermark;
+    expect(hw).toBeGreaterThan(0);
+    const checkpoint = join(dir.path, 'broker', 'actors-0', 'highwatermark');
+    await waitFor(async () => (await readFile(checkpoint, 'utf8').catch(() => '')) === `${hw}\n`, { what: `the checkpoint at ${hw}` });
   });
 });

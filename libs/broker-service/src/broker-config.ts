@@ -25,6 +25,11 @@ export const brokerConfig = defineConfig('broker', {
     min: -1,
   }),
   retentionCheckIntervalMs: v.int('SLUICE_LOG_RETENTION_CHECK_INTERVAL_MS', 'How often retention runs', { default: 300_000, min: 100 }),
+  hwCheckpointIntervalMs: v.int(
+    'SLUICE_LOG_HW_CHECKPOINT_INTERVAL_MS',
+    'How often each partition’s high watermark is written to its checkpoint file (Kafka’s replica.high.watermark.checkpoint.interval.ms)',
+    { default: 5000, min: 100 },
+  ),
   cleanerIntervalMs: v.int('SLUICE_LOG_CLEANER_INTERVAL_MS', 'How often the log cleaner looks for compacted topics to clean', { default: 15_000, min: 100 }),
   maxOpenFiles: v.int('SLUICE_LOG_MAX_OPEN_FILES', 'Most segment files the broker keeps open at once (least recently used close first)', {
     default: 1024,

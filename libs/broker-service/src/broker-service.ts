@@ -51,6 +51,7 @@ export class Broker implements RunningService {
   private reconcileQueued = false;
   private retentionTimer: NodeJS.Timeout | undefined;
   private cleanerTimer: NodeJS.Timeout | undefined;
+  private hwCheckpointTimer: NodeJS.Timeout | undefined;
   private cleanerRunning = false;
   /** Open segment files, bounded over all partitions of this broker. */
   private readonly files: FilePool;
@@ -120,6 +121,8 @@ export class Broker implements RunningService {
     this.retentionTimer.unref();
     this.cleanerTimer = setInterval(() => void this.cleanLogs(), this.config.cleanerIntervalMs);
     this.cleanerTimer.unref();
+    this.hwCheckpointTimer = setInterval(() => void this.checkpointHighWatermarks(), this.config.hwCheckpointIntervalMs);
+    this.hwCheckpointTimer.unref();
     this.ready = true;
     logger.info({ brokerId: this.brokerId, partitions: this.replicas.size }, 'broker ready');
   }
@@ -314,6 +317,22 @@ export class Broker implements RunningService {
     }
   }
 
+  /**
+   * Writes each partition's high watermark to its checkpoint (only those that moved), as Kafka's replica manager does
+   * periodically. A leader does not depend on it (it moves the high watermark to its log end when it takes over); a
+   * checkpoint that lags only means records above it count as uncommitted until then.
+   */
+  private async checkpointHighWatermarks(): Promise<void> {
+    for (const r of this.replicas.values()) {
+      if (this.stopped) return;
+      try {
+        await r.log.checkpointHighWatermark();
+      } catch (err) {
+        this.deps.logger.warn({ err, topic: r.topicName, partition: r.partition }, 'high-watermark checkpoint failed');
+      }
+    }
+  }
+
   /** The log cleaner: compacts the partitions of compacted topics whose dirty ratio has reached their threshold. */
   private async cleanLogs(): Promise<void> {
     if (this.cleanerRunning || this.stopped) return;
@@ -338,6 +357,7 @@ export class Broker implements RunningService {
     this.stopped = true;
     clearInterval(this.retentionTimer);
     clearInterval(this.cleanerTimer);
+    clearInterval(this.hwCheckpointTimer);
     this.metadata.close();
     await Promise.all(this.brokerActors.map((a) => a.stop()));
     await this.reconciling;

@@ -65,6 +65,9 @@ export class PartitionLeader {
   constructor(private readonly options: PartitionLeaderOptions) {
     this.info = options.partition;
     this.log = options.log;
+    // Taking over the partition: what the log recovered may lie above its high-watermark checkpoint (after a crash,
+    // everything since the last checkpoint), and must be readable at once.
+    this.advanceHighWatermark();
     const { bus, subjects, topicId } = options;
     const p = options.partition.partition;
     const queue = 'leader';
@@ -94,6 +97,14 @@ export class PartitionLeader {
         { queue, mode: 'concurrent' },
       ),
     ];
+  }
+
+  /**
+   * Replication is not built yet: the ISR is the leader alone, so the high watermark is the leader's log end — after
+   * every append, and when this broker becomes leader, as Kafka's leader does when its ISR is itself alone.
+   */
+  private advanceHighWatermark(): void {
+    this.log.setHighWatermark(this.log.logEndOffset);
   }
 
   get leaderEpoch(): number {
@@ -142,8 +153,7 @@ export class PartitionLeader {
       this.options.logger.error({ err, topic: this.options.topicName, partition: this.info.partition }, 'append failed');
       return fail(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'the broker could not write to its log');
     }
-    // Replication is not built yet: the ISR is the leader alone, so the high watermark follows the log end at once.
-    log.setHighWatermark(log.logEndOffset);
+    this.advanceHighWatermark();
     this.options.metrics.recordsIn.inc(appended.lastOffset - appended.baseOffset + 1);
     this.options.metrics.bytesIn.inc(body.length);
     this.wakeFetches();

@@ -66,6 +66,13 @@ export class LeaderEpochCache {
     await this.save();
   }
 
+  /** Forgets every epoch: the log was emptied (Kafka's clearAndFlush). */
+  async clear(): Promise<void> {
+    if (this.entries.length === 0) return;
+    this.entries = [];
+    await this.save();
+  }
+
   /** After the log start moves to `offset`: the epoch in force there now starts there; older ones go. */
   async truncateFromStart(offset: number): Promise<void> {
     const before = this.entries.filter((e) => e.startOffset <= offset);

@@ -135,6 +135,8 @@ export class PartitionLog {
   private epochs!: LeaderEpochCache;
   private tail: Promise<unknown> = Promise.resolve();
   private hw = 0;
+  /** The value in the `highwatermark` checkpoint file (as read at open, or last written). */
+  private checkpointedHw = 0;
   private startOffset = 0;
   private firstDirtyOffset = 0;
   private unflushed = 0;
@@ -184,6 +186,11 @@ export class PartitionLog {
     return this.epochs.latestEpoch;
   }
 
+  /**
+   * Moves the high watermark (clamped to the log's bounds). It is the replica's business, not the log's: the leader
+   * sets it as its in-sync replicas acknowledge (see broker-service), and it is kept in memory; `checkpointHighWatermark`
+   * (run periodically by the broker), `flush` and `close` write it to the `highwatermark` checkpoint.
+   */
   setHighWatermark(offset: number): void {
     this.hw = Math.max(this.startOffset, Math.min(offset, this.logEndOffset));
   }
@@ -214,7 +221,10 @@ export class PartitionLog {
     if (segments.length === 0) await this.roll(0);
     else await this.recoverActive(segments[segments.length - 1], clean);
     this.startOffset = Math.min(Math.max(this.segments[0].baseOffset, await this.readCheckpoint('log-start-offset')), this.logEndOffset);
-    this.setHighWatermark(await this.readCheckpoint('highwatermark'));
+    // The checkpoint lags behind the high watermark (it is written periodically): records above it are on disk but
+    // not yet known to be committed, until the leader decides (a leader that is its own ISR moves it to the log end).
+    this.checkpointedHw = await this.readCheckpoint('highwatermark');
+    this.setHighWatermark(this.checkpointedHw);
     this.firstDirtyOffset = Math.max(this.startOffset, await this.readCheckpoint('cleaner-offset-checkpoint'));
     const { cache, found } = await LeaderEpochCache.load(this.dir);
     this.epochs = cache;
@@ -224,13 +234,16 @@ export class PartitionLog {
   }
 
   /**
-   * The newest producer-state snapshot at or below the log end, then the batches written after it. Without a snapshot
-   * (a log from before snapshots, or one never rolled nor closed cleanly) the active segment is replayed: producers
-   * only in older segments start unknown, which accepts their next sequence, as Kafka does for expired ones.
+   * The newest producer-state snapshot between the first segment's base and the log end, then the batches after it;
+   * without one, the batches from the first segment on (as Kafka replays from the log start). A snapshot older than
+   * the first segment is not used: the batches between it and the first segment are gone, so a producer's newer
+   * batches there would be missing and its state stale (its next sequence refused). A producer whose batches are all
+   * gone starts unknown, which accepts its next sequence, as Kafka does.
    */
   private async loadProducerState(): Promise<void> {
-    const snapshot = await this.producers.loadSnapshot(this.dir, this.logEndOffset);
-    const from = snapshot >= 0 ? Math.max(snapshot, this.startOffset) : this.active.baseOffset;
+    const first = this.segments[0].baseOffset;
+    const snapshot = await this.producers.loadSnapshot(this.dir, first, this.logEndOffset);
+    const from = snapshot >= 0 ? snapshot : first;
     for (const segment of this.segments) {
       if (segment.nextOffset <= from) continue;
       await this.files.use(segment, (handle) =>
@@ -321,6 +334,11 @@ export class PartitionLog {
     await writeFileAtomically(join(this.dir, name), `${value}\n`);
   }
 
+  private async writeHighWatermarkCheckpoint(): Promise<void> {
+    await this.writeCheckpoint('highwatermark', this.hw);
+    this.checkpointedHw = this.hw;
+  }
+
   // ---- appending ----
 
   private async roll(baseOffset: number): Promise<void> {
@@ -330,11 +348,16 @@ export class PartitionLog {
       await previous.writeIndexes();
       await this.producers.writeSnapshot(this.dir, baseOffset);
     }
+    this.segments = [...this.segments, await this.createSegment(baseOffset)];
+  }
+
+  /** An empty segment file at `baseOffset`, without index files. */
+  private async createSegment(baseOffset: number): Promise<LogSegment> {
     const segment = new LogSegment(join(this.dir, segmentFileName(baseOffset)), baseOffset);
     await writeFile(segment.path, '');
     await segment.removeIndexFiles();
     segment.resetIndexes();
-    this.segments = [...this.segments, segment];
+    return segment;
   }
 
   /** Serialises operations that change the log, in call order. */
@@ -642,37 +665,65 @@ export class PartitionLog {
     }
   }
 
-  /** Removes every batch holding an offset at or above `offset` (a follower matching its leader's log). */
+  /**
+   * Removes every batch holding an offset at or above `offset` (a follower matching its leader's log), as Kafka's
+   * UnifiedLog.truncateTo does: below the first segment the log is emptied and starts again at `offset`; otherwise the
+   * batch holding `offset` and everything after it go, and the log start offset, if it was above the new log end,
+   * comes down to it (Kafka: min(target, log start)). The leader-epoch cache and the producer state follow, and the
+   * checkpoints are rewritten before the next append can land, so a crash cannot bring back bounds from before.
+   */
   truncateTo(offset: number): Promise<void> {
+    if (!Number.isSafeInteger(offset) || offset < 0) return Promise.reject(kafkaError('INVALID_REQUEST', `cannot truncate to offset ${offset}`));
     return this.exclusive(async () => {
       if (offset >= this.logEndOffset) return;
-      let segments = this.segments;
-      const dropped: LogSegment[] = [];
-      while (segments.length > 1 && segments[segments.length - 1].baseOffset >= offset) {
-        dropped.push(segments[segments.length - 1]);
-        segments = segments.slice(0, -1);
-      }
-      const last = segments[segments.length - 1];
-      const rebuilt = new LogSegment(last.path, last.baseOffset);
-      rebuilt.resetIndexes();
-      const scan = await this.files.use(last, (handle) =>
-        scanBatches(handle, 0, last.size, {}, (b) => {
-          // As in Kafka, the batch holding `offset` goes whole.
-          if (b.lastOffset >= offset) return false;
-          rebuilt.track(b, this.config.indexIntervalBytes);
-        }),
-      );
-      await this.files.retire(last);
-      await this.files.use(rebuilt, (handle) => handle.truncate(scan.end));
-      await last.removeIndexFiles();
-      this.segments = [...segments.slice(0, -1), rebuilt];
-      await this.dropSegments(dropped);
+      if (offset < this.segments[0].baseOffset) await this.truncateFullyAndStartAt(offset);
+      else await this.truncateSegmentsTo(offset);
       this.startOffset = Math.min(this.startOffset, this.logEndOffset);
       this.firstDirtyOffset = Math.min(this.firstDirtyOffset, this.logEndOffset);
       this.setHighWatermark(this.hw);
+      await this.writeCheckpoint('log-start-offset', this.startOffset);
+      await this.writeCheckpoint('cleaner-offset-checkpoint', this.firstDirtyOffset);
+      await this.writeHighWatermarkCheckpoint();
       await this.epochs.truncateFromEnd(this.logEndOffset);
       await this.loadProducerState();
     });
+  }
+
+  private async truncateSegmentsTo(offset: number): Promise<void> {
+    let segments = this.segments;
+    const dropped: LogSegment[] = [];
+    while (segments.length > 1 && segments[segments.length - 1].baseOffset >= offset) {
+      dropped.push(segments[segments.length - 1]);
+      segments = segments.slice(0, -1);
+    }
+    const last = segments[segments.length - 1];
+    const rebuilt = new LogSegment(last.path, last.baseOffset);
+    rebuilt.resetIndexes();
+    const scan = await this.files.use(last, (handle) =>
+      scanBatches(handle, 0, last.size, {}, (b) => {
+        // As in Kafka, the batch holding `offset` goes whole.
+        if (b.lastOffset >= offset) return false;
+        rebuilt.track(b, this.config.indexIntervalBytes);
+      }),
+    );
+    await this.files.retire(last);
+    await this.files.use(rebuilt, (handle) => handle.truncate(scan.end));
+    await last.removeIndexFiles();
+    this.segments = [...segments.slice(0, -1), rebuilt];
+    await this.dropSegments(dropped);
+  }
+
+  /** Kafka's truncateFullyAndStartAt: every segment goes, the log starts empty at `offset`, producers and epochs are forgotten. */
+  private async truncateFullyAndStartAt(offset: number): Promise<void> {
+    // The new segment comes first, so the list is never empty for a read running beside this.
+    const fresh = await this.createSegment(offset);
+    const dropped = this.segments;
+    this.segments = [fresh];
+    await this.dropSegments(dropped);
+    await this.producers.deleteSnapshots(this.dir);
+    await this.epochs.clear();
+    this.startOffset = offset;
+    this.hw = offset;
   }
 
   /** Delete-records: moves the log start offset forward; whole segments below it go. */
@@ -822,7 +873,18 @@ export class PartitionLog {
       await this.files.use(this.active, (handle) => handle.datasync());
       this.unflushed = 0;
       this.lastFlush = Date.now();
-      await this.writeCheckpoint('highwatermark', this.hw);
+      await this.writeHighWatermarkCheckpoint();
+    });
+  }
+
+  /**
+   * Writes the high watermark to its checkpoint when it moved since the last one. The broker calls this for every
+   * partition periodically, as Kafka's replica manager does (replica.high.watermark.checkpoint.interval.ms).
+   */
+  checkpointHighWatermark(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed || this.hw === this.checkpointedHw) return;
+      await this.writeHighWatermarkCheckpoint();
     });
   }
 
@@ -834,7 +896,7 @@ export class PartitionLog {
       await this.active.writeIndexes();
       await this.producers.writeSnapshot(this.dir, this.logEndOffset);
       for (const s of this.segments) await this.files.close(s);
-      await this.writeCheckpoint('highwatermark', this.hw);
+      await this.writeHighWatermarkCheckpoint();
       await this.writeCheckpoint('log-start-offset', this.startOffset);
       await writeFile(join(this.dir, CLEAN_MARKER), '');
     });

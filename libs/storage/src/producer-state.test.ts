@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildRecordBatch, decodeRecords, forEachBatch, KafkaErrorCode, SluiceError } from '@sluice/protocol';
-import { tempDir, type TempDir } from '@sluice/testing';
+import { ioPropertyLimits, PROPERTY_TEST_TIMEOUT_MS, tempDir, type TempDir } from '@sluice/testing';
 import { FilePool } from './file-pool.js';
 import { PartitionLog } from './partition-log.js';
 import { ProducerState, type ProducerBatch } from './producer-state.js';
@@ -128,6 +128,47 @@ describe('PartitionLog with idempotent producers', () => {
     await log.close();
   });
 
+  it('remembers a producer whose last batch is in an older segment when a truncation removes every snapshot (model seed 330883247)', async () => {
+    const config = { segmentBytes: 256, indexIntervalBytes: 64 };
+    const single = (seq: number, value: string) => buildRecordBatch([{ value: Buffer.from(value) }], { producerId: 4242, producerEpoch: 0, baseSequence: seq });
+    const log = await PartitionLog.open(dir.path, config);
+    for (let seq = 0; seq < 3; seq++) await log.append(single(seq, `v${seq}`), seq + 1);
+    for (let i = 3; i < 12; i += 3) await log.append(buildRecordBatch([i, i + 1, i + 2].map((v) => ({ value: Buffer.from(`v${v}`) }))), i + 1);
+    await log.close();
+    const again = await PartitionLog.open(dir.path, config);
+    // Segments from 0, 3 and 9, snapshots at 9 (the last roll) and 12 (the close). Offset 8 is in the batch 6..8: the
+    // log ends at 6, below both snapshots, and the producer's batches are all in the first segment.
+    expect((await readdir(dir.path)).filter((n) => /\.(log|snapshot)$/.test(n))).toEqual([
+      '00000000000000000000.log',
+      '00000000000000000003.log',
+      '00000000000000000009.log',
+      '00000000000000000009.snapshot',
+      '00000000000000000012.snapshot',
+    ]);
+    await again.truncateTo(8);
+    expect(again.logEndOffset).toBe(6);
+    expect(await again.append(single(2, 'retry'), 7)).toMatchObject({ baseOffset: 2, lastOffset: 2 });
+    expect(again.logEndOffset).toBe(6);
+    await again.close();
+  });
+
+  it('keeps a producer’s batches between its last snapshot and the log start across a crash (model seed -1211639747)', async () => {
+    let files = new FilePool(16);
+    const log = await PartitionLog.open(dir.path, {}, { files });
+    await log.append(idempotent(0, 1), 1);
+    // A clean close snapshots the state at offset 1.
+    await log.close();
+    const again = await PartitionLog.open(dir.path, {}, { files });
+    await again.append(idempotent(1, 1), 2);
+    await again.deleteRecordsBefore(2);
+    // A crash: the snapshot at 1 plus the batches from the log start (2) on would miss sequence 1 at offset 1.
+    await files.closeAll();
+    files = new FilePool(16);
+    const recovered = await PartitionLog.open(dir.path, {}, { files });
+    expect(await recovered.append(idempotent(2, 1), 3)).toMatchObject({ baseOffset: 2 });
+    await recovered.close();
+  });
+
   it('fences an older epoch and starts a bumped one at sequence 0', async () => {
     const log = await PartitionLog.open(dir.path);
     await log.append(idempotent(0, 2, 1), 0);
@@ -149,7 +190,7 @@ describe('PartitionLog with idempotent producers', () => {
             fc.record({ op: fc.constant('reopen' as const) }),
             fc.record({ op: fc.constant('crash' as const) }),
           ),
-          { maxLength: 40 },
+          { maxLength: 40, size: 'max' },
         ),
         async (ops) => {
           const d = await tempDir('sluice-producers-model-');
@@ -195,7 +236,7 @@ describe('PartitionLog with idempotent producers', () => {
           }
         },
       ),
-      { numRuns: 50 },
+      { numRuns: 50, ...ioPropertyLimits },
     );
-  });
+  }, PROPERTY_TEST_TIMEOUT_MS);
 });

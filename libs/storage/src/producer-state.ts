@@ -165,15 +165,22 @@ export class ProducerState {
     for (const old of offsets.slice(0, Math.max(0, offsets.length - SNAPSHOTS_KEPT))) await rm(join(dir, snapshotName(old)), { force: true });
   }
 
+  /** Forgets every producer and removes every snapshot (the log was emptied). */
+  async deleteSnapshots(dir: string): Promise<void> {
+    this.clear();
+    for (const offset of await snapshotOffsets(dir)) await rm(join(dir, snapshotName(offset)), { force: true });
+  }
+
   /**
-   * Loads the newest snapshot at or below `maxOffset` (removing newer ones, which describe batches the log no longer
-   * has) and returns the offset it covers, or -1 when there is none usable; the caller replays batches from there.
+   * Loads the newest snapshot from `minOffset` to `maxOffset` and returns the offset it covers, or -1 when there is
+   * none usable; the caller replays batches from there. Snapshots outside the range go: newer ones describe batches
+   * the log no longer has, older ones batches of segments that were deleted.
    */
-  async loadSnapshot(dir: string, maxOffset: number): Promise<number> {
+  async loadSnapshot(dir: string, minOffset: number, maxOffset: number): Promise<number> {
     this.clear();
     const offsets = await snapshotOffsets(dir);
-    for (const newer of offsets.filter((o) => o > maxOffset)) await rm(join(dir, snapshotName(newer)), { force: true });
-    for (const offset of offsets.filter((o) => o <= maxOffset).reverse()) {
+    for (const outside of offsets.filter((o) => o < minOffset || o > maxOffset)) await rm(join(dir, snapshotName(outside)), { force: true });
+    for (const offset of offsets.filter((o) => o >= minOffset && o <= maxOffset).reverse()) {
       const loaded = await readSnapshot(join(dir, snapshotName(offset)));
       if (!loaded) continue;
       this.entries = loaded;
