@@ -145,6 +145,11 @@ export class PartitionLog {
   private cleaning = false;
   private lastFlush = Date.now();
   private closed = false;
+  /**
+   * Whether anything changed since a clean open: an unchanged log closes by writing its clean marker alone (a broker
+   * with thousands of idle partitions used to rewrite and sync every one of them at each shutdown).
+   */
+  private dirty = false;
   /** Idempotent producers' sequence numbers (see producer-state.ts). */
   private readonly producers = new ProducerState();
 
@@ -231,6 +236,7 @@ export class PartitionLog {
     if (!found && this.logEndOffset > this.startOffset) await this.rebuildEpochs();
     await this.epochs.truncateFromEnd(this.logEndOffset);
     await this.loadProducerState();
+    this.dirty = !clean && this.logEndOffset > 0;
   }
 
   /**
@@ -342,6 +348,7 @@ export class PartitionLog {
   // ---- appending ----
 
   private async roll(baseOffset: number): Promise<void> {
+    this.dirty = true;
     const previous = this.segments[this.segments.length - 1] as LogSegment | undefined;
     if (previous) {
       await this.files.use(previous, (handle) => handle.datasync());
@@ -436,6 +443,7 @@ export class PartitionLog {
     const done: Array<{ item: PendingAppend; result: AppendResult }> = [];
     const writeBuffers = async (): Promise<void> => {
       if (buffers.length === 0) return;
+      this.dirty = true;
       const at = segment.size;
       await this.files.use(segment, (handle) => handle.writev(buffers, at));
       for (const b of buffers) this.track(segment, b);
@@ -659,6 +667,7 @@ export class PartitionLog {
 
   /** Removes the segments from the list's point of view and deletes their files once no read uses them. */
   private async dropSegments(dropped: readonly LogSegment[]): Promise<void> {
+    this.dirty = true;
     for (const s of dropped) {
       await this.files.retire(s);
       await s.removeFiles();
@@ -676,6 +685,7 @@ export class PartitionLog {
     if (!Number.isSafeInteger(offset) || offset < 0) return Promise.reject(kafkaError('INVALID_REQUEST', `cannot truncate to offset ${offset}`));
     return this.exclusive(async () => {
       if (offset >= this.logEndOffset) return;
+      this.dirty = true;
       if (offset < this.segments[0].baseOffset) await this.truncateFullyAndStartAt(offset);
       else await this.truncateSegmentsTo(offset);
       this.startOffset = Math.min(this.startOffset, this.logEndOffset);
@@ -735,6 +745,7 @@ export class PartitionLog {
   }
 
   private async advanceStart(offset: number): Promise<void> {
+    this.dirty = true;
     this.startOffset = offset;
     let first = 0;
     while (first + 1 < this.segments.length && this.segments[first + 1].baseOffset <= offset) first++;
@@ -854,6 +865,7 @@ export class PartitionLog {
       await rm(tempPath, { force: true });
       return false;
     }
+    this.dirty = true;
     for (const s of group) await this.files.retire(s);
     for (const s of group) {
       await s.removeIndexFiles();
@@ -892,12 +904,14 @@ export class PartitionLog {
     return this.exclusive(async () => {
       if (this.closed) return;
       this.closed = true;
-      await this.files.use(this.active, (handle) => handle.datasync());
-      await this.active.writeIndexes();
-      await this.producers.writeSnapshot(this.dir, this.logEndOffset);
+      if (this.dirty) {
+        await this.files.use(this.active, (handle) => handle.datasync());
+        await this.active.writeIndexes();
+        await this.producers.writeSnapshot(this.dir, this.logEndOffset);
+      }
       for (const s of this.segments) await this.files.close(s);
       await this.writeHighWatermarkCheckpoint();
-      await this.writeCheckpoint('log-start-offset', this.startOffset);
+      if (this.dirty) await this.writeCheckpoint('log-start-offset', this.startOffset);
       await writeFile(join(this.dir, CLEAN_MARKER), '');
     });
   }
