@@ -46,6 +46,27 @@ describe('PartitionLog', () => {
     await log.close();
   });
 
+  it('closes a log unchanged since a clean open by writing nothing but its clean marker, and reopens it whole', async () => {
+    const first = await PartitionLog.open(dir.path);
+    await first.append(batch(['a', 'b', 'c']), 0);
+    first.setHighWatermark(3);
+    await first.close();
+    const files = (await readdir(dir.path)).filter((n) => !n.startsWith('.'));
+    const before = await Promise.all(files.map(async (n) => (await stat(join(dir.path, n))).mtimeMs));
+    await new Promise((r) => setTimeout(r, 20));
+    const idle = await PartitionLog.open(dir.path);
+    await idle.close();
+    expect(await Promise.all(files.map(async (n) => (await stat(join(dir.path, n))).mtimeMs))).toEqual(before);
+    const again = await PartitionLog.open(dir.path);
+    expect([again.logEndOffset, again.highWatermark]).toEqual([3, 3]);
+    expect(values((await again.read(0, 1 << 20)).bytes)).toEqual(['a', 'b', 'c']);
+    await again.append(batch(['d']), 0);
+    await again.close();
+    const last = await PartitionLog.open(dir.path);
+    expect(values((await last.read(0, 1 << 20)).bytes)).toEqual(['a', 'b', 'c', 'd']);
+    await last.close();
+  });
+
   it('appends concurrently in call order', async () => {
     const log = await PartitionLog.open(dir.path);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(batch([`v${i}`]), 0)));
