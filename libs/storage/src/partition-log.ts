@@ -910,7 +910,7 @@ export class PartitionLog {
         await this.producers.writeSnapshot(this.dir, this.logEndOffset);
       }
       for (const s of this.segments) await this.files.close(s);
-      await this.writeHighWatermarkCheckpoint();
+      if (this.dirty || this.hw !== this.checkpointedHw) await this.writeHighWatermarkCheckpoint();
       if (this.dirty) await this.writeCheckpoint('log-start-offset', this.startOffset);
       await writeFile(join(this.dir, CLEAN_MARKER), '');
     });
