@@ -226,7 +226,16 @@ export class GroupShard {
   private async committed(groupId: string, topics: Array<{ name?: string; partitionIndexes?: number[] }> | null) {
     const stored = await this.ctx.store.offsets(groupId, topics?.map((t) => t.name ?? ''));
     const byKey = new Map(stored.map((o) => [`${o.topic}\u0000${o.partition}`, o]));
-    const wanted = topics ?? [...new Set(stored.map((o) => o.topic))].map((name) => ({ name, partitionIndexes: stored.filter((o) => o.topic === name).map((o) => o.partition) }));
+    let wanted = topics;
+    if (!wanted) {
+      const byTopic = new Map<string, number[]>();
+      for (const o of stored) {
+        const partitions = byTopic.get(o.topic);
+        if (partitions) partitions.push(o.partition);
+        else byTopic.set(o.topic, [o.partition]);
+      }
+      wanted = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    }
     return wanted.map((t) => ({
       name: t.name ?? '',
       partitions: (t.partitionIndexes ?? []).map((partitionIndex) => {

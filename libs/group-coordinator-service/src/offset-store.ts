@@ -2,7 +2,7 @@
 // shards). Every write is one transaction and resolves only once committed: a commit is answered after it is durable.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openPrismaClient, type Provider } from '@sluice/database';
+import { chunkRows, openPrismaClient, type Provider } from '@sluice/database';
 import { Prisma, type PrismaClient } from './generated/prisma-sqlite/client.js';
 
 const prismaDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'prisma');
@@ -33,6 +33,8 @@ interface PendingCommit {
   reject: (err: unknown) => void;
 }
 
+/** Topic names one offset query binds (Prisma allows 999 parameters per statement on SQLite). */
+const TOPICS_PER_QUERY = 500;
 /** Most commits one write carries. */
 const MAX_COMMITS_PER_WRITE = 500;
 
@@ -96,25 +98,35 @@ export class OffsetStore {
       groups.set(c.groupId, c);
       for (const o of c.offsets) offsets.set(`${c.groupId}\u0000${o.topic}\u0000${o.partition}`, { c, o });
     }
-    const groupRows = [...groups.values()].map((c) => Prisma.sql`(${c.groupId}, ${c.shard}, ${c.protocolType}, ${c.generation}, ${BigInt(c.at)})`);
-    const offsetRows = [...offsets.values()].map(
-      ({ c, o }) => Prisma.sql`(${c.groupId}, ${o.topic}, ${o.partition}, ${BigInt(o.offset)}, ${o.leaderEpoch}, ${o.metadata}, ${BigInt(c.at)})`,
-    );
-    // The same statements on SQLite and PostgreSQL: INSERT ... ON CONFLICT DO UPDATE, identifiers quoted as Prisma names them.
-    await this.prisma.$transaction([
-      this.prisma.$executeRaw`INSERT INTO "ConsumerGroup" ("groupId", "shard", "protocolType", "generation", "updatedAt") VALUES ${Prisma.join(groupRows)}
-        ON CONFLICT ("groupId") DO UPDATE SET "updatedAt" = excluded."updatedAt"`,
-      this.prisma.$executeRaw`INSERT INTO "CommittedOffset" ("groupId", "topic", "partition", "offset", "leaderEpoch", "metadata", "commitTime") VALUES ${Prisma.join(offsetRows)}
-        ON CONFLICT ("groupId", "topic", "partition") DO UPDATE SET "offset" = excluded."offset", "leaderEpoch" = excluded."leaderEpoch", "metadata" = excluded."metadata", "commitTime" = excluded."commitTime"`,
-    ]);
+    // The same statements on SQLite and PostgreSQL: INSERT ... ON CONFLICT DO UPDATE, identifiers quoted as Prisma names
+    // them, as many statements as the rows need to stay within the databases' parameter limits.
+    const groupWrites = chunkRows([...groups.values()], 5).map((chunk) => {
+      const rows = chunk.map((c) => Prisma.sql`(${c.groupId}, ${c.shard}, ${c.protocolType}, ${c.generation}, ${BigInt(c.at)})`);
+      return this.prisma.$executeRaw`INSERT INTO "ConsumerGroup" ("groupId", "shard", "protocolType", "generation", "updatedAt") VALUES ${Prisma.join(rows)}
+        ON CONFLICT ("groupId") DO UPDATE SET "updatedAt" = excluded."updatedAt"`;
+    });
+    const offsetWrites = chunkRows([...offsets.values()], 7).map((chunk) => {
+      const rows = chunk.map(({ c, o }) => Prisma.sql`(${c.groupId}, ${o.topic}, ${o.partition}, ${BigInt(o.offset)}, ${o.leaderEpoch}, ${o.metadata}, ${BigInt(c.at)})`);
+      return this.prisma.$executeRaw`INSERT INTO "CommittedOffset" ("groupId", "topic", "partition", "offset", "leaderEpoch", "metadata", "commitTime") VALUES ${Prisma.join(rows)}
+        ON CONFLICT ("groupId", "topic", "partition") DO UPDATE SET "offset" = excluded."offset", "leaderEpoch" = excluded."leaderEpoch", "metadata" = excluded."metadata", "commitTime" = excluded."commitTime"`;
+    });
+    await this.prisma.$transaction([...groupWrites, ...offsetWrites]);
   }
 
   /** Committed offsets of a group, all of them or those of the given topics. */
   async offsets(groupId: string, topics?: readonly string[]): Promise<CommittedOffset[]> {
-    const rows = await this.prisma.committedOffset.findMany({
-      where: { groupId, ...(topics ? { topic: { in: [...topics] } } : {}) },
-      orderBy: [{ topic: 'asc' }, { partition: 'asc' }],
-    });
+    const orderBy = [{ topic: 'asc' }, { partition: 'asc' }] as const;
+    // Prisma binds an `in` list beside other conditions and an order as one statement, which SQLite refuses beyond 999
+    // parameters: a fetch naming thousands of topics asks a few hundred at a time.
+    const rows = topics
+      ? (
+          await Promise.all(
+            chunkRows([...new Set(topics)].sort(), 1, TOPICS_PER_QUERY).map((chunk) =>
+              this.prisma.committedOffset.findMany({ where: { groupId, topic: { in: chunk } }, orderBy: [...orderBy] }),
+            ),
+          )
+        ).flat()
+      : await this.prisma.committedOffset.findMany({ where: { groupId }, orderBy: [...orderBy] });
     return rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.offset), leaderEpoch: r.leaderEpoch, metadata: r.metadata }));
   }
 
