@@ -64,6 +64,9 @@ export class PartitionLeader {
   constructor(private readonly options: PartitionLeaderOptions) {
     this.info = options.partition;
     this.log = options.log;
+    // The ISR is the leader alone (no replication yet), so everything in its log is committed: also what a crash left
+    // beyond the high-watermark checkpoint, which is only written at flush and close.
+    this.log.setHighWatermark(this.log.logEndOffset);
     const { bus, subjects, topicId } = options;
     const p = options.partition.partition;
     const queue = 'leader';

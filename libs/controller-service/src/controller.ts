@@ -2,6 +2,7 @@
 // queue, so that changes are serialised; each change is persisted in one transaction and then published as ordered,
 // offset-numbered deltas.
 import { randomUUID, randomInt } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { BusErrorCode, reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
 import { applyDelta, SnapshotCache } from '@sluice/metadata';
 import {
@@ -35,7 +36,7 @@ import {
   type TopicResult,
   type UnregisterRequest,
 } from '@sluice/protocol';
-import { ConfigError, Counter, Gauge, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
+import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
 import { assignReplicas } from './replica-assignment.js';
@@ -62,6 +63,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export class Controller implements RunningService {
   private image!: MetadataImage;
   private store: MetadataStore | undefined;
+  private lock: DataDirLock | undefined;
   private actor: Actor | undefined;
   private readonly lastHeartbeat = new Map<number, number>();
   private fenceTimer: NodeJS.Timeout | undefined;
@@ -130,6 +132,8 @@ export class Controller implements RunningService {
   async start(): Promise<void> {
     const { logger, subjects, bus } = this.deps;
     const { provider, url } = resolveDatabaseUrl(this.config);
+    // A second controller on the same SQLite database would start a new controller epoch under the running one.
+    if (provider === 'sqlite') this.lock = await lockDataDir(dirname(resolve(url.slice('file:'.length))), 'controller', logger);
     const { store, applied } = await MetadataStore.open(url);
     this.store = store;
     logger.info({ provider, applied }, applied.length > 0 ? 'applied database migrations' : 'database schema up to date');
@@ -546,6 +550,7 @@ export class Controller implements RunningService {
     await this.actor?.stop();
     await this.queue;
     await this.store?.close();
+    await this.lock?.release();
   }
 }
 
