@@ -11,6 +11,7 @@ import {
   createLogger,
   createMetricsRegistry,
   defineConfig,
+  lockDataDir,
   runService,
   startAdminServer,
   v,
@@ -61,6 +62,8 @@ export async function runDev(): Promise<void> {
       const gateway = load(gatewayConfig, {});
 
       const logger = createLogger({ service: 'sluice', level: config.logLevel, fields: { mode: 'embedded' } });
+      // The whole directory, before any service opens its part of it (each also locks its own).
+      const lock = await lockDataDir(dataDir, 'sluice dev', logger);
       const bus = new Bus(new InProcessTransport(), { onError: (err, subject) => logger.warn({ err, subject }, 'bus message failed') });
       const registry = createMetricsRegistry('sluice');
       const subjects = new Subjects(config.clusterId);
@@ -84,6 +87,7 @@ export async function runDev(): Promise<void> {
         started.push({ name: 'gateway', service: await startGateway(gateway, deps('gateway')) });
       } catch (err) {
         await stopAll();
+        await lock.release();
         throw err;
       }
       const admin = await startAdminServer({
@@ -107,6 +111,7 @@ export async function runDev(): Promise<void> {
             await stopAll();
             await admin.close();
             await bus.close();
+            await lock.release();
           },
         },
       };

@@ -1,5 +1,5 @@
 // The broker: hosts the partition replicas the controller assigns to it and runs a leader actor for each partition it leads.
-import { readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
@@ -15,7 +15,7 @@ import {
   type ProduceReply,
   type TopicInfo,
 } from '@sluice/protocol';
-import type { ServiceDeps, ServiceFactory, RunningService } from '@sluice/runtime';
+import { lockDataDir, type DataDirLock, type ServiceDeps, type ServiceFactory, type RunningService } from '@sluice/runtime';
 import { FilePool, PartitionLog } from '@sluice/storage';
 import { brokerConfig, type BrokerConfig } from './broker-config.js';
 import { readIdentity, writeIdentity } from './broker-identity.js';
@@ -59,6 +59,7 @@ export class Broker implements RunningService {
   private brokerActors: Actor[] = [];
   private ready = false;
   private stopped = false;
+  private lock: DataDirLock | undefined;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -79,7 +80,8 @@ export class Broker implements RunningService {
 
   async start(): Promise<void> {
     const { logger, subjects } = this.deps;
-    await mkdir(this.config.dataDir, { recursive: true });
+    // Before anything else: a second broker on this directory would register in its place and write into its replicas.
+    this.lock = await lockDataDir(this.config.dataDir, 'broker', logger);
     const stored = await readIdentity(this.config.dataDir);
     if (stored && stored.clusterId !== subjects.clusterId) {
       throw new Error(`data directory ${this.config.dataDir} belongs to cluster "${stored.clusterId}", not "${subjects.clusterId}"`);
@@ -366,6 +368,7 @@ export class Broker implements RunningService {
     await this.files.closeAll();
     this.replicas.clear();
     await this.session?.stop();
+    await this.lock?.release();
     this.deps.logger.info({ brokerId: this.brokerId }, 'broker stopped');
   }
 }

@@ -1,9 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Bus, InProcessTransport } from '@sluice/bus';
+import { buildRecordBatch, OffsetSpec, PartitionVerb, Subjects, type ListOffsetsReply, type ListOffsetsRequest } from '@sluice/protocol';
+import { createLogger, createMetricsRegistry } from '@sluice/runtime';
+import { FilePool, PartitionLog } from '@sluice/storage';
 import { tempDir, type TempDir } from '@sluice/testing';
 import { brokerConfig } from './broker-config.js';
 import { readIdentity, writeIdentity } from './broker-identity.js';
 import { topicConfigSpec } from '@sluice/protocol';
 import { defaultLogConfig } from '@sluice/storage';
+import { createBrokerMetrics } from './broker-metrics.js';
+import { PartitionLeader } from './partition-leader.js';
 import { logConfigFor, minInsyncReplicas } from './topic-log-config.js';
 
 describe('topic configs for the log', () => {
@@ -69,5 +75,44 @@ describe('broker identity on disk', () => {
     expect(await readIdentity(dir.path)).toBeUndefined();
     await writeIdentity(dir.path, { brokerId: 3, clusterId: 'c1' });
     expect(await readIdentity(dir.path)).toEqual({ brokerId: 3, clusterId: 'c1' });
+  });
+});
+
+describe('partition leader', () => {
+  it('serves everything in its log after a crash left the high-watermark checkpoint behind', async () => {
+    const dir = await tempDir();
+    const files = new FilePool(16);
+    const bus = new Bus(new InProcessTransport());
+    const subjects = new Subjects('leader');
+    try {
+      // Appended and acknowledged, then the process died: no close, so no high-watermark checkpoint.
+      const crashed = await PartitionLog.open(dir.path, {}, { files });
+      await crashed.append(buildRecordBatch([{ value: Buffer.from('a') }, { value: Buffer.from('b') }]), 0);
+      const log = await PartitionLog.open(dir.path, {}, { files: new FilePool(16) });
+      expect([log.logEndOffset, log.highWatermark]).toEqual([2, 0]);
+      const leader = new PartitionLeader({
+        bus,
+        subjects,
+        topicId: 't',
+        topicName: 't',
+        partition: { partition: 0, leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1], isr: [1] },
+        log,
+        logger: createLogger({ service: 'broker', level: 'silent' }),
+        metrics: createBrokerMetrics(createMetricsRegistry('broker'), () => 1),
+        maxFetchBytes: 1 << 20,
+        minInsyncReplicas: () => 1,
+      });
+      const latest = await bus.ask<ListOffsetsReply, ListOffsetsRequest>(
+        subjects.partition('t', 0, PartitionVerb.listOffsets),
+        { timestamp: OffsetSpec.latest, leaderEpoch: -1, isolationLevel: 0 },
+        { timeoutMs: 5000 },
+      );
+      expect(latest.meta).toMatchObject({ errorCode: 0, offset: 2, highWatermark: 2 });
+      await leader.stop();
+    } finally {
+      await bus.close();
+      await files.closeAll();
+      await dir.remove();
+    }
   });
 });

@@ -21,6 +21,11 @@ export const controllerConfig = defineConfig('controller', {
     min: 1,
   }),
   maxPartitions: v.int('SLUICE_MAX_PARTITIONS', 'Most partitions one topic may have', { default: 10_000, min: 1 }),
+  maxClusterPartitions: v.int(
+    'SLUICE_MAX_CLUSTER_PARTITIONS',
+    'Most partitions the whole cluster may hold; CreateTopics and CreatePartitions beyond it fail with INVALID_PARTITIONS',
+    { default: 100_000, min: 1 },
+  ),
 });
 
 export type ControllerConfig = ReturnType<typeof controllerConfig.load>;

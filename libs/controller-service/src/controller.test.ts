@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Bus, InProcessTransport, NatsTransport, type Transport } from '@sluice/bus';
-import { applyDelta, emptyImage, MetadataClient, NodeSession } from '@sluice/metadata';
+import { applyDelta, emptyImage, fetchSnapshot, MetadataClient, NodeSession } from '@sluice/metadata';
 import {
   ControllerVerb,
   KafkaErrorCode,
@@ -13,7 +13,6 @@ import {
   type DeleteTopicsReply,
   type AlterTopicConfigsReply,
   type HeartbeatReply,
-  type MetadataImage,
   type MetadataRecord,
   type RegisterReply,
   SluiceError,
@@ -72,7 +71,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
   const register = (nodeId: number | undefined, role = 'broker') => ask<RegisterReply>(ControllerVerb.register, { role, nodeId, host: 'localhost', ports: {} });
   const createTopics = (...topics: Partial<CreateTopicSpec>[]) =>
     ask<CreateTopicsReply>(ControllerVerb.createTopics, { topics: topics.map((t) => ({ partitions: -1, replicationFactor: -1, ...t })) });
-  const snapshot = () => ask<MetadataImage>(ControllerVerb.snapshot, {});
+  const snapshot = () => fetchSnapshot(bus, subjects, 5000);
 
   beforeEach(async () => {
     dir = await tempDir('sluice-controller-');
@@ -274,6 +273,79 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     expect((await snapshot()).offset).toBe(before.offset + 1);
   });
 
+  it('refuses topics and partitions beyond the cluster-wide partition limit with INVALID_PARTITIONS', async () => {
+    await controller!.stop();
+    await start({ SLUICE_MAX_CLUSTER_PARTITIONS: '10' });
+    await register(1);
+    const res = await createTopics({ name: 'six', partitions: 6 }, { name: 'five', partitions: 5 }, { name: 'four', partitions: 4 }, { name: 'one', partitions: 1 });
+    expect(res.results.map((r) => [r.name, r.errorCode])).toEqual([
+      ['six', KafkaErrorCode.NONE],
+      ['five', KafkaErrorCode.INVALID_PARTITIONS],
+      ['four', KafkaErrorCode.NONE],
+      ['one', KafkaErrorCode.INVALID_PARTITIONS],
+    ]);
+    expect(res.results[1].errorMessage).toBe('5 more partitions would bring the cluster to 11, above its limit of 10 (SLUICE_MAX_CLUSTER_PARTITIONS)');
+    const grow = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'four', count: 5 }] });
+    expect(grow.results[0]).toMatchObject({ errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: expect.stringContaining('above its limit of 10') });
+    // Deleting a topic frees its partitions; partitions added earlier in a request count against later topics.
+    await ask(ControllerVerb.deleteTopics, { names: ['six'] });
+    expect((await createTopics({ name: 'x', partitions: 1 })).results[0].errorCode).toBe(KafkaErrorCode.NONE);
+    const again = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'four', count: 8 }, { name: 'x', count: 3 }] });
+    expect(again.results.map((r) => r.errorCode)).toEqual([KafkaErrorCode.NONE, KafkaErrorCode.INVALID_PARTITIONS]);
+    const image = await snapshot();
+    expect(Object.values(image.topics).map((t) => [t.name, t.partitions.length]).sort()).toEqual([['four', 8], ['x', 1]]);
+  });
+
+  it('starts with 5,000 topics and 100,000 partitions (the default limit), serves their snapshot and fences a broker leading a third of them', async () => {
+    // Nodes stay alive while the topics are created, then brokers 1 and 3 heartbeat and broker 2 goes silent.
+    await controller!.stop();
+    await start({ SLUICE_SESSION_TIMEOUT_MS: '600000' });
+    for (const id of [1, 2, 3]) await register(id);
+    for (let first = 0; first < 5000; first += 500) {
+      const batch = Array.from({ length: 500 }, (_, i) => ({ name: `topic-${first + i}`, partitions: 10, replicationFactor: 3 }));
+      const res = await createTopics(...batch);
+      expect(res.results.every((r) => r.errorCode === KafkaErrorCode.NONE)).toBe(true);
+    }
+    for (let i = 0; i < 5; i++) expect((await createTopics({ name: `wide-${i}`, partitions: 10_000, replicationFactor: 3 })).results[0].errorCode).toBe(0);
+    const refused = await createTopics({ name: 'one-more', partitions: 1 });
+    expect(refused.results[0]).toMatchObject({ errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: expect.stringContaining('above its limit of 100000') });
+    const grow = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'topic-0', count: 11 }] });
+    expect(grow.results[0].errorCode).toBe(KafkaErrorCode.INVALID_PARTITIONS);
+    await controller!.stop();
+
+    const beat = setInterval(() => {
+      for (const nodeId of [1, 3]) void ask(ControllerVerb.heartbeat, { nodeId, incarnation: 1 }).catch(() => undefined);
+    }, 100);
+    let led: string[];
+    try {
+      await start({ SLUICE_SESSION_TIMEOUT_MS: '3000', SLUICE_HEARTBEAT_INTERVAL_MS: '100' });
+      // A service loads the whole image the way brokers and gateways do.
+      const client = new MetadataClient({ bus, subjects });
+      await client.start();
+      const topics = Object.values(client.current.topics);
+      client.close();
+      expect(topics).toHaveLength(5005);
+      expect(topics.reduce((n, t) => n + t.partitions.length, 0)).toBe(100_000);
+      for (const t of topics) expect(t.partitions.map((p) => p.partition)).toEqual([...t.partitions.keys()]);
+      led = topics.flatMap((t) => t.partitions.filter((p) => p.leader === 2).map((p) => `${t.id}:${p.partition}`));
+      expect(led.length).toBeGreaterThan(30_000);
+      await waitFor(async () => (await snapshot()).nodes[2].state === 'fenced', { timeoutMs: 30_000, what: 'broker 2 fenced' });
+    } finally {
+      clearInterval(beat);
+    }
+    // Every partition broker 2 led went offline; deleting 5,000 topics at once leaves the wide ones; both last.
+    const deleted = await ask<DeleteTopicsReply>(ControllerVerb.deleteTopics, { names: Array.from({ length: 5000 }, (_, i) => `topic-${i}`) });
+    expect(deleted.results.filter((r) => r.errorCode !== KafkaErrorCode.NONE)).toEqual([]);
+    await controller!.stop();
+    await start({ SLUICE_SESSION_TIMEOUT_MS: '600000' });
+    const after = await snapshot();
+    expect(Object.values(after.nodes).map((n) => [n.id, n.state])).toEqual([[1, 'alive'], [2, 'fenced'], [3, 'alive']]);
+    expect(Object.values(after.topics).map((t) => t.name).sort()).toEqual(['wide-0', 'wide-1', 'wide-2', 'wide-3', 'wide-4']);
+    const offline = Object.values(after.topics).flatMap((t) => t.partitions.filter((p) => p.leader === -1).map((p) => `${t.id}:${p.partition}`));
+    expect(offline.sort()).toEqual(led.filter((key) => after.topics[key.slice(0, key.indexOf(':'))]).sort());
+    expect(offline.length).toBeGreaterThan(15_000);
+  }, 240_000);
+
   it('assigns node ids above 1000 to nodes that do not bring one, and refuses a role change', async () => {
     const gw = await register(undefined, 'gateway');
     expect(gw.nodeId).toBeGreaterThan(1000);
@@ -315,5 +387,51 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     await waitFor(() => fenced && session.registered!.incarnation > first.incarnation + 1, { what: 'the session to register again' });
     await session.stop();
     client.close();
+  });
+});
+
+describe('controller whose metadata events cannot be published', () => {
+  it('keeps its image whole and answers the request: services catch up through the snapshot', async () => {
+    // A delta too big for a NATS message fails to publish after it was persisted.
+    class FailingPublish extends InProcessTransport {
+      failNext = 0;
+      override publish(subject: string, data: Uint8Array): void {
+        if (this.failNext > 0 && subject.endsWith('.meta.events')) {
+          this.failNext--;
+          throw new Error('MAX_PAYLOAD_EXCEEDED');
+        }
+        super.publish(subject, data);
+      }
+    }
+    const dir = await tempDir('sluice-controller-');
+    const transport = new FailingPublish();
+    const bus = new Bus(transport);
+    const subjects = new Subjects('publish_fails');
+    const controller = await startController(controllerConfig.load({ SLUICE_DATA_DIR: dir.path }), {
+      bus,
+      subjects,
+      registry: createMetricsRegistry('controller'),
+      logger: createLogger({ service: 'controller', level: 'silent' }),
+    });
+    try {
+      await bus.ask(subjects.controller(ControllerVerb.register), { role: 'broker', nodeId: 1, host: 'h', ports: {} }, { timeoutMs: 5000 });
+      const client = new MetadataClient({ bus, subjects });
+      await client.start();
+      transport.failNext = 1;
+      const created = await bus.ask<CreateTopicsReply>(
+        subjects.controller(ControllerVerb.createTopics),
+        { topics: [{ name: 'lost', partitions: 1, replicationFactor: 1 }, { name: 'sent', partitions: 1, replicationFactor: 1 }] },
+        { timeoutMs: 5000 },
+      );
+      expect(created.meta.results.map((r) => r.errorCode)).toEqual([0, 0]);
+      await client.waitForOffset(created.meta.metadataOffset);
+      expect(client.view.topics().map((t) => t.name)).toEqual(['lost', 'sent']);
+      expect(client.current).toEqual(await fetchSnapshot(bus, subjects, 5000));
+      client.close();
+    } finally {
+      await controller.stop();
+      await bus.close();
+      await dir.remove();
+    }
   });
 });

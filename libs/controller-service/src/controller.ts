@@ -1,12 +1,16 @@
-// The controller: the only writer of cluster metadata. One actor (one mailbox for every verb), so that changes are
-// serialised; each change is persisted in one transaction and then published as ordered, offset-numbered deltas.
+// The controller: the only writer of cluster metadata. One actor whose requests (all but heartbeats) take turns in one
+// queue, so that changes are serialised; each change is persisted in one transaction and then published as ordered,
+// offset-numbered deltas.
 import { randomUUID, randomInt } from 'node:crypto';
-import { reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
-import { applyDelta } from '@sluice/metadata';
+import { dirname, resolve } from 'node:path';
+import { BusErrorCode, reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
+import { applyDelta, SnapshotCache } from '@sluice/metadata';
 import {
   topicConfigProblem,
+  ControllerVerb,
   KafkaErrorCode,
   kafkaError,
+  SluiceError,
   topicNameProblem,
   unifyCollisionChars,
   type AlterTopicConfigsReply,
@@ -28,20 +32,23 @@ import {
   type PartitionInfo,
   type RegisterReply,
   type RegisterRequest,
+  type SnapshotRequest,
   type TopicInfo,
   type TopicResult,
   type UnregisterRequest,
 } from '@sluice/protocol';
-import { ConfigError, Counter, Gauge, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
+import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
 import { assignReplicas } from './replica-assignment.js';
 
 const roles: readonly NodeRole[] = ['controller', 'broker', 'group-coordinator', 'gateway'];
+/** How often expired sessions are looked for. */
+const FENCE_CHECK_INTERVAL_MS = 250;
+/** Requests that may wait for their turn; more are refused as a full mailbox would be (retriable). */
+const MAX_WAITING_REQUESTS = 10_000;
 /** Ids at or below this are configured ones (broker ids); the controller hands out ids above it, as Kafka does. */
 const RESERVED_MAX_ID = 1000;
-/** How often sessions are checked for expiry. */
-const FENCE_CHECK_MS = 250;
 
 function invalid(message: string): never {
   throw kafkaError('INVALID_REQUEST', message);
@@ -56,12 +63,20 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export class Controller implements RunningService {
   private image!: MetadataImage;
   private store: MetadataStore | undefined;
+  private lock: DataDirLock | undefined;
   private actor: Actor | undefined;
   private readonly lastHeartbeat = new Map<number, number>();
   private fenceTimer: NodeJS.Timeout | undefined;
+  /** When the session timer last fired. */
+  private lastSessionCheck = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Requests waiting for their turn. */
+  private waiting = 0;
   private serving = false;
   private readonly fencings: Counter;
+  private readonly snapshots = new SnapshotCache();
+  /** Topics by name, rebuilt after each change. */
+  private nameIndex: Map<string, TopicInfo> | undefined;
 
   constructor(
     private readonly config: ControllerConfig,
@@ -117,6 +132,8 @@ export class Controller implements RunningService {
   async start(): Promise<void> {
     const { logger, subjects, bus } = this.deps;
     const { provider, url } = resolveDatabaseUrl(this.config);
+    // A second controller on the same SQLite database would start a new controller epoch under the running one.
+    if (provider === 'sqlite') this.lock = await lockDataDir(dirname(resolve(url.slice('file:'.length))), 'controller', logger);
     const { store, applied } = await MetadataStore.open(url);
     this.store = store;
     logger.info({ provider, applied }, applied.length > 0 ? 'applied database migrations' : 'database schema up to date');
@@ -125,28 +142,14 @@ export class Controller implements RunningService {
     const now = Date.now();
     // Nodes known from before a restart get a fresh session to show they are still there.
     for (const id of Object.keys(this.image.nodes)) this.lastHeartbeat.set(Number(id), now);
-    // Heartbeats are answered on arrival, never queued behind a write: a commit of thousands of deltas (a broker
-    // with thousands of partitions fenced) must not make every other node look silent and get it fenced too.
-    this.actor = bus.serve<unknown, unknown>(
-      `${subjects.prefix}.ctl.*`,
-      (req, subject) => (subject.endsWith('.heartbeat') ? this.handle(req, subject) : this.exclusive(() => this.handle(req, subject))),
-      { queue: 'controller', mode: 'concurrent' },
-    );
+    this.actor = bus.serve<unknown, unknown>(`${subjects.prefix}.ctl.*`, (req, subject) => this.dispatch(req, subject), {
+      queue: 'controller',
+      mode: 'concurrent',
+    });
     await bus.flush();
     this.serving = true;
-    let lastTick = Date.now();
-    this.fenceTimer = setInterval(() => {
-      // A tick that comes late means this process was stalled: heartbeats that arrived meanwhile are still unread
-      // (timers run before I/O), so judging sessions now would fence live nodes. Judge them at the next tick.
-      const now = Date.now();
-      const sinceLast = now - lastTick;
-      lastTick = now;
-      if (sinceLast > FENCE_CHECK_MS * 4) {
-        logger.warn({ stalledMs: sinceLast }, 'the controller was stalled; sessions are judged at the next check');
-        return;
-      }
-      void this.exclusive(() => this.fenceExpired()).catch((err: unknown) => logger.error({ err }, 'fencing failed'));
-    }, FENCE_CHECK_MS);
+    this.lastSessionCheck = now;
+    this.fenceTimer = setInterval(() => this.checkSessions(), FENCE_CHECK_INTERVAL_MS);
     this.fenceTimer.unref();
     logger.info(
       { controllerEpoch: this.image.controllerEpoch, metadataOffset: this.image.offset, topics: Object.keys(this.image.topics).length },
@@ -158,11 +161,27 @@ export class Controller implements RunningService {
     return { ready: this.serving, reason: this.serving ? undefined : 'starting', details: { metadataOffset: this.image?.offset } };
   }
 
-  /** Runs `work` after everything queued before it: the mailbox and the fencing timer share one order. */
+  /** Runs `work` after everything queued before it: requests and the fencing timer share one order. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Heartbeats are answered as they arrive: were they queued behind work that holds the controller for seconds (fencing
+   * a broker that led 30,000 partitions), the next look for expired sessions would fence every other node too. Every
+   * other request waits its turn, in arrival order, a bounded number at a time.
+   */
+  private dispatch(req: Envelope<unknown>, subject: string): Reply<unknown> | Promise<Reply<unknown>> {
+    if (subject === this.deps.subjects.controller(ControllerVerb.heartbeat)) {
+      return reply(this.heartbeat((isObject(req.meta) ? req.meta : invalid('the request must be a JSON object')) as unknown as HeartbeatRequest));
+    }
+    if (this.waiting >= MAX_WAITING_REQUESTS) {
+      throw new SluiceError(BusErrorCode.mailboxFull, `the controller has ${this.waiting} requests waiting`, { retriable: true });
+    }
+    this.waiting++;
+    return this.exclusive(() => this.handle(req, subject)).finally(() => this.waiting--);
   }
 
   private async handle(req: Envelope<unknown>, subject: string): Promise<Reply<unknown>> {
@@ -171,12 +190,14 @@ export class Controller implements RunningService {
     switch (verb) {
       case 'register':
         return reply(await this.register(meta as unknown as RegisterRequest));
-      case 'heartbeat':
-        return reply(this.heartbeat(meta as unknown as HeartbeatRequest));
       case 'unregister':
         return reply(await this.unregister(meta as unknown as UnregisterRequest));
-      case 'snapshot':
-        return reply(this.image);
+      case 'snapshot': {
+        const { offset, controllerEpoch, chunk } = meta as SnapshotRequest;
+        if ([offset, controllerEpoch, chunk].some((v) => v !== undefined && !isInt(v))) invalid('offset, controllerEpoch and chunk must be integers');
+        const part = await this.snapshots.chunk(this.image, { offset, controllerEpoch, chunk });
+        return reply(part.meta, part.body);
+      }
       case 'create-topics':
         return reply(await this.createTopics(meta as unknown as CreateTopicsRequest));
       case 'delete-topics':
@@ -195,11 +216,17 @@ export class Controller implements RunningService {
     if (deltas.length === 0) return;
     if (!this.store) throw kafkaError('NOT_CONTROLLER', 'the controller is not started');
     await this.store.persist(deltas, this.image.offset + deltas.length);
+    this.nameIndex = undefined;
     for (const delta of deltas) {
       applyDelta(this.image, delta);
       this.image.offset++;
       const record: MetadataRecord = { offset: this.image.offset, controllerEpoch: this.image.controllerEpoch, delta };
-      this.deps.bus.publish(this.deps.subjects.metadataEvents(), record);
+      try {
+        this.deps.bus.publish(this.deps.subjects.metadataEvents(), record);
+      } catch (err) {
+        // Persisted all the same, so the image must go on: services see the gap at the next delta and reload the snapshot.
+        this.deps.logger.error({ err, metadataOffset: record.offset, type: delta.type }, 'metadata delta not published');
+      }
     }
   }
 
@@ -271,10 +298,30 @@ export class Controller implements RunningService {
     return { metadataOffset: this.image.offset };
   }
 
-  private async fenceExpired(): Promise<void> {
+  /**
+   * The session timer: finds the nodes not heard from within the session timeout and queues their fencing. A timer that
+   * fires late measures how long the event loop was held (a commit of 30,000 partition changes is written and published
+   * synchronously for seconds): nobody could be heard meanwhile, so that time counts against no session.
+   */
+  private checkSessions(): void {
     const now = Date.now();
-    for (const node of Object.values(this.image.nodes)) {
-      if (node.state !== 'alive' || now - (this.lastHeartbeat.get(node.id) ?? 0) <= this.config.sessionTimeoutMs) continue;
+    const late = now - this.lastSessionCheck - FENCE_CHECK_INTERVAL_MS;
+    this.lastSessionCheck = now;
+    if (late > FENCE_CHECK_INTERVAL_MS) for (const [id, at] of this.lastHeartbeat) this.lastHeartbeat.set(id, at + late);
+    const expired = Object.values(this.image.nodes).filter((n) => n.state === 'alive' && this.sessionExpired(n.id, now));
+    if (expired.length === 0) return;
+    void this.exclusive(() => this.fence(expired.map((n) => n.id), now)).catch((err: unknown) => this.deps.logger.error({ err }, 'fencing failed'));
+  }
+
+  private sessionExpired(nodeId: number, now: number): boolean {
+    return now - (this.lastHeartbeat.get(nodeId) ?? 0) > this.config.sessionTimeoutMs;
+  }
+
+  /** Fences the nodes found expired at `foundAt`, unless they were heard from (or fenced) since. */
+  private async fence(nodeIds: number[], foundAt: number): Promise<void> {
+    for (const id of nodeIds) {
+      const node = this.image.nodes[id];
+      if (node?.state !== 'alive' || !this.sessionExpired(id, foundAt)) continue;
       await this.commit(this.removeNode(node));
       this.fencings.inc();
       this.deps.logger.warn({ nodeId: node.id, role: node.role, sessionTimeoutMs: this.config.sessionTimeoutMs }, 'node fenced');
@@ -302,7 +349,21 @@ export class Controller implements RunningService {
   // ---- topics ------------------------------------------------------------------------------------------------------
 
   private topicByName(name: string): TopicInfo | undefined {
-    return Object.values(this.image.topics).find((t) => t.name === name);
+    this.nameIndex ??= new Map(Object.values(this.image.topics).map((t) => [t.name, t]));
+    return this.nameIndex.get(name);
+  }
+
+  private partitionCount(): number {
+    let count = 0;
+    for (const topic of Object.values(this.image.topics)) count += topic.partitions.length;
+    return count;
+  }
+
+  /** Why adding `added` partitions to the `current` ones would break the cluster-wide limit, or undefined. */
+  private clusterLimitProblem(current: number, added: number): string | undefined {
+    const limit = this.config.maxClusterPartitions;
+    if (current + added <= limit) return undefined;
+    return `${added} more partitions would bring the cluster to ${current + added}, above its limit of ${limit} (SLUICE_MAX_CLUSTER_PARTITIONS)`;
   }
 
   private async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsReply> {
@@ -310,11 +371,13 @@ export class Controller implements RunningService {
     const results: TopicResult[] = [];
     const deltas: MetadataDelta[] = [];
     const claimed = new Set(Object.values(this.image.topics).map((t) => unifyCollisionChars(t.name)));
+    let partitions = this.partitionCount();
     for (const spec of req.topics) {
-      const result = this.planTopic(spec, claimed);
+      const result = this.planTopic(spec, claimed, partitions);
       results.push(result);
       if (result.errorCode === KafkaErrorCode.NONE && result.topic) {
         claimed.add(unifyCollisionChars(result.topic.name));
+        partitions += result.topic.partitions.length;
         deltas.push({ type: 'topic-created', topic: result.topic });
       }
     }
@@ -325,7 +388,8 @@ export class Controller implements RunningService {
     return { results, metadataOffset: this.image.offset };
   }
 
-  private planTopic(spec: CreateTopicSpec, claimed: Set<string>): TopicResult {
+  /** `clusterPartitions`: how many partitions the cluster holds with the topics planned before this one. */
+  private planTopic(spec: CreateTopicSpec, claimed: Set<string>, clusterPartitions: number): TopicResult {
     const fail = (errorCode: number, errorMessage: string): TopicResult => ({ name: String(spec?.name), errorCode, errorMessage });
     if (!isObject(spec) || typeof spec.name !== 'string') return fail(KafkaErrorCode.INVALID_REQUEST, 'a topic needs a name');
     const problem = topicNameProblem(spec.name);
@@ -338,6 +402,8 @@ export class Controller implements RunningService {
     if (!isInt(partitions) || partitions < 1 || partitions > this.config.maxPartitions) {
       return fail(KafkaErrorCode.INVALID_PARTITIONS, `number of partitions must be between 1 and ${this.config.maxPartitions}, got ${partitions}`);
     }
+    const overLimit = this.clusterLimitProblem(clusterPartitions, partitions);
+    if (overLimit) return fail(KafkaErrorCode.INVALID_PARTITIONS, overLimit);
     const rf = spec.replicationFactor === -1 || spec.replicationFactor === undefined ? this.config.defaultReplicationFactor : spec.replicationFactor;
     const brokers = this.liveBrokers();
     if (!isInt(rf) || rf < 1) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${rf}`);
@@ -369,13 +435,15 @@ export class Controller implements RunningService {
     if (!Array.isArray(req.names)) invalid('names must be an array');
     const results: TopicResult[] = [];
     const deltas: MetadataDelta[] = [];
+    const deleting = new Set<string>();
     for (const name of req.names) {
       const topic = typeof name === 'string' ? this.topicByName(name) : undefined;
       if (!topic) {
         results.push({ name: String(name), errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic "${name}" does not exist` });
         continue;
       }
-      if (deltas.some((d) => d.type === 'topic-deleted' && d.topicId === topic.id)) continue;
+      if (deleting.has(topic.id)) continue;
+      deleting.add(topic.id);
       deltas.push({ type: 'topic-deleted', topicId: topic.id, name: topic.name });
       results.push({ name: topic.name, errorCode: KafkaErrorCode.NONE, errorMessage: null });
     }
@@ -394,6 +462,7 @@ export class Controller implements RunningService {
     const deltas: MetadataDelta[] = [];
     const seen = new Set<string>();
     const brokers = this.liveBrokers();
+    let partitions = this.partitionCount();
     for (const spec of req.topics) {
       const name = isObject(spec) && typeof spec.name === 'string' ? spec.name : String(spec?.name);
       const fail = (errorCode: number, errorMessage: string): void => void results.push({ name, errorCode, errorMessage });
@@ -421,6 +490,11 @@ export class Controller implements RunningService {
         fail(KafkaErrorCode.INVALID_PARTITIONS, `topic already has ${current} partitions`);
         continue;
       }
+      const overLimit = this.clusterLimitProblem(partitions, count - current);
+      if (overLimit) {
+        fail(KafkaErrorCode.INVALID_PARTITIONS, overLimit);
+        continue;
+      }
       const rf = topic.partitions[0]?.replicas.length ?? 1;
       if (rf > brokers.length) {
         fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${rf} is larger than the ${brokers.length} live brokers`);
@@ -432,6 +506,7 @@ export class Controller implements RunningService {
         (replicas, i): PartitionInfo => ({ partition: current + i, leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0, replicas, isr: [replicas[0]] }),
       );
       deltas.push({ type: 'partitions-created', topicId: topic.id, partitions: added });
+      partitions += added.length;
       results.push({ name, errorCode: KafkaErrorCode.NONE, errorMessage: null });
     }
     if (!req.validateOnly) {
@@ -475,6 +550,7 @@ export class Controller implements RunningService {
     await this.actor?.stop();
     await this.queue;
     await this.store?.close();
+    await this.lock?.release();
   }
 }
 

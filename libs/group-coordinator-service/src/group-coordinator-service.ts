@@ -1,10 +1,10 @@
 // The group coordinator service: serves the group shards that rendezvous hashing over the live coordinators gives
 // it (see contracts/groups.ts), re-evaluated on every metadata change, and expires the offsets of long-empty groups.
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Actor } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
 import { GROUP_SHARDS, GroupVerb, KafkaErrorCode, shardOwner, type GroupApiReply, type GroupApiRequest } from '@sluice/protocol';
-import { ConfigError, defineConfig, v, type RunningService, type ServiceFactory } from '@sluice/runtime';
+import { ConfigError, defineConfig, lockDataDir, v, type RunningService, type ServiceFactory } from '@sluice/runtime';
 import { defaultGroupConfig } from './consumer-group.js';
 import { GroupShard, type ShardContext } from './group-shard.js';
 import { OffsetStore } from './offset-store.js';
@@ -49,7 +49,14 @@ export const startGroupCoordinator: ServiceFactory<GroupCoordinatorConfig> = asy
   if (config.minSessionTimeoutMs > config.maxSessionTimeoutMs) {
     throw new ConfigError('SLUICE_GROUP_MIN_SESSION_TIMEOUT_MS', 'must not exceed SLUICE_GROUP_MAX_SESSION_TIMEOUT_MS');
   }
-  const { store, applied } = await OffsetStore.open(databaseUrl(config));
+  const url = databaseUrl(config);
+  // A second coordinator on the same SQLite database would serve the same shards beside this one.
+  const lock = url.startsWith('file:') ? await lockDataDir(dirname(resolve(url.slice('file:'.length))), 'group-coordinator', logger) : undefined;
+  const opened = await OffsetStore.open(url).catch(async (err: unknown) => {
+    await lock?.release();
+    throw err;
+  });
+  const { store, applied } = opened;
   logger.info({ provider: store.provider, applied }, applied.length > 0 ? 'applied database migrations' : 'database schema up to date');
   const metadata = new MetadataClient({ bus, subjects, onError: (err) => logger.warn({ err }, 'metadata reload failed') });
   const session = new NodeSession({
@@ -134,6 +141,7 @@ export const startGroupCoordinator: ServiceFactory<GroupCoordinatorConfig> = asy
   } catch (err) {
     metadata.close();
     await store.close();
+    await lock?.release();
     throw err;
   }
   reconcile();
@@ -157,6 +165,7 @@ export const startGroupCoordinator: ServiceFactory<GroupCoordinatorConfig> = asy
       metadata.close();
       await session.stop();
       await store.close();
+      await lock?.release();
     },
   };
   return service;

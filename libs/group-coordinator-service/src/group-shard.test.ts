@@ -343,6 +343,25 @@ for (const provider of ['sqlite', 'postgresql'] as const) {
       }
     });
 
+    it('commits 12,000 partitions at once, fetches them by 6,000 topic names and expires 5,000 groups at once', async () => {
+      const topics = Array.from({ length: 6000 }, (_, i) => ({
+        name: `topic-${i}`,
+        partitions: [0, 1].map((partitionIndex) => ({ partitionIndex, committedOffset: i, committedMetadata: null })),
+      }));
+      const commit = await client.commit({ groupId: 'wide', generationIdOrMemberEpoch: -1, memberId: '', topics });
+      expect(commit.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)).filter((c) => c !== KafkaErrorCode.NONE)).toEqual([]);
+      const expected = topics.map((t, i) => [t.name, [i, i]]);
+      const named = await client.fetch('wide', topics.map((t) => ({ name: t.name, partitionIndexes: [0, 1] })));
+      expect(named.topics?.map((t) => [t.name, t.partitions?.map((p) => p.committedOffset)])).toEqual(expected);
+      const all = await client.fetch('wide', null);
+      expect(all.topics?.map((t) => [t.name, t.partitions?.map((p) => p.committedOffset)]).sort()).toEqual(expected.sort());
+
+      const groups = Array.from({ length: 5000 }, (_, i) => `g-${i}`);
+      await Promise.all(groups.map((g, i) => store.commit(g, 7, 'consumer', -1, [{ topic: 't', partition: 0, offset: i, leaderEpoch: -1, metadata: null }])));
+      expect((await store.expire(groups, Date.now() + 1)).sort()).toEqual([...groups].sort());
+      expect((await store.groups([7])).map((g) => g.groupId)).toEqual(['wide']);
+    }, 60_000);
+
     it('expires the offsets of groups without members after the retention time', async () => {
       await client.commit({ groupId: 'old', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedMetadata: null }] }] });
       expect(await store.expire(['old'], Date.now() - 60_000)).toEqual([]);

@@ -235,7 +235,16 @@ export class GroupShard {
     // its auto.offset.reset, and its next commit replaces the row) so that the group's other partitions stay readable.
     for (const u of unreadable) this.ctx.logger.warn({ group: groupId, topic: u.topic, partition: u.partition, offset: u.stored }, 'stored committed offset is out of range; answered as none');
     const byKey = new Map(stored.map((o) => [`${o.topic}\u0000${o.partition}`, o]));
-    const wanted = topics ?? [...new Set(stored.map((o) => o.topic))].map((name) => ({ name, partitionIndexes: stored.filter((o) => o.topic === name).map((o) => o.partition) }));
+    let wanted = topics;
+    if (!wanted) {
+      const byTopic = new Map<string, number[]>();
+      for (const o of stored) {
+        const partitions = byTopic.get(o.topic);
+        if (partitions) partitions.push(o.partition);
+        else byTopic.set(o.topic, [o.partition]);
+      }
+      wanted = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    }
     return wanted.map((t) => ({
       name: t.name ?? '',
       partitions: (t.partitionIndexes ?? []).map((partitionIndex) => {

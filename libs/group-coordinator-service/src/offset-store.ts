@@ -2,7 +2,7 @@
 // shards). Every write is one transaction and resolves only once committed: a commit is answered after it is durable.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openPrismaClient, type Provider } from '@sluice/database';
+import { chunkRows, openPrismaClient, type Provider } from '@sluice/database';
 import { Prisma, type PrismaClient } from './generated/prisma-sqlite/client.js';
 
 const prismaDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'prisma');
@@ -55,6 +55,8 @@ function metadataBytes(metadata: string | null): Buffer | null {
   return metadata === null ? null : Buffer.from(metadata, 'utf8');
 }
 
+/** Topic names one offset query binds (Prisma allows 999 parameters per statement on SQLite). */
+const TOPICS_PER_QUERY = 500;
 /** Most commits one write carries. */
 const MAX_COMMITS_PER_WRITE = 500;
 
@@ -118,30 +120,36 @@ export class OffsetStore {
       groups.set(c.groupId, c);
       for (const o of c.offsets) offsets.set(`${c.groupId}\u0000${o.topic}\u0000${o.partition}`, { c, o });
     }
-    const groupRows = [...groups.values()].map((c) => Prisma.sql`(${c.groupId}, ${c.shard}, ${c.protocolType}, ${c.generation}, ${BigInt(c.at)})`);
-    const offsetRows = [...offsets.values()].map(
-      ({ c, o }) => Prisma.sql`(${c.groupId}, ${o.topic}, ${o.partition}, ${BigInt(o.offset)}, ${o.leaderEpoch}, ${metadataBytes(o.metadata)}, ${BigInt(c.at)})`,
-    );
-    // The same statements on SQLite and PostgreSQL: INSERT ... ON CONFLICT DO UPDATE, identifiers quoted as Prisma names them.
-    await this.prisma.$transaction([
-      this.prisma.$executeRaw`INSERT INTO "ConsumerGroup" ("groupId", "shard", "protocolType", "generation", "updatedAt") VALUES ${Prisma.join(groupRows)}
-        ON CONFLICT ("groupId") DO UPDATE SET "updatedAt" = excluded."updatedAt"`,
-      this.prisma.$executeRaw`INSERT INTO "CommittedOffset" ("groupId", "topic", "partition", "offset", "leaderEpoch", "metadata", "commitTime") VALUES ${Prisma.join(offsetRows)}
-        ON CONFLICT ("groupId", "topic", "partition") DO UPDATE SET "offset" = excluded."offset", "leaderEpoch" = excluded."leaderEpoch", "metadata" = excluded."metadata", "commitTime" = excluded."commitTime"`,
-    ]);
+    // The same statements on SQLite and PostgreSQL: INSERT ... ON CONFLICT DO UPDATE, identifiers quoted as Prisma names
+    // them, as many statements as the rows need to stay within the databases' parameter limits.
+    const groupWrites = chunkRows([...groups.values()], 5).map((chunk) => {
+      const rows = chunk.map((c) => Prisma.sql`(${c.groupId}, ${c.shard}, ${c.protocolType}, ${c.generation}, ${BigInt(c.at)})`);
+      return this.prisma.$executeRaw`INSERT INTO "ConsumerGroup" ("groupId", "shard", "protocolType", "generation", "updatedAt") VALUES ${Prisma.join(rows)}
+        ON CONFLICT ("groupId") DO UPDATE SET "updatedAt" = excluded."updatedAt"`;
+    });
+    const offsetWrites = chunkRows([...offsets.values()], 7).map((chunk) => {
+      const rows = chunk.map(({ c, o }) => Prisma.sql`(${c.groupId}, ${o.topic}, ${o.partition}, ${BigInt(o.offset)}, ${o.leaderEpoch}, ${metadataBytes(o.metadata)}, ${BigInt(c.at)})`);
+      return this.prisma.$executeRaw`INSERT INTO "CommittedOffset" ("groupId", "topic", "partition", "offset", "leaderEpoch", "metadata", "commitTime") VALUES ${Prisma.join(rows)}
+        ON CONFLICT ("groupId", "topic", "partition") DO UPDATE SET "offset" = excluded."offset", "leaderEpoch" = excluded."leaderEpoch", "metadata" = excluded."metadata", "commitTime" = excluded."commitTime"`;
+    });
+    await this.prisma.$transaction([...groupWrites, ...offsetWrites]);
   }
 
   /**
    * Committed offsets of a group, all of them or those of the given topics. Offsets are read as text: a row holding
    * an offset beyond 2^53 (an older version accepted such commits) must not fail the read of the others (SQLite's
-   * driver refuses to return it as a number); it comes back in `unreadable` instead.
+   * driver refuses to return it as a number); it comes back in `unreadable` instead. A fetch naming thousands of topics
+   * asks a few hundred at a time (the databases' parameter limits).
    */
   async offsets(groupId: string, topics?: readonly string[]): Promise<{ offsets: CommittedOffset[]; unreadable: UnreadableOffset[] }> {
     if (topics?.length === 0) return { offsets: [], unreadable: [] };
-    const rows = await this.prisma.$queryRaw<Array<{ topic: string; partition: number; offset: string; leaderEpoch: number; metadata: Uint8Array | null }>>`
+    type Row = { topic: string; partition: number; offset: string; leaderEpoch: number; metadata: Uint8Array | null };
+    const query = (chunk: readonly string[] | undefined) => this.prisma.$queryRaw<Row[]>`
       SELECT "topic", "partition", CAST("offset" AS TEXT) AS "offset", "leaderEpoch", "metadata" FROM "CommittedOffset"
-      WHERE "groupId" = ${groupId}${topics ? Prisma.sql` AND "topic" IN (${Prisma.join([...topics])})` : Prisma.empty}
+      WHERE "groupId" = ${groupId}${chunk ? Prisma.sql` AND "topic" IN (${Prisma.join([...chunk])})` : Prisma.empty}
       ORDER BY "topic", "partition"`;
+    const chunks = topics ? chunkRows([...new Set(topics)].sort(), 1, TOPICS_PER_QUERY) : [undefined];
+    const rows = (await Promise.all(chunks.map(query))).flat();
     const offsets: CommittedOffset[] = [];
     const unreadable: UnreadableOffset[] = [];
     for (const r of rows) {

@@ -1,30 +1,50 @@
 // The client's side of the metadata protocol: snapshot, ordered deltas, and a reload when a delta goes missing.
 // The controller here is a scripted publisher; the real controller is exercised in controller-service's tests.
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Bus, InProcessTransport, reply } from '@sluice/bus';
-import { ControllerVerb, Subjects, type MetadataDelta, type MetadataImage, type MetadataRecord, type TopicInfo } from '@sluice/protocol';
+import { Bus, InProcessTransport } from '@sluice/bus';
+import {
+  ControllerVerb,
+  Subjects,
+  type MetadataDelta,
+  type MetadataImage,
+  type MetadataRecord,
+  type SnapshotReply,
+  type SnapshotRequest,
+  type TopicInfo,
+} from '@sluice/protocol';
 import { applyDelta, emptyImage } from './metadata-image.js';
 import { MetadataClient } from './metadata-client.js';
+import { SnapshotCache } from './metadata-snapshot.js';
 
 const subjects = new Subjects('t');
-const topic = (id: string, name: string): TopicInfo => ({
+const topic = (id: string, name: string, partitions = 1): TopicInfo => ({
   id,
   name,
   configs: {},
-  partitions: [{ partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1], isr: [1] }],
+  partitions: Array.from({ length: partitions }, (_, partition) => ({ partition, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1], isr: [1] })),
 });
 
-function scriptedController(bus: Bus) {
+function scriptedController(bus: Bus, options: { chunkBytes?: number; keep?: number; beforeChunk?: (request: SnapshotRequest) => Promise<void> } = {}) {
   const image: MetadataImage = { ...emptyImage('t'), controllerEpoch: 1 };
+  const cache = new SnapshotCache(options);
   let snapshots = 0;
-  const actor = bus.serve(subjects.controller(ControllerVerb.snapshot), () => {
-    snapshots++;
-    return reply(structuredClone(image));
+  let chunks = 0;
+  const actor = bus.serve<SnapshotRequest, SnapshotReply>(subjects.controller(ControllerVerb.snapshot), async (req) => {
+    if (req.meta.offset === undefined) snapshots++;
+    chunks++;
+    await options.beforeChunk?.(req.meta);
+    return cache.chunk(image, req.meta);
   });
   return {
     image,
+    cache,
     get snapshots() {
       return snapshots;
+    },
+    /** Chunk requests answered or refused, first chunks included. */
+    get chunks() {
+      return chunks;
     },
     /** Applies a delta; publishes it unless `drop`. */
     change(delta: MetadataDelta, drop = false) {
@@ -120,6 +140,53 @@ describe('MetadataClient', () => {
     const client = new MetadataClient({ bus, subjects, startTimeoutMs: 300 });
     await expect(client.start()).rejects.toMatchObject({ code: 'BUS_NO_RESPONDERS' });
     client.close();
+  });
+
+  it('loads a snapshot of many chunks', async () => {
+    bus = new Bus(new InProcessTransport());
+    const ctl = scriptedController(bus, { chunkBytes: 1024 });
+    // Random ids, so that the image does not compress into one chunk.
+    for (let i = 0; i < 200; i++) ctl.change({ type: 'topic-created', topic: topic(randomUUID(), `t${i}`, 5) });
+    const client = new MetadataClient({ bus, subjects });
+    await client.start();
+    expect(ctl.chunks).toBeGreaterThan(3);
+    expect(client.current).toEqual(ctl.image);
+    client.close();
+    await ctl.stop();
+  });
+
+  it('starts over when the image moves on while it fetches the chunks', async () => {
+    bus = new Bus(new InProcessTransport());
+    let moved = false;
+    const ctl = scriptedController(bus, {
+      chunkBytes: 1024,
+      keep: 1,
+      beforeChunk: async (request) => {
+        if (request.chunk !== 1 || moved) return;
+        // Another service asks for the image after a change: the one being fetched is no longer held.
+        moved = true;
+        ctl.change({ type: 'topic-created', topic: topic('late', 'late') });
+        await ctl.cache.chunk(ctl.image, {});
+      },
+    });
+    for (let i = 0; i < 200; i++) ctl.change({ type: 'topic-created', topic: topic(randomUUID(), `t${i}`, 5) });
+    const client = new MetadataClient({ bus, subjects });
+    await client.start();
+    expect(moved).toBe(true);
+    expect(ctl.snapshots).toBe(2);
+    expect(client.view.topicByName('late')).toBeDefined();
+    expect(client.current).toEqual(ctl.image);
+    client.close();
+    await ctl.stop();
+  });
+
+  it('refuses a chunk that does not exist', async () => {
+    const cache = new SnapshotCache();
+    const image = { ...emptyImage('t'), offset: 3, controllerEpoch: 1 };
+    const first = await cache.chunk(image, {});
+    expect(first.meta).toEqual({ offset: 3, controllerEpoch: 1, chunk: 0, chunks: 1, encoding: 'gzip-json' });
+    await expect(cache.chunk(image, { offset: 3, controllerEpoch: 1, chunk: 1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(cache.chunk(image, { offset: 2, controllerEpoch: 1, chunk: 0 })).rejects.toMatchObject({ code: 'SNAPSHOT_EXPIRED', retriable: true });
   });
 
   it('applies partition and node changes', () => {

@@ -2,8 +2,9 @@
 // a gap (a missed delta) or a new controller epoch reloads the snapshot.
 import { EventEmitter } from 'node:events';
 import type { Bus, Subscription } from '@sluice/bus';
-import { ControllerVerb, type MetadataImage, type MetadataRecord, type Subjects } from '@sluice/protocol';
+import type { MetadataImage, MetadataRecord, Subjects } from '@sluice/protocol';
 import { applyDelta, emptyImage, MetadataView } from './metadata-image.js';
+import { fetchSnapshot } from './metadata-snapshot.js';
 
 export interface MetadataClientOptions {
   bus: Bus;
@@ -72,10 +73,7 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
   }
 
   private async loadSnapshot(): Promise<void> {
-    const res = await this.options.bus.ask<MetadataImage>(this.options.subjects.controller(ControllerVerb.snapshot), {}, {
-      timeoutMs: this.options.requestTimeoutMs ?? 5000,
-    });
-    const snapshot = res.meta;
+    const snapshot = await fetchSnapshot(this.options.bus, this.options.subjects, this.options.requestTimeoutMs ?? 5000);
     if (snapshot.offset >= this.image.offset || snapshot.controllerEpoch > this.image.controllerEpoch) this.image = snapshot;
     const pending = this.buffered;
     this.buffered = [];

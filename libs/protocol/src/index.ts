@@ -9,7 +9,7 @@ export * from './record-batch.js';
 export * from './topic-name.js';
 export * from './contracts/subjects.js';
 export type * from './contracts/metadata.js';
-export type * from './contracts/controller.js';
+export * from './contracts/controller.js';
 export * from './contracts/partition.js';
 export * from './contracts/topic-configs.js';
 /** Kafka protocol messages (generated): kafka.readProduceRequest, kafka.MetadataResponse, ... */

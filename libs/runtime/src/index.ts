@@ -5,3 +5,4 @@ export { runService, wantsHelp, type RunOptions, type Stoppable } from './lifecy
 export { Registry, Counter, Gauge, Histogram } from 'prom-client';
 export { hostService, hostConfig, type HostOptions, type RunningService, type ServiceDeps, type ServiceFactory } from './service-host.js';
 export { sharedCounter, sharedGauge, sharedHistogram } from './metrics.js';
+export { DataDirLockedError, DataDirLockErrorCode, lockDataDir, LOCK_FILE, type DataDirLock, type LockHolder } from './data-dir-lock.js';

@@ -1,6 +1,7 @@
 // Process lifecycle for a service: --help, config errors, graceful shutdown on SIGTERM/SIGINT.
 import type { Logger } from 'pino';
 import { ConfigError } from './config.js';
+import { DataDirLockedError } from './data-dir-lock.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -33,6 +34,10 @@ export async function runService(options: RunOptions): Promise<void> {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nRun with --help for the list of variables.\n`);
       process.exit(2);
+    }
+    if (err instanceof DataDirLockedError) {
+      process.stderr.write(`failed to start: ${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -1,6 +1,6 @@
-// Requests to and replies from the controller actor (JSON metadata; no binary body).
+// Requests to and replies from the controller actor (JSON metadata; only snapshot chunks carry a binary body).
 import type { NodeRole } from './subjects.js';
-import type { MetadataImage, TopicInfo } from './metadata.js';
+import type { TopicInfo } from './metadata.js';
 
 export interface RegisterRequest {
   role: NodeRole;
@@ -34,7 +34,30 @@ export interface UnregisterRequest {
   incarnation: number;
 }
 
-export type SnapshotReply = MetadataImage;
+/**
+ * The metadata image travels as gzip-compressed JSON cut into chunks that each fit a bus message (a 100,000-partition
+ * image is about 10 MB of JSON, beyond NATS's message limit). A request without `offset` asks for the current image;
+ * the other chunks are asked for by index with the `offset` and `controllerEpoch` the first reply named.
+ */
+export interface SnapshotRequest {
+  /** Default 0. */
+  chunk?: number;
+  offset?: number;
+  controllerEpoch?: number;
+}
+/** Metadata of one chunk; the chunk's bytes are the message body. */
+export interface SnapshotReply {
+  /** The image's metadata offset and controller epoch: together they name the snapshot. */
+  offset: number;
+  controllerEpoch: number;
+  chunk: number;
+  chunks: number;
+  encoding: 'gzip-json';
+}
+export const SnapshotErrorCode = {
+  /** The controller no longer holds the snapshot a chunk was asked from (the image moved on): start again. */
+  expired: 'SNAPSHOT_EXPIRED',
+} as const;
 
 export interface CreateTopicSpec {
   name: string;
