@@ -10,6 +10,8 @@ export interface SluiceVitestOptions {
   testTimeout?: number;
   /** Run test files one at a time (tests that start many processes). */
   serial?: boolean;
+  /** Unhandled errors to ignore (a client library's known bug); every other one fails the run. */
+  ignoreUnhandled?: (error: Error & Record<string, unknown>) => boolean;
 }
 
 export function sluiceVitestConfig(options: SluiceVitestOptions = {}): ViteUserConfig {
@@ -22,6 +24,7 @@ export function sluiceVitestConfig(options: SluiceVitestOptions = {}): ViteUserC
       hookTimeout: options.testTimeout ?? 30_000,
       fileParallelism: !options.serial,
       reporters: ['default'],
+      ...(options.ignoreUnhandled ? { onUnhandledError: (error: unknown) => !options.ignoreUnhandled?.(error as Error & Record<string, unknown>) } : {}),
     },
   });
 }
