@@ -1,17 +1,18 @@
-// Lint for every project: TypeScript rules plus Nx module boundaries (the dependency table in ARCHITECTURE.md).
+// Lint for every project: TypeScript rules plus Nx module boundaries (the dependency table in docs/architecture.md).
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-// The dependency table in ARCHITECTURE.md: which tags each tag may import.
+// The dependency table (docs/architecture.md in this repo): which tags each tag may import.
 const allowed = {
   'scope:protocol': [],
   'scope:storage': ['scope:protocol'],
   'scope:bus': ['scope:protocol'],
-  'scope:metadata': ['scope:protocol', 'scope:bus'],
-  'scope:runtime': ['scope:protocol', 'scope:bus'],
+  'scope:contracts': ['scope:protocol', 'scope:bus'],
+  'scope:metadata': ['scope:protocol', 'scope:bus', 'scope:contracts'],
+  'scope:runtime': ['scope:protocol', 'scope:bus', 'scope:contracts'],
   'scope:database': [],
-  'type:service': ['scope:protocol', 'scope:storage', 'scope:bus', 'scope:metadata', 'scope:runtime', 'scope:database'],
-  'type:app': ['type:service', 'scope:protocol', 'scope:bus', 'scope:metadata', 'scope:runtime'],
+  'type:service': ['scope:protocol', 'scope:storage', 'scope:bus', 'scope:contracts', 'scope:metadata', 'scope:runtime', 'scope:database'],
+  'type:app': ['type:service', 'scope:protocol', 'scope:bus', 'scope:contracts', 'scope:metadata', 'scope:runtime'],
   'scope:testing': [],
   'type:e2e': ['*'],
 };

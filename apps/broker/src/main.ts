@@ -1,4 +1,4 @@
-// The broker process: partition replicas and their leader actors.
+// The broker process: the partition replicas this broker hosts, served over the bus (see libs/broker-service).
 import { brokerConfig, startBroker } from '@sluice/broker-service';
 import { hostService } from '@sluice/runtime';
 

@@ -6,7 +6,7 @@ import { Bus, InProcessTransport } from '@sluice/bus';
 import { controllerConfig, startController } from '@sluice/controller-service';
 import { gatewayConfig, startGateway } from '@sluice/gateway-service';
 import { groupCoordinatorConfig, startGroupCoordinator } from '@sluice/group-coordinator-service';
-import { Subjects } from '@sluice/protocol';
+import { Subjects } from '@sluice/contracts';
 import {
   createLogger,
   createMetricsRegistry,

@@ -6,7 +6,7 @@ import { brokerConfig } from '@sluice/broker-service';
 import { controllerConfig } from '@sluice/controller-service';
 import { gatewayConfig } from '@sluice/gateway-service';
 import { groupCoordinatorConfig } from '@sluice/group-coordinator-service';
-import { topicConfigsMarkdown } from '@sluice/protocol';
+import { topicConfigsMarkdown } from '@sluice/contracts';
 import { hostConfig } from '@sluice/runtime';
 import { devConfig } from './dev.js';
 

@@ -1,20 +1,8 @@
 // The Kafka listener at the wire level: versions, pipelining, and bad input that must close only the offending
 // connection (malformed and oversize frames, unknown APIs and versions), plus per-partition errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ApiKey,
-  BatchField,
-  buildRecordBatch,
-  Compression,
-  crc32c,
-  kafka,
-  KafkaErrorCode,
-  OffsetSpec,
-  Reader,
-  readResponseHeader,
-  RECORD_BATCH_HEADER_SIZE,
-  type CompressionType,
-} from '@sluice/protocol';
+import { ApiKey, BatchField, buildRecordBatch, Compression, crc32c, kafka, KafkaErrorCode, Reader, readResponseHeader, RECORD_BATCH_HEADER_SIZE, type CompressionType } from '@sluice/protocol';
+import { OffsetSpec } from '@sluice/contracts';
 import { waitFor } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http } from './http-client.js';

@@ -1,27 +1,14 @@
-// The broker's partition leader actors driven over the bus, with the real controller and broker in one process
-// (the in-process transport, SQLite, real logs on disk): epochs, long polls, fetches inside a batch, bad batches, acks=0.
+// The broker's verbs driven over the bus for one partition, with the real controller and broker in one process
+// (the in-process transport, SQLite, real logs on disk): epochs, long polls and their cancel, fetches inside a batch,
+// bad batches, acks=0.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerConfig, startBroker } from '@sluice/broker-service';
 import { Bus, InProcessTransport } from '@sluice/bus';
 import { controllerConfig, startController } from '@sluice/controller-service';
-import {
-  buildRecordBatch,
-  ControllerVerb,
-  decodeRecords,
-  forEachBatch,
-  KafkaErrorCode,
-  OffsetSpec,
-  PartitionVerb,
-  Subjects,
-  type CreateTopicsReply,
-  type FetchReply,
-  type FetchRequest,
-  type ListOffsetsReply,
-  type ProduceReply,
-  type TopicInfo,
-} from '@sluice/protocol';
+import { buildRecordBatch, decodeRecords, forEachBatch, KafkaErrorCode } from '@sluice/protocol';
+import { BrokerVerbs, ControllerVerbs, OffsetSpec, Subjects, type PartitionFetchResult, type PartitionOffsetResult, type PartitionProduceResult, type TopicInfo } from '@sluice/contracts';
 import { createLogger, createMetricsRegistry, type RunningService } from '@sluice/runtime';
 import { tempDir, waitFor, type TempDir } from '@sluice/testing';
 
@@ -32,16 +19,25 @@ let services: RunningService[] = [];
 let topic: TopicInfo;
 
 const deps = (service: string) => ({ bus, subjects, registry: createMetricsRegistry(service), logger: createLogger({ service, level: 'silent' }) });
-const subject = (verb: (typeof PartitionVerb)[keyof typeof PartitionVerb]) => subjects.partition(topic.id, 0, verb);
+const BROKER = 1;
 const batch = (...values: string[]) => buildRecordBatch(values.map((v) => ({ key: Buffer.from(`k-${v}`), value: Buffer.from(v) })));
 
-async function produce(body: Buffer, leaderEpoch = 0, acks: 0 | 1 | -1 = 1): Promise<ProduceReply> {
-  return (await bus.ask<ProduceReply>(subject(PartitionVerb.produce), { acks, leaderEpoch, timeoutMs: 5000 }, { timeoutMs: 5000, body })).meta;
+async function produce(body: Buffer, leaderEpoch = 0, acks: 0 | 1 | -1 = 1): Promise<PartitionProduceResult> {
+  const partitions = [{ topicId: topic.id, partition: 0, leaderEpoch, bytes: body.length }];
+  return (await bus.ask(subjects.at(BrokerVerbs.produce, BROKER), { acks, timeoutMs: 5000, partitions }, { timeoutMs: 5000, body })).meta.partitions[0];
 }
 
-async function fetch(req: Partial<FetchRequest>): Promise<{ meta: FetchReply; values: string[]; firstOffset: number }> {
-  const full: FetchRequest = { fetchOffset: 0, leaderEpoch: -1, maxBytes: 1 << 20, minBytes: 1, maxWaitMs: 0, isolationLevel: 0, ...req };
-  const res = await bus.ask<FetchReply>(subject(PartitionVerb.fetch), full, { timeoutMs: full.maxWaitMs + 5000 });
+interface FetchOne {
+  fetchOffset: number;
+  leaderEpoch: number;
+  maxWaitMs: number;
+  fetchId: string;
+}
+
+async function fetch(req: Partial<FetchOne>): Promise<{ meta: PartitionFetchResult; values: string[]; firstOffset: number }> {
+  const { fetchOffset = 0, leaderEpoch = -1, maxWaitMs = 0, fetchId } = req;
+  const meta = { fetchId, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0 as const, partitions: [{ topicId: topic.id, partition: 0, fetchOffset, maxBytes: 1 << 20, leaderEpoch }] };
+  const res = await bus.ask(subjects.at(BrokerVerbs.fetch, BROKER), meta, { timeoutMs: maxWaitMs + 5000 });
   const values: string[] = [];
   let firstOffset = -1;
   if (res.body) {
@@ -52,7 +48,13 @@ async function fetch(req: Partial<FetchRequest>): Promise<{ meta: FetchReply; va
       }
     });
   }
-  return { meta: res.meta, values, firstOffset };
+  const { bytes: _bytes, ...result } = res.meta.partitions[0];
+  return { meta: result, values, firstOffset };
+}
+
+async function listOffsets(timestamp: number): Promise<PartitionOffsetResult> {
+  const partitions = [{ topicId: topic.id, partition: 0, timestamp, leaderEpoch: -1 }];
+  return (await bus.ask(subjects.at(BrokerVerbs.listOffsets, BROKER), { isolationLevel: 0, partitions }, { timeoutMs: 2000 })).meta.partitions[0];
 }
 
 beforeAll(async () => {
@@ -65,17 +67,14 @@ beforeAll(async () => {
       deps('broker'),
     ),
   );
-  const created = await bus.ask<CreateTopicsReply>(
-    subjects.controller(ControllerVerb.createTopics),
+  const created = await bus.ask(
+    subjects.at(ControllerVerbs.createTopics),
     { topics: [{ name: 'actors', partitions: 1, replicationFactor: 1 }] },
     { timeoutMs: 5000 },
   );
   expect(created.meta.results[0].errorCode).toBe(0);
   topic = created.meta.results[0].topic!;
-  await waitFor(
-    async () => (await bus.ask<ListOffsetsReply>(subject(PartitionVerb.listOffsets), { timestamp: -1, leaderEpoch: -1, isolationLevel: 0 }, { timeoutMs: 1000 })).meta,
-    { what: 'the partition leader' },
-  );
+  await waitFor(async () => (await listOffsets(OffsetSpec.latest)).errorCode === 0, { what: 'the partition leader' });
 });
 
 afterAll(async () => {
@@ -85,7 +84,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-describe('partition leader actors', () => {
+describe('broker verbs for one partition', () => {
   it('assigns dense offsets across batches and returns them in order', async () => {
     expect(await produce(batch('a', 'b', 'c'))).toMatchObject({ errorCode: 0, baseOffset: 0 });
     expect(await produce(batch('d'))).toMatchObject({ errorCode: 0, baseOffset: 3 });
@@ -101,10 +100,8 @@ describe('partition leader actors', () => {
   });
 
   it('answers list-offsets for earliest and latest', async () => {
-    const ask = async (timestamp: number) =>
-      (await bus.ask<ListOffsetsReply>(subject(PartitionVerb.listOffsets), { timestamp, leaderEpoch: -1, isolationLevel: 0 }, { timeoutMs: 2000 })).meta;
-    expect((await ask(OffsetSpec.earliest)).offset).toBe(0);
-    expect((await ask(OffsetSpec.latest)).offset).toBe(4);
+    expect((await listOffsets(OffsetSpec.earliest)).offset).toBe(0);
+    expect((await listOffsets(OffsetSpec.latest)).offset).toBe(4);
   });
 
   it('parks a fetch at the log end until a record arrives', async () => {
@@ -123,6 +120,16 @@ describe('partition leader actors', () => {
     expect(got.meta.errorCode).toBe(0);
     expect(got.values).toEqual([]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('ends a parked fetch at once when it is cancelled, reading nothing more', async () => {
+    const started = Date.now();
+    const pending = fetch({ fetchOffset: 5, maxWaitMs: 20_000, fetchId: 'cancel-me' });
+    await new Promise((r) => setTimeout(r, 200));
+    bus.tell(subjects.at(BrokerVerbs.fetchCancel, BROKER), { fetchId: 'cancel-me' });
+    const got = await pending;
+    expect(got.values).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('refuses offsets outside the log', async () => {
@@ -147,7 +154,8 @@ describe('partition leader actors', () => {
   });
 
   it('appends acks=0 produces without replying', async () => {
-    bus.tell(subject(PartitionVerb.produce), { acks: 0, leaderEpoch: -1, timeoutMs: 5000 }, batch('fire', 'forget'));
+    const body = batch('fire', 'forget');
+    bus.tell(subjects.at(BrokerVerbs.produce, BROKER), { acks: 0, timeoutMs: 5000, partitions: [{ topicId: topic.id, partition: 0, leaderEpoch: -1, bytes: body.length }] }, body);
     const got = await waitFor(async () => {
       const r = await fetch({ fetchOffset: 6 });
       return r.values.length === 2 ? r.values : undefined;

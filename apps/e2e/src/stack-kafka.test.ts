@@ -3,7 +3,8 @@
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus, NatsTransport } from '@sluice/bus';
-import { ApiKey, BrokerVerb, buildRecordBatch, decodeRecords, forEachBatch, groupShard, kafka as wire, KafkaErrorCode, Reader, readResponseHeader, shardOwner, Subjects, type BrokerProduceReply } from '@sluice/protocol';
+import { ApiKey, buildRecordBatch, decodeRecords, forEachBatch, kafka as wire, KafkaErrorCode, Reader, readResponseHeader } from '@sluice/protocol';
+import { BrokerVerbs, groupShard, shardOwner, Subjects } from '@sluice/contracts';
 import { createPostgresDatabase, startNatsServer, startStack, waitFor, type NatsServer, type PostgresDatabase, type RunningStack } from '@sluice/testing';
 import { kcatOk } from './kcat.js';
 import { WireClient } from './kafka-wire.js';
@@ -146,8 +147,8 @@ describe('Kafka clients on the multi-process stack', () => {
       const view = await partitions();
       const notLed = view.find((p) => p.leader !== view[0].leader) as PartitionView;
       const topicId = ((await (await fetch(`${stack.httpUrl}/topics/spread`)).json()) as { id: string }).id;
-      const reply = await bus.ask<BrokerProduceReply>(
-        new Subjects(stack.clusterId).broker(view[0].leader, BrokerVerb.produce),
+      const reply = await bus.ask(
+        new Subjects(stack.clusterId).at(BrokerVerbs.produce, view[0].leader),
         { acks: 1, timeoutMs: 5000, partitions: [{ topicId, partition: notLed.partition, leaderEpoch: -1, bytes: 10 }] },
         { timeoutMs: 5000, body: Buffer.alloc(10) },
       );

@@ -44,6 +44,18 @@ export const brokerConfig = defineConfig('broker', {
     default: 1024 * 1024 + 12,
     min: 64,
   }),
+  maxInFlight: v.int('SLUICE_BROKER_MAX_IN_FLIGHT', 'Requests of each kind (produce, list-offsets, ...) the broker works on at once, from all gateways; more wait in arrival order', {
+    default: 256,
+    min: 1,
+  }),
+  maxParkedFetches: v.int('SLUICE_BROKER_MAX_PARKED_FETCHES', 'Fetches the broker works on at once, long polls included; more wait in arrival order', {
+    default: 4096,
+    min: 1,
+  }),
+  maxQueuedRequests: v.int('SLUICE_BROKER_MAX_QUEUED_REQUESTS', 'Requests of each kind that may wait for their turn; beyond, they are refused with a retriable error', {
+    default: 10_000,
+    min: 1,
+  }),
   maxFetchBytes: v.int('SLUICE_FETCH_MAX_BYTES', 'Largest fetch reply, for one partition and for all partitions of one fetch (must fit in a NATS message)', {
     default: 4 * 1024 * 1024,
     min: 1024,

@@ -1,15 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bus, InProcessTransport } from '@sluice/bus';
-import { buildRecordBatch, OffsetSpec, PartitionVerb, Subjects, type ListOffsetsReply, type ListOffsetsRequest } from '@sluice/protocol';
+import { buildRecordBatch, KafkaErrorCode, type SluiceError } from '@sluice/protocol';
+import { BrokerVerbs, OffsetSpec, Subjects, topicConfigSpec } from '@sluice/contracts';
 import { createLogger, createMetricsRegistry } from '@sluice/runtime';
 import { FilePool, PartitionLog } from '@sluice/storage';
-import { tempDir, type TempDir } from '@sluice/testing';
+import { tempDir, waitFor, type TempDir } from '@sluice/testing';
 import { brokerConfig } from './broker-config.js';
 import { readIdentity, writeIdentity } from './broker-identity.js';
-import { topicConfigSpec } from '@sluice/protocol';
 import { defaultLogConfig } from '@sluice/storage';
 import { createBrokerMetrics } from './broker-metrics.js';
-import { PartitionLeader } from './partition-leader.js';
+import { Partition } from './partition.js';
+import type { ReplicaManager } from './replica-manager.js';
+import { serveBrokerVerbs } from './request-handlers.js';
 import { logConfigFor, minInsyncReplicas } from './topic-log-config.js';
 
 describe('topic configs for the log', () => {
@@ -78,41 +80,107 @@ describe('broker identity on disk', () => {
   });
 });
 
-describe('partition leader', () => {
-  it('serves everything in its log after a crash left the high-watermark checkpoint behind', async () => {
+describe('partition', () => {
+  const info = { partition: 0, leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1], isr: [1] };
+  const partitionOn = (log: PartitionLog) =>
+    new Partition({
+      topicId: 't',
+      topicName: 't',
+      brokerId: 1,
+      info,
+      log,
+      logger: createLogger({ service: 'broker', level: 'silent' }),
+      metrics: createBrokerMetrics(createMetricsRegistry('broker'), () => 1),
+      minInsyncReplicas: () => 1,
+    });
+
+  it('serves everything in its log once it leads, after a crash left the high-watermark checkpoint behind', async () => {
     const dir = await tempDir();
     const files = new FilePool(16);
-    const bus = new Bus(new InProcessTransport());
-    const subjects = new Subjects('leader');
     try {
       // Appended and acknowledged, then the process died: no close, so no high-watermark checkpoint.
       const crashed = await PartitionLog.open(dir.path, {}, { files });
       await crashed.append(buildRecordBatch([{ value: Buffer.from('a') }, { value: Buffer.from('b') }]), 0);
       const log = await PartitionLog.open(dir.path, {}, { files: new FilePool(16) });
       expect([log.logEndOffset, log.highWatermark]).toEqual([2, 0]);
-      const leader = new PartitionLeader({
-        bus,
-        subjects,
-        topicId: 't',
-        topicName: 't',
-        partition: { partition: 0, leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1], isr: [1] },
-        log,
-        logger: createLogger({ service: 'broker', level: 'silent' }),
-        metrics: createBrokerMetrics(createMetricsRegistry('broker'), () => 1),
-        maxFetchBytes: 1 << 20,
-        minInsyncReplicas: () => 1,
-      });
-      const latest = await bus.ask<ListOffsetsReply, ListOffsetsRequest>(
-        subjects.partition('t', 0, PartitionVerb.listOffsets),
-        { timestamp: OffsetSpec.latest, leaderEpoch: -1, isolationLevel: 0 },
-        { timeoutMs: 5000 },
-      );
-      expect(latest.meta).toMatchObject({ errorCode: 0, offset: 2, highWatermark: 2 });
-      await leader.stop();
+      const partition = partitionOn(log);
+      expect((await partition.listOffsets(OffsetSpec.latest, -1)).errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+      expect(partition.applyInfo(info)).toBe('leader');
+      expect(await partition.listOffsets(OffsetSpec.latest, -1)).toMatchObject({ errorCode: 0, offset: 2, highWatermark: 2 });
+      partition.close();
+      await log.close();
     } finally {
-      await bus.close();
       await files.closeAll();
       await dir.remove();
+    }
+  });
+
+  it('fences other leader epochs, refuses writes when it does not lead, and answers acks=all once the batch is committed', async () => {
+    const dir = await tempDir();
+    const log = await PartitionLog.open(dir.path);
+    try {
+      const partition = partitionOn(log);
+      const batch = () => buildRecordBatch([{ value: Buffer.from('x') }]);
+      expect((await partition.produce(1, -1, batch(), 1000)).errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+      partition.applyInfo(info);
+      expect((await partition.produce(-1, 1, batch(), 1000)).errorCode).toBe(0);
+      expect((await partition.produce(1, 0, batch(), 1000)).errorCode).toBe(KafkaErrorCode.FENCED_LEADER_EPOCH);
+      expect((await partition.produce(1, 2, batch(), 1000)).errorCode).toBe(KafkaErrorCode.UNKNOWN_LEADER_EPOCH);
+      expect((await partition.read(0, 1 << 20, 1)).meta.highWatermark).toBe(1);
+      // Leadership moves away: reads are refused and a parked fetch wakes.
+      let woken = false;
+      partition.onNewData(() => (woken = true));
+      partition.applyInfo({ ...info, leader: 2, leaderEpoch: 2 });
+      expect(woken).toBe(true);
+      expect((await partition.read(0, 1 << 20, -1)).meta.errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+      partition.close();
+    } finally {
+      await log.close();
+      await dir.remove();
+    }
+  });
+});
+
+describe('broker request handlers', () => {
+  it('bound the requests in flight across all senders: more wait in arrival order, beyond the queue they are refused (retriable)', async () => {
+    const bus = new Bus(new InProcessTransport());
+    const subjects = new Subjects('bounds');
+    let inside = 0;
+    let maxInside = 0;
+    const started: number[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const fakePartition = {
+      produce: async (_acks: number, epoch: number) => {
+        started.push(epoch);
+        inside++;
+        maxInside = Math.max(maxInside, inside);
+        await gate;
+        inside--;
+        return { errorCode: 0, errorMessage: null, baseOffset: epoch, logAppendTimeMs: -1, logStartOffset: 0 };
+      },
+    };
+    const replicas = { get: () => fakePartition } as unknown as ReplicaManager;
+    const config = brokerConfig.load({ SLUICE_BROKER_MAX_IN_FLIGHT: '3', SLUICE_BROKER_MAX_QUEUED_REQUESTS: '5' });
+    const actors = serveBrokerVerbs({ bus, subjects, brokerId: 1, config, replicas });
+    try {
+      const send = (i: number) =>
+        bus
+          .ask(subjects.at(BrokerVerbs.produce, 1), { acks: 1, timeoutMs: 5000, partitions: [{ topicId: 't', partition: 0, leaderEpoch: i, bytes: 1 }] }, { timeoutMs: 5000, body: Buffer.alloc(1) })
+          .then((r) => r.meta.partitions[0].baseOffset, (err: SluiceError) => err.code);
+      const answers = Array.from({ length: 12 }, (_, i) => send(i));
+      await waitFor(() => started.length === 3);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(started).toEqual([0, 1, 2]);
+      open();
+      const results = await Promise.all(answers);
+      expect(maxInside).toBe(3);
+      // 3 running + 5 waiting were taken, in arrival order; the other 4 were refused without being worked on.
+      expect(results.filter((r) => typeof r === 'number')).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(results.filter((r) => r === 'BUS_MAILBOX_FULL')).toHaveLength(4);
+    } finally {
+      await Promise.all(actors.map((a) => a.stop()));
+      await bus.close();
     }
   });
 });

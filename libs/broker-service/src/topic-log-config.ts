@@ -1,5 +1,5 @@
 // Topic configs (Kafka names, see the table in @sluice/protocol) → the storage engine's LogConfig, over the broker's defaults.
-import { topicConfigNumber as num } from '@sluice/protocol';
+import { topicConfigNumber as num } from '@sluice/contracts';
 import type { CleanupPolicy, LogConfig } from '@sluice/storage';
 import type { BrokerConfig } from './broker-config.js';
 

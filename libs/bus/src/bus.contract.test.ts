@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError, kafkaError } from '@sluice/protocol';
 import { startNatsServer, type NatsServer } from '@sluice/testing';
 import { Bus, reply } from './bus.js';
+import { address, eventStream, type Address } from './verb.js';
 import { BusErrorCode } from './bus-errors.js';
 import { InProcessTransport } from './in-process-transport.js';
 import { NatsTransport } from './nats-transport.js';
@@ -30,7 +31,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 describe.each(transports)('bus over %s', (_name, makeTransport) => {
   let bus: Bus;
   let n = 0;
-  const subject = (s: string): string => `test.${++n}.${s}`;
+  const subject = <Req = unknown, Res = unknown>(s: string): Address<Req, Res> => address<Req, Res>(`test.${++n}.${s}`);
 
   beforeAll(async () => {
     bus = new Bus(await makeTransport());
@@ -40,11 +41,11 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
   });
 
   it('asks and gets the reply with metadata and a binary body intact', async () => {
-    const s = subject('echo');
-    const actor = bus.serve<{ n: number }, { doubled: number }>(s, (req) => reply({ doubled: req.meta.n * 2 }, req.body));
+    const s = subject<{ n: number }, { doubled: number }>('echo');
+    const actor = bus.serve(s, (req) => reply({ doubled: req.meta.n * 2 }, req.body));
     await bus.flush();
     const body = Buffer.from([0, 1, 2, 255, 254]);
-    const res = await bus.ask<{ doubled: number }>(s, { n: 21 }, { timeoutMs: 2000, body });
+    const res = await bus.ask(s, { n: 21 }, { timeoutMs: 2000, body });
     expect(res.meta.doubled).toBe(42);
     expect(Buffer.compare(res.body!, body)).toBe(0);
     await actor.stop();
@@ -74,8 +75,8 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
   });
 
   it('routes each of many concurrent replies, answered out of order, to its own request', async () => {
-    const s = subject('shuffle');
-    const actor = bus.serve<{ i: number }, { i: number }>(
+    const s = subject<{ i: number }, { i: number }>('shuffle');
+    const actor = bus.serve(
       s,
       async (req) => {
         await new Promise((r) => setTimeout(r, (req.meta.i * 7919) % 23));
@@ -84,7 +85,7 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
       { mode: 'concurrent' },
     );
     await bus.flush();
-    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => bus.ask<{ i: number }>(s, { i }, { timeoutMs: 5000 })));
+    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => bus.ask(s, { i }, { timeoutMs: 5000 })));
     replies.forEach((r, i) => {
       expect(r.meta.i).toBe(i);
       expect(r.body?.toString()).toBe(String(i));
@@ -127,11 +128,11 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
   });
 
   it('runs a mailbox actor one message at a time, in arrival order', async () => {
-    const s = subject('mailbox');
+    const s = subject<{ i: number }, { i: number }>('mailbox');
     const seen: number[] = [];
     let inside = 0;
     let maxInside = 0;
-    const actor = bus.serve<{ i: number }, { i: number }>(s, async (req) => {
+    const actor = bus.serve(s, async (req) => {
       inside++;
       maxInside = Math.max(maxInside, inside);
       await new Promise((r) => setTimeout(r, req.meta.i % 3));
@@ -140,7 +141,7 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
       return reply({ i: req.meta.i });
     });
     await bus.flush();
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => bus.ask<{ i: number }>(s, { i }, { timeoutMs: 5000 })));
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => bus.ask(s, { i }, { timeoutMs: 5000 })));
     expect(replies.map((r) => r.meta.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(maxInside).toBe(1);
@@ -168,11 +169,36 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
     await actor.stop();
   });
 
+  it('bounds a concurrent actor at maxInFlight handlers, starting waiting messages in arrival order', async () => {
+    const s = subject<{ i: number }, { i: number }>('in-flight');
+    let inside = 0;
+    let maxInside = 0;
+    const started: number[] = [];
+    const actor = bus.serve(
+      s,
+      async (req) => {
+        started.push(req.meta.i);
+        inside++;
+        maxInside = Math.max(maxInside, inside);
+        await new Promise((r) => setTimeout(r, 5 + ((req.meta.i * 7) % 11)));
+        inside--;
+        return reply({ i: req.meta.i });
+      },
+      { mode: 'concurrent', maxInFlight: 3 },
+    );
+    await bus.flush();
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => bus.ask(s, { i }, { timeoutMs: 5000 })));
+    expect(replies.map((r) => r.meta.i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(maxInside).toBe(3);
+    expect(started).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    await actor.stop();
+  });
+
   it('delivers tell to the actor without a reply', async () => {
-    const s = subject('tell');
+    const s = subject<{ v: number }>('tell');
     const got = deferred();
     let value = 0;
-    const actor = bus.serve<{ v: number }, unknown>(s, (req) => {
+    const actor = bus.serve(s, (req) => {
       value = req.meta.v;
       got.resolve();
       return reply({});
@@ -185,21 +211,21 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
   });
 
   it('publishes to every subscriber, wildcards included, and one member per queue group', async () => {
-    const base = subject('events');
+    const base = subject('events').subject;
     const received: string[] = [];
     const all = deferred();
     const check = (): void => {
       if (received.length === 4) all.resolve();
     };
     const subs = [
-      bus.subscribe(`${base}.a`, () => (received.push('exact'), check())),
-      bus.subscribe(`${base}.*`, () => (received.push('star'), check())),
-      bus.subscribe(`${base}.>`, () => (received.push('gt'), check())),
-      bus.subscribe(`${base}.a`, () => (received.push('q1'), check()), { queue: 'q' }),
-      bus.subscribe(`${base}.a`, () => (received.push('q2'), check()), { queue: 'q' }),
+      bus.subscribe(eventStream(`${base}.a`), () => (received.push('exact'), check())),
+      bus.subscribe(eventStream(`${base}.*`), () => (received.push('star'), check())),
+      bus.subscribe(eventStream(`${base}.>`), () => (received.push('gt'), check())),
+      bus.subscribe(eventStream(`${base}.a`), () => (received.push('q1'), check()), { queue: 'q' }),
+      bus.subscribe(eventStream(`${base}.a`), () => (received.push('q2'), check()), { queue: 'q' }),
     ];
     await bus.flush();
-    bus.publish(`${base}.a`, { hello: 'world' });
+    bus.publish(eventStream(`${base}.a`), { hello: 'world' });
     await all.promise;
     await new Promise((r) => setTimeout(r, 50));
     expect(received.filter((r) => r === 'q1' || r === 'q2')).toHaveLength(1);
@@ -235,14 +261,14 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
   });
 
   it('stops serving: later requests get no responders, accepted ones still finish', async () => {
-    const s = subject('stop');
+    const s = subject<unknown, { ok: boolean }>('stop');
     const gate = deferred();
     const actor = bus.serve(s, async () => {
       await gate.promise;
       return reply({ ok: true });
     });
     await bus.flush();
-    const first = bus.ask<{ ok: boolean }>(s, {}, { timeoutMs: 5000 });
+    const first = bus.ask(s, {}, { timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 50));
     const stopping = actor.stop();
     gate.resolve();

@@ -1,8 +1,11 @@
 // The actor runtime: ask (request with a mandatory timeout), tell, serve (an actor with a mailbox), publish/subscribe.
+// Every call names a typed address made from a verb defined once (see verb.ts), so a sender and its server cannot
+// disagree on the subject or on the request and reply types.
 import { SluiceError } from '@sluice/protocol';
 import type { Transport, TransportSubscription, InboundMessage } from './transport.js';
 import { BusErrorCode } from './bus-errors.js';
 import { decodeEnvelope, encodeEnvelope, encodeError, type Body, type Envelope } from './envelope.js';
+import type { Address, EventStream } from './verb.js';
 
 export interface AskOptions {
   /** Mandatory: there is no request without a deadline. */
@@ -17,9 +20,14 @@ export interface ServeOptions {
   mailboxSize?: number;
   /**
    * 'mailbox' (default): one message at a time, in arrival order; the next starts when the handler's promise settles.
-   * 'concurrent': handlers may overlap (reads that need no ordering, e.g. fetch long polls).
+   * 'concurrent': handlers may overlap (reads that need no ordering, e.g. fetch long polls), up to `maxInFlight`.
    */
   mode?: 'mailbox' | 'concurrent';
+  /**
+   * With mode 'concurrent': at most this many handlers run at once; later messages wait in the mailbox, in arrival
+   * order (and beyond `mailboxSize` are refused). Unbounded by default.
+   */
+  maxInFlight?: number;
 }
 
 /** What a handler answers: metadata and an optional body (one buffer, or several sent back to back). */
@@ -61,25 +69,25 @@ export class Bus {
     this.onError = options.onError ?? (() => undefined);
   }
 
-  async ask<Res, Req = unknown>(subject: string, meta: Req, options: AskOptions): Promise<Envelope<Res>> {
-    if (!(options.timeoutMs > 0)) throw new SluiceError('BUS_BAD_TIMEOUT', `ask to ${subject} needs a positive timeout`);
-    const data = await this.transport.request(subject, encodeEnvelope(meta, options.body), options.timeoutMs);
+  async ask<Req, Res>(to: Address<Req, Res>, meta: NoInfer<Req>, options: AskOptions): Promise<Envelope<Res>> {
+    if (!(options.timeoutMs > 0)) throw new SluiceError('BUS_BAD_TIMEOUT', `ask to ${to.subject} needs a positive timeout`);
+    const data = await this.transport.request(to.subject, encodeEnvelope(meta, options.body), options.timeoutMs);
     return decodeEnvelope<Res>(data);
   }
 
   /** Fire-and-forget message to an actor (no reply, no delivery guarantee). */
-  tell<Req>(subject: string, meta: Req, body?: Body): void {
-    this.transport.publish(subject, encodeEnvelope(meta, body));
+  tell<Req>(to: Address<Req, unknown>, meta: NoInfer<Req>, body?: Body): void {
+    this.transport.publish(to.subject, encodeEnvelope(meta, body));
   }
 
   /** An event for every subscriber. */
-  publish<M>(subject: string, meta: M, body?: Uint8Array): void {
-    this.transport.publish(subject, encodeEnvelope(meta, body));
+  publish<M>(stream: EventStream<M>, meta: NoInfer<M>, body?: Uint8Array): void {
+    this.transport.publish(stream.subject, encodeEnvelope(meta, body));
   }
 
-  subscribe<M>(subject: string, handler: (event: Envelope<M>, subject: string) => void, options: { queue?: string } = {}): Subscription {
+  subscribe<M>(stream: EventStream<M>, handler: (event: Envelope<M>, subject: string) => void, options: { queue?: string } = {}): Subscription {
     return this.transport.subscribe(
-      subject,
+      stream.subject,
       (message) => {
         let event: Envelope<M>;
         try {
@@ -98,8 +106,8 @@ export class Bus {
     );
   }
 
-  serve<Req, Res>(subject: string, handler: Handler<Req, Res>, options: ServeOptions = {}): Actor {
-    return new ServedActor<Req, Res>(this.transport, subject, handler, options, this.onError);
+  serve<Req, Res>(at: Address<Req, Res>, handler: Handler<NoInfer<Req>, NoInfer<Res>>, options: ServeOptions = {}): Actor {
+    return new ServedActor<Req, Res>(this.transport, at.subject, handler, options, this.onError);
   }
 
   flush(): Promise<void> {
@@ -115,10 +123,12 @@ class ServedActor<Req, Res> implements Actor {
   private readonly queue: InboundMessage[] = [];
   private head = 0;
   private running = 0;
+  private runners = 0;
   private stopped = false;
   private readonly subscription: TransportSubscription;
   private readonly mailboxSize: number;
-  private readonly concurrent: boolean;
+  /** Handlers that may run at once: 1 for a mailbox, maxInFlight (or unbounded) when concurrent. */
+  private readonly maxRunning: number;
   private idle: (() => void) | undefined;
 
   constructor(
@@ -129,7 +139,7 @@ class ServedActor<Req, Res> implements Actor {
     private readonly onError: (err: unknown, subject: string) => void,
   ) {
     this.mailboxSize = options.mailboxSize ?? 10_000;
-    this.concurrent = options.mode === 'concurrent';
+    this.maxRunning = options.mode === 'concurrent' ? (options.maxInFlight ?? Number.POSITIVE_INFINITY) : 1;
     this.subscription = transport.subscribe(subject, (m) => this.accept(m), { queue: options.queue });
   }
 
@@ -139,10 +149,6 @@ class ServedActor<Req, Res> implements Actor {
 
   private accept(message: InboundMessage): void {
     if (this.stopped) return;
-    if (this.concurrent) {
-      void this.handle(message);
-      return;
-    }
     if (this.queue.length - this.head >= this.mailboxSize) {
       const err = new SluiceError(BusErrorCode.mailboxFull, `mailbox of ${this.subject} is full`, { retriable: true });
       if (message.expectsReply) message.respond(encodeError(err));
@@ -150,10 +156,12 @@ class ServedActor<Req, Res> implements Actor {
       return;
     }
     this.queue.push(message);
-    if (this.running === 0) void this.drainMailbox();
+    if (this.runners < this.maxRunning) void this.runner();
   }
 
-  private async drainMailbox(): Promise<void> {
+  /** Takes waiting messages in arrival order, one at a time, until none is left; at most `maxRunning` run at once. */
+  private async runner(): Promise<void> {
+    this.runners++;
     while (this.head < this.queue.length) {
       const message = this.queue[this.head++];
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -164,7 +172,8 @@ class ServedActor<Req, Res> implements Actor {
     }
     this.queue.length = 0;
     this.head = 0;
-    this.idle?.();
+    this.runners--;
+    if (this.runners === 0) this.idle?.();
   }
 
   private async handle(message: InboundMessage): Promise<void> {
@@ -178,7 +187,6 @@ class ServedActor<Req, Res> implements Actor {
       else this.onError(err, message.subject);
     } finally {
       this.running--;
-      if (this.concurrent && this.running === 0) this.idle?.();
     }
   }
 

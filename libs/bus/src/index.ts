@@ -5,3 +5,4 @@ export { Bus, reply, type Reply, type Actor, type AskOptions, type BusOptions, t
 export { encodeEnvelope, decodeEnvelope, encodeError, type Body, type Envelope } from './envelope.js';
 export { BusErrorCode, isBusError, noResponders, requestTimeout, busClosed } from './bus-errors.js';
 export { subjectMatches } from './subject-matcher.js';
+export { defineVerb, addressOf, address, eventStream, type Verb, type Address, type EventStream } from './verb.js';

@@ -1,22 +1,10 @@
 // The controller against real databases: SQLite over the in-process bus, PostgreSQL over a real NATS server.
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Bus, InProcessTransport, NatsTransport, type Transport } from '@sluice/bus';
+import { address, Bus, InProcessTransport, NatsTransport, type Transport, type Verb } from '@sluice/bus';
 import { applyDelta, emptyImage, fetchSnapshot, MetadataClient, NodeSession } from '@sluice/metadata';
-import {
-  ControllerVerb,
-  KafkaErrorCode,
-  Subjects,
-  type CreatePartitionsReply,
-  type CreateTopicsReply,
-  type CreateTopicSpec,
-  type DeleteTopicsReply,
-  type AlterTopicConfigsReply,
-  type HeartbeatReply,
-  type MetadataRecord,
-  type RegisterReply,
-  SluiceError,
-} from '@sluice/protocol';
+import { KafkaErrorCode, SluiceError } from '@sluice/protocol';
+import { ControllerVerbs, Subjects, type CreateTopicSpec, type MetadataRecord, type NodeRole } from '@sluice/contracts';
 import { createLogger, createMetricsRegistry } from '@sluice/runtime';
 import { createPostgresDatabase, startNatsServer, tempDir, waitFor, type NatsServer, type PostgresDatabase, type TempDir } from '@sluice/testing';
 import { controllerConfig } from './controller-config.js';
@@ -67,10 +55,10 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       { bus, subjects, registry: createMetricsRegistry('controller'), logger: createLogger({ service: 'controller', level: 'silent' }) },
     );
   };
-  const ask = async <T>(verb: string, meta: unknown): Promise<T> => (await bus.ask<T>(`${subjects.prefix}.ctl.${verb}`, meta, { timeoutMs: 5000 })).meta;
-  const register = (nodeId: number | undefined, role = 'broker') => ask<RegisterReply>(ControllerVerb.register, { role, nodeId, host: 'localhost', ports: {} });
-  const createTopics = (...topics: Partial<CreateTopicSpec>[]) =>
-    ask<CreateTopicsReply>(ControllerVerb.createTopics, { topics: topics.map((t) => ({ partitions: -1, replicationFactor: -1, ...t })) });
+  const ask = async <Req, Res>(verb: Verb<Req, Res, void>, meta: NoInfer<Req>): Promise<Res> => (await bus.ask(subjects.at(verb), meta, { timeoutMs: 5000 })).meta;
+  const register = (nodeId: number | undefined, role: NodeRole = 'broker') => ask(ControllerVerbs.register, { role, nodeId, host: 'localhost', ports: {} });
+  const createTopics = (...topics: Array<Partial<CreateTopicSpec> & { name: string }>) =>
+    ask(ControllerVerbs.createTopics, { topics: topics.map((t) => ({ partitions: -1, replicationFactor: -1, ...t })) });
   const snapshot = () => fetchSnapshot(bus, subjects, 5000);
 
   beforeEach(async () => {
@@ -79,7 +67,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     bus = new Bus(await setup.transport());
     subjects = new Subjects(`ctl_${Math.random().toString(36).slice(2, 8)}`);
     records.length = 0;
-    bus.subscribe<MetadataRecord>(subjects.metadataEvents(), (e) => records.push(e.meta));
+    bus.subscribe(subjects.metadataEvents(), (e) => records.push(e.meta));
     await bus.flush();
     await start();
   });
@@ -136,13 +124,13 @@ describe.each(setups)('controller with %s', (_name, setup) => {
   it('deletes topics and alters configs', async () => {
     await register(1);
     await createTopics({ name: 't1' }, { name: 't2' });
-    const del = await ask<DeleteTopicsReply>(ControllerVerb.deleteTopics, { names: ['t1', 'nope'] });
+    const del = await ask(ControllerVerbs.deleteTopics, { names: ['t1', 'nope'] });
     expect(del.results.map((r) => r.errorCode)).toEqual([0, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
-    const alter = await ask<AlterTopicConfigsReply>(ControllerVerb.alterTopicConfigs, { name: 't2', configs: { 'retention.ms': '5000' } });
+    const alter = await ask(ControllerVerbs.alterTopicConfigs, { name: 't2', configs: { 'retention.ms': '5000' } });
     expect(alter.result.errorCode).toBe(0);
-    const removed = await ask<AlterTopicConfigsReply>(ControllerVerb.alterTopicConfigs, { name: 't2', configs: { 'retention.ms': null, 'segment.bytes': '1048576' } });
+    const removed = await ask(ControllerVerbs.alterTopicConfigs, { name: 't2', configs: { 'retention.ms': null, 'segment.bytes': '1048576' } });
     expect(removed.result.errorCode).toBe(0);
-    const bad = await ask<AlterTopicConfigsReply>(ControllerVerb.alterTopicConfigs, { name: 't2', configs: { 'min.insync.replicas': '2' } });
+    const bad = await ask(ControllerVerbs.alterTopicConfigs, { name: 't2', configs: { 'min.insync.replicas': '2' } });
     expect(bad.result.errorCode).toBe(KafkaErrorCode.INVALID_CONFIG);
     const image = await snapshot();
     expect(Object.values(image.topics).map((t) => [t.name, t.configs])).toEqual([['t2', { 'segment.bytes': '1048576' }]]);
@@ -151,7 +139,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
   it('adds partitions to topics, spread over the brokers, kept across a restart, and refuses what Kafka refuses', async () => {
     for (const id of [1, 2, 3]) await register(id);
     await createTopics({ name: 'grow', partitions: 2, replicationFactor: 2 }, { name: 'other', partitions: 3 });
-    const res = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, {
+    const res = await ask(ControllerVerbs.createPartitions, {
       topics: [
         { name: 'grow', count: 8 },
         { name: 'grow', count: 9 },
@@ -167,9 +155,9 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       ['other', KafkaErrorCode.INVALID_REQUEST],
       ['nope', KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
     ]);
-    const shrink = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'other', count: 2 }] });
+    const shrink = await ask(ControllerVerbs.createPartitions, { topics: [{ name: 'other', count: 2 }] });
     expect(shrink.results[0]).toMatchObject({ errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: 'topic currently has 3 partitions, which is higher than the requested 2' });
-    const dryRun = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'other', count: 5 }], validateOnly: true });
+    const dryRun = await ask(ControllerVerbs.createPartitions, { topics: [{ name: 'other', count: 5 }], validateOnly: true });
     expect(dryRun.results[0].errorCode).toBe(0);
 
     const grown = Object.values((await snapshot()).topics).find((t) => t.name === 'grow')!;
@@ -192,8 +180,8 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     await register(2);
     await createTopics({ name: 'a', partitions: 3 });
     await createTopics({ name: 'b' });
-    await ask(ControllerVerb.createPartitions, { topics: [{ name: 'b', count: 3 }] });
-    await ask(ControllerVerb.deleteTopics, { names: ['a'] });
+    await ask(ControllerVerbs.createPartitions, { topics: [{ name: 'b', count: 3 }] });
+    await ask(ControllerVerbs.deleteTopics, { names: ['a'] });
     const image = await snapshot();
     await waitFor(() => records.length === image.offset, { what: 'every delta' });
     expect(records.map((r) => r.offset)).toEqual(Array.from({ length: image.offset }, (_, i) => i + 1));
@@ -210,7 +198,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     const led = topic.partitions.filter((p) => p.leader === 2).map((p) => p.partition);
     expect(led.length).toBe(2);
     // Broker 1 keeps heartbeating; broker 2 goes silent.
-    const beat = setInterval(() => void ask(ControllerVerb.heartbeat, { nodeId: 1, incarnation: 1 }).catch(() => undefined), 100);
+    const beat = setInterval(() => void ask(ControllerVerbs.heartbeat, { nodeId: 1, incarnation: 1 }).catch(() => undefined), 100);
     try {
       const fenced = await waitFor(async () => {
         const image = await snapshot();
@@ -220,7 +208,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       for (const p of led) {
         expect(fenced.topics[topic.id].partitions[p]).toMatchObject({ leader: -1, leaderEpoch: 1, isr: [2] });
       }
-      const hb = await ask<HeartbeatReply>(ControllerVerb.heartbeat, { nodeId: 2, incarnation: r2.incarnation });
+      const hb = await ask(ControllerVerbs.heartbeat, { nodeId: 2, incarnation: r2.incarnation });
       expect(hb.accepted).toBe(false);
       const again = await register(2);
       expect(again.incarnation).toBe(r2.incarnation + 1);
@@ -247,7 +235,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     await store.persist([{ type: 'partition-changed', topicId: topic.id, partition: { ...p, isr: [p.leader, other] } }], state.image.offset + 1);
     await store.close();
     await start();
-    const beat = setInterval(() => void ask(ControllerVerb.heartbeat, { nodeId: other, incarnation: 1 }).catch(() => undefined), 100);
+    const beat = setInterval(() => void ask(ControllerVerbs.heartbeat, { nodeId: other, incarnation: 1 }).catch(() => undefined), 100);
     try {
       const moved = await waitFor(async () => {
         const image = await snapshot();
@@ -285,12 +273,12 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       ['one', KafkaErrorCode.INVALID_PARTITIONS],
     ]);
     expect(res.results[1].errorMessage).toBe('5 more partitions would bring the cluster to 11, above its limit of 10 (SLUICE_MAX_CLUSTER_PARTITIONS)');
-    const grow = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'four', count: 5 }] });
+    const grow = await ask(ControllerVerbs.createPartitions, { topics: [{ name: 'four', count: 5 }] });
     expect(grow.results[0]).toMatchObject({ errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: expect.stringContaining('above its limit of 10') });
     // Deleting a topic frees its partitions; partitions added earlier in a request count against later topics.
-    await ask(ControllerVerb.deleteTopics, { names: ['six'] });
+    await ask(ControllerVerbs.deleteTopics, { names: ['six'] });
     expect((await createTopics({ name: 'x', partitions: 1 })).results[0].errorCode).toBe(KafkaErrorCode.NONE);
-    const again = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'four', count: 8 }, { name: 'x', count: 3 }] });
+    const again = await ask(ControllerVerbs.createPartitions, { topics: [{ name: 'four', count: 8 }, { name: 'x', count: 3 }] });
     expect(again.results.map((r) => r.errorCode)).toEqual([KafkaErrorCode.NONE, KafkaErrorCode.INVALID_PARTITIONS]);
     const image = await snapshot();
     expect(Object.values(image.topics).map((t) => [t.name, t.partitions.length]).sort()).toEqual([['four', 8], ['x', 1]]);
@@ -309,12 +297,12 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     for (let i = 0; i < 5; i++) expect((await createTopics({ name: `wide-${i}`, partitions: 10_000, replicationFactor: 3 })).results[0].errorCode).toBe(0);
     const refused = await createTopics({ name: 'one-more', partitions: 1 });
     expect(refused.results[0]).toMatchObject({ errorCode: KafkaErrorCode.INVALID_PARTITIONS, errorMessage: expect.stringContaining('above its limit of 100000') });
-    const grow = await ask<CreatePartitionsReply>(ControllerVerb.createPartitions, { topics: [{ name: 'topic-0', count: 11 }] });
+    const grow = await ask(ControllerVerbs.createPartitions, { topics: [{ name: 'topic-0', count: 11 }] });
     expect(grow.results[0].errorCode).toBe(KafkaErrorCode.INVALID_PARTITIONS);
     await controller!.stop();
 
     const beat = setInterval(() => {
-      for (const nodeId of [1, 3]) void ask(ControllerVerb.heartbeat, { nodeId, incarnation: 1 }).catch(() => undefined);
+      for (const nodeId of [1, 3]) void ask(ControllerVerbs.heartbeat, { nodeId, incarnation: 1 }).catch(() => undefined);
     }, 100);
     let led: string[];
     try {
@@ -334,7 +322,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       clearInterval(beat);
     }
     // Every partition broker 2 led went offline; deleting 5,000 topics at once leaves the wide ones; both last.
-    const deleted = await ask<DeleteTopicsReply>(ControllerVerb.deleteTopics, { names: Array.from({ length: 5000 }, (_, i) => `topic-${i}`) });
+    const deleted = await ask(ControllerVerbs.deleteTopics, { names: Array.from({ length: 5000 }, (_, i) => `topic-${i}`) });
     expect(deleted.results.filter((r) => r.errorCode !== KafkaErrorCode.NONE)).toEqual([]);
     await controller!.stop();
     await start({ SLUICE_SESSION_TIMEOUT_MS: '600000' });
@@ -355,18 +343,20 @@ describe.each(setups)('controller with %s', (_name, setup) => {
   });
 
   it('answers malformed requests with INVALID_REQUEST and keeps serving', async () => {
-    const bad = async (verb: string, meta: unknown) => {
-      const err = await ask(verb, meta).catch((e: unknown) => e);
+    // Sent as a client that does not follow the contract would (any subject, any JSON).
+    const bad = async (verb: Verb<never, unknown, void>, meta: unknown) => {
+      const subject = subjects.at(verb).subject;
+      const err = await bus.ask(address(subject), meta, { timeoutMs: 2000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SluiceError);
       expect((err as SluiceError).code).toBe('INVALID_REQUEST');
     };
-    await bad('no-such-verb', {});
-    await bad(ControllerVerb.register, { role: 'wizard', host: 'x' });
-    await bad(ControllerVerb.register, { role: 'broker', host: 42 });
-    await bad(ControllerVerb.heartbeat, { nodeId: 'one' });
-    await bad(ControllerVerb.createTopics, { topics: 'all of them' });
-    await bad(ControllerVerb.createTopics, 'not an object');
-    await bad(ControllerVerb.deleteTopics, {});
+    
+    await bad(ControllerVerbs.register, { role: 'wizard', host: 'x' });
+    await bad(ControllerVerbs.register, { role: 'broker', host: 42 });
+    await bad(ControllerVerbs.heartbeat, { nodeId: 'one' });
+    await bad(ControllerVerbs.createTopics, { topics: 'all of them' });
+    await bad(ControllerVerbs.createTopics, 'not an object');
+    await bad(ControllerVerbs.deleteTopics, {});
     expect((await register(7)).nodeId).toBe(7);
     expect((await createTopics({ name: 'still-works' })).results[0].errorCode).toBe(0);
   });
@@ -414,12 +404,12 @@ describe('controller whose metadata events cannot be published', () => {
       logger: createLogger({ service: 'controller', level: 'silent' }),
     });
     try {
-      await bus.ask(subjects.controller(ControllerVerb.register), { role: 'broker', nodeId: 1, host: 'h', ports: {} }, { timeoutMs: 5000 });
+      await bus.ask(subjects.at(ControllerVerbs.register), { role: 'broker', nodeId: 1, host: 'h', ports: {} }, { timeoutMs: 5000 });
       const client = new MetadataClient({ bus, subjects });
       await client.start();
       transport.failNext = 1;
-      const created = await bus.ask<CreateTopicsReply>(
-        subjects.controller(ControllerVerb.createTopics),
+      const created = await bus.ask(
+        subjects.at(ControllerVerbs.createTopics),
         { topics: [{ name: 'lost', partitions: 1, replicationFactor: 1 }, { name: 'sent', partitions: 1, replicationFactor: 1 }] },
         { timeoutMs: 5000 },
       );

@@ -3,40 +3,10 @@
 // offset-numbered deltas.
 import { randomUUID, randomInt } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { BusErrorCode, reply, type Actor, type Envelope, type Reply } from '@sluice/bus';
+import { BusErrorCode, reply, type Actor, type Reply, type Verb } from '@sluice/bus';
 import { applyDelta, SnapshotCache } from '@sluice/metadata';
-import {
-  topicConfigProblem,
-  ControllerVerb,
-  KafkaErrorCode,
-  kafkaError,
-  SluiceError,
-  topicNameProblem,
-  unifyCollisionChars,
-  type AlterTopicConfigsReply,
-  type AlterTopicConfigsRequest,
-  type CreatePartitionsReply,
-  type CreatePartitionsRequest,
-  type CreateTopicSpec,
-  type CreateTopicsReply,
-  type CreateTopicsRequest,
-  type DeleteTopicsReply,
-  type DeleteTopicsRequest,
-  type HeartbeatReply,
-  type HeartbeatRequest,
-  type MetadataDelta,
-  type MetadataImage,
-  type MetadataRecord,
-  type NodeInfo,
-  type NodeRole,
-  type PartitionInfo,
-  type RegisterReply,
-  type RegisterRequest,
-  type SnapshotRequest,
-  type TopicInfo,
-  type TopicResult,
-  type UnregisterRequest,
-} from '@sluice/protocol';
+import { KafkaErrorCode, kafkaError, SluiceError, topicNameProblem, unifyCollisionChars } from '@sluice/protocol';
+import { topicConfigProblem, ControllerVerbs, type ControllerAlterTopicConfigsReply, type ControllerAlterTopicConfigsRequest, type ControllerCreatePartitionsReply, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type ControllerCreateTopicsReply, type ControllerCreateTopicsRequest, type ControllerDeleteTopicsReply, type ControllerDeleteTopicsRequest, type ControllerHeartbeatReply, type ControllerHeartbeatRequest, type MetadataDelta, type MetadataImage, type MetadataRecord, type NodeInfo, type NodeRole, type PartitionInfo, type ControllerRegisterReply, type ControllerRegisterRequest, type ControllerSnapshotReply, type ControllerSnapshotRequest, type TopicInfo, type TopicResult, type ControllerUnregisterRequest } from '@sluice/contracts';
 import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
@@ -64,7 +34,7 @@ export class Controller implements RunningService {
   private image!: MetadataImage;
   private store: MetadataStore | undefined;
   private lock: DataDirLock | undefined;
-  private actor: Actor | undefined;
+  private actors: Actor[] = [];
   private readonly lastHeartbeat = new Map<number, number>();
   private fenceTimer: NodeJS.Timeout | undefined;
   /** When the session timer last fired. */
@@ -142,10 +112,27 @@ export class Controller implements RunningService {
     const now = Date.now();
     // Nodes known from before a restart get a fresh session to show they are still there.
     for (const id of Object.keys(this.image.nodes)) this.lastHeartbeat.set(Number(id), now);
-    this.actor = bus.serve<unknown, unknown>(`${subjects.prefix}.ctl.*`, (req, subject) => this.dispatch(req, subject), {
-      queue: 'controller',
-      mode: 'concurrent',
-    });
+    // One actor per verb, all in the 'controller' queue group (only the active controller serves). Heartbeats are
+    // answered as they arrive; every other request waits its turn (see `queued`).
+    const serve = <Req, Res>(verb: Verb<Req, Res, void>, handle: (meta: Req) => Res | Promise<Res>, immediate = false): Actor =>
+      bus.serve(
+        subjects.at(verb),
+        (req) => {
+          const meta = (isObject(req.meta) ? req.meta : invalid('the request must be a JSON object')) as Req;
+          return immediate ? reply(handle(meta) as Res) : this.queued(async () => reply(await handle(meta)));
+        },
+        { queue: 'controller', mode: 'concurrent' },
+      );
+    this.actors = [
+      serve(ControllerVerbs.heartbeat, (m) => this.heartbeat(m), true),
+      serve(ControllerVerbs.register, (m) => this.register(m)),
+      serve(ControllerVerbs.unregister, (m) => this.unregister(m)),
+      bus.serve(subjects.at(ControllerVerbs.snapshot), (req) => this.queued(() => this.snapshot(isObject(req.meta) ? req.meta : {})), { queue: 'controller', mode: 'concurrent' }),
+      serve(ControllerVerbs.createTopics, (m) => this.createTopics(m)),
+      serve(ControllerVerbs.deleteTopics, (m) => this.deleteTopics(m)),
+      serve(ControllerVerbs.alterTopicConfigs, (m) => this.alterTopicConfigs(m)),
+      serve(ControllerVerbs.createPartitions, (m) => this.createPartitions(m)),
+    ];
     await bus.flush();
     this.serving = true;
     this.lastSessionCheck = now;
@@ -173,42 +160,19 @@ export class Controller implements RunningService {
    * a broker that led 30,000 partitions), the next look for expired sessions would fence every other node too. Every
    * other request waits its turn, in arrival order, a bounded number at a time.
    */
-  private dispatch(req: Envelope<unknown>, subject: string): Reply<unknown> | Promise<Reply<unknown>> {
-    if (subject === this.deps.subjects.controller(ControllerVerb.heartbeat)) {
-      return reply(this.heartbeat((isObject(req.meta) ? req.meta : invalid('the request must be a JSON object')) as unknown as HeartbeatRequest));
-    }
+  private queued<T>(work: () => Promise<T>): Promise<T> {
     if (this.waiting >= MAX_WAITING_REQUESTS) {
-      throw new SluiceError(BusErrorCode.mailboxFull, `the controller has ${this.waiting} requests waiting`, { retriable: true });
+      return Promise.reject(new SluiceError(BusErrorCode.mailboxFull, `the controller has ${this.waiting} requests waiting`, { retriable: true }));
     }
     this.waiting++;
-    return this.exclusive(() => this.handle(req, subject)).finally(() => this.waiting--);
+    return this.exclusive(work).finally(() => this.waiting--);
   }
 
-  private async handle(req: Envelope<unknown>, subject: string): Promise<Reply<unknown>> {
-    const verb = subject.slice(subject.lastIndexOf('.') + 1);
-    const meta = isObject(req.meta) ? req.meta : invalid('the request must be a JSON object');
-    switch (verb) {
-      case 'register':
-        return reply(await this.register(meta as unknown as RegisterRequest));
-      case 'unregister':
-        return reply(await this.unregister(meta as unknown as UnregisterRequest));
-      case 'snapshot': {
-        const { offset, controllerEpoch, chunk } = meta as SnapshotRequest;
-        if ([offset, controllerEpoch, chunk].some((v) => v !== undefined && !isInt(v))) invalid('offset, controllerEpoch and chunk must be integers');
-        const part = await this.snapshots.chunk(this.image, { offset, controllerEpoch, chunk });
-        return reply(part.meta, part.body);
-      }
-      case 'create-topics':
-        return reply(await this.createTopics(meta as unknown as CreateTopicsRequest));
-      case 'delete-topics':
-        return reply(await this.deleteTopics(meta as unknown as DeleteTopicsRequest));
-      case 'alter-topic-configs':
-        return reply(await this.alterTopicConfigs(meta as unknown as AlterTopicConfigsRequest));
-      case 'create-partitions':
-        return reply(await this.createPartitions(meta as unknown as CreatePartitionsRequest));
-      default:
-        return invalid(`unknown controller verb "${verb}"`);
-    }
+  private async snapshot(req: ControllerSnapshotRequest): Promise<Reply<ControllerSnapshotReply>> {
+    const { offset, controllerEpoch, chunk } = req;
+    if ([offset, controllerEpoch, chunk].some((v) => v !== undefined && !isInt(v))) invalid('offset, controllerEpoch and chunk must be integers');
+    const part = await this.snapshots.chunk(this.image, { offset, controllerEpoch, chunk });
+    return reply(part.meta, part.body);
   }
 
   /** Persists the deltas, applies them to the image and publishes them, in order. */
@@ -232,7 +196,7 @@ export class Controller implements RunningService {
 
   // ---- nodes -------------------------------------------------------------------------------------------------------
 
-  private async register(req: RegisterRequest): Promise<RegisterReply> {
+  private async register(req: ControllerRegisterRequest): Promise<ControllerRegisterReply> {
     if (!roles.includes(req.role)) invalid(`role must be one of ${roles.join(', ')}`);
     if (typeof req.host !== 'string') invalid('host must be a string');
     if (req.ports !== undefined && !isObject(req.ports)) invalid('ports must be an object');
@@ -280,7 +244,7 @@ export class Controller implements RunningService {
     return deltas;
   }
 
-  private heartbeat(req: HeartbeatRequest): HeartbeatReply {
+  private heartbeat(req: ControllerHeartbeatRequest): ControllerHeartbeatReply {
     if (!isInt(req.nodeId) || !isInt(req.incarnation)) invalid('nodeId and incarnation must be integers');
     const node = this.image.nodes[req.nodeId];
     if (!node || node.incarnation !== req.incarnation || node.state !== 'alive') return { accepted: false, metadataOffset: this.image.offset };
@@ -288,7 +252,7 @@ export class Controller implements RunningService {
     return { accepted: true, metadataOffset: this.image.offset };
   }
 
-  private async unregister(req: UnregisterRequest): Promise<{ metadataOffset: number }> {
+  private async unregister(req: ControllerUnregisterRequest): Promise<{ metadataOffset: number }> {
     if (!isInt(req.nodeId) || !isInt(req.incarnation)) invalid('nodeId and incarnation must be integers');
     const node = this.image.nodes[req.nodeId];
     if (node && node.incarnation === req.incarnation && node.state === 'alive') {
@@ -366,7 +330,7 @@ export class Controller implements RunningService {
     return `${added} more partitions would bring the cluster to ${current + added}, above its limit of ${limit} (SLUICE_MAX_CLUSTER_PARTITIONS)`;
   }
 
-  private async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsReply> {
+  private async createTopics(req: ControllerCreateTopicsRequest): Promise<ControllerCreateTopicsReply> {
     if (!Array.isArray(req.topics)) invalid('topics must be an array');
     const results: TopicResult[] = [];
     const deltas: MetadataDelta[] = [];
@@ -431,7 +395,7 @@ export class Controller implements RunningService {
     return { name: spec.name, errorCode: KafkaErrorCode.NONE, errorMessage: null, topic };
   }
 
-  private async deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsReply> {
+  private async deleteTopics(req: ControllerDeleteTopicsRequest): Promise<ControllerDeleteTopicsReply> {
     if (!Array.isArray(req.names)) invalid('names must be an array');
     const results: TopicResult[] = [];
     const deltas: MetadataDelta[] = [];
@@ -456,7 +420,7 @@ export class Controller implements RunningService {
    * Adds partitions to topics, as Kafka's CreatePartitions: `count` is the new total and must exceed the current one;
    * new partitions get the topic's replication factor, placed as at creation, continuing from the last partition.
    */
-  private async createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsReply> {
+  private async createPartitions(req: ControllerCreatePartitionsRequest): Promise<ControllerCreatePartitionsReply> {
     if (!Array.isArray(req.topics)) invalid('topics must be an array');
     const results: TopicResult[] = [];
     const deltas: MetadataDelta[] = [];
@@ -525,10 +489,10 @@ export class Controller implements RunningService {
       .sort((a, b) => a - b);
   }
 
-  private async alterTopicConfigs(req: AlterTopicConfigsRequest): Promise<AlterTopicConfigsReply> {
+  private async alterTopicConfigs(req: ControllerAlterTopicConfigsRequest): Promise<ControllerAlterTopicConfigsReply> {
     if (typeof req.name !== 'string' || !isObject(req.configs)) invalid('name and configs are required');
     const topic = this.topicByName(req.name);
-    const fail = (errorCode: number, errorMessage: string): AlterTopicConfigsReply => ({
+    const fail = (errorCode: number, errorMessage: string): ControllerAlterTopicConfigsReply => ({
       result: { name: req.name, errorCode, errorMessage },
       metadataOffset: this.image.offset,
     });
@@ -547,7 +511,7 @@ export class Controller implements RunningService {
   async stop(): Promise<void> {
     this.serving = false;
     clearInterval(this.fenceTimer);
-    await this.actor?.stop();
+    await Promise.all(this.actors.map((a) => a.stop()));
     await this.queue;
     await this.store?.close();
     await this.lock?.release();

@@ -3,7 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chunkRows, openPrismaClient, type Provider } from '@sluice/database';
-import type { MetadataDelta, MetadataImage, NodeInfo, NodeRole, NodeState, PartitionInfo, TopicInfo } from '@sluice/protocol';
+import type { MetadataDelta, MetadataImage, NodeInfo, NodeRole, NodeState, PartitionInfo, TopicInfo } from '@sluice/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma-sqlite/client.js';
 
 type PrismaPromise<T> = Prisma.PrismaPromise<T>;

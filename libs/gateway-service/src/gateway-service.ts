@@ -3,12 +3,10 @@ import { MetadataClient, NodeSession } from '@sluice/metadata';
 import type { RunningService, ServiceFactory } from '@sluice/runtime';
 import { gatewayConfig, type GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
+import { GatewayCluster } from './cluster/gateway-cluster.js';
 import { buildHttpApi } from './http/http-api.js';
-import { ControllerClient } from './controller-client.js';
-import { GroupClient } from './group-client.js';
 import { startKafkaListener, type KafkaListener } from './kafka/kafka-server.js';
 import { SaslAuthenticator } from './kafka/sasl.js';
-import { PartitionClient } from './partition-client.js';
 
 export interface Gateway extends RunningService {
   readonly httpPort: number;
@@ -21,7 +19,9 @@ export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) 
   const sasl = new SaslAuthenticator(config.saslMechanisms, config.saslUsers);
   const metadata = new MetadataClient({ bus: deps.bus, subjects: deps.subjects, onError: (err) => logger.warn({ err }, 'metadata reload failed') });
   await metadata.start();
-  const app = await buildHttpApi({ bus: deps.bus, subjects: deps.subjects, metadata, config, logger, metrics: createGatewayMetrics(deps.registry) });
+  // One view of the cluster (bus clients, fetch merger, topic lookup) for both edges.
+  const cluster = new GatewayCluster({ bus: deps.bus, subjects: deps.subjects, metadata, config, logger, metrics: createGatewayMetrics(deps.registry) });
+  const app = await buildHttpApi(cluster);
   await app.listen({ host: config.httpHost, port: config.httpPort });
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
@@ -31,12 +31,13 @@ export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) 
   let kafka: KafkaListener;
   try {
     kafka = await startKafkaListener({
-      bus: deps.bus,
-      subjects: deps.subjects,
+      bus: cluster.bus,
+      subjects: cluster.subjects,
       metadata,
-      partitions: new PartitionClient(deps.bus, deps.subjects, metadata),
-      controller: new ControllerClient(deps.bus, deps.subjects, metadata, config.requestTimeoutMs),
-      groups: new GroupClient(deps.bus, deps.subjects, logger, config.requestTimeoutMs),
+      partitions: cluster.partitions,
+      fetcher: cluster.fetcher,
+      controller: cluster.controller,
+      groups: cluster.groups,
       sasl,
       config,
       logger,

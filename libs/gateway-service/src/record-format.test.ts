@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRecordBatch, decodeRecords } from '@sluice/protocol';
+import { buildRecordBatch, decodeRecords, SluiceError } from '@sluice/protocol';
 import { formatFromMediaType, fromBytes, recordOut, toBytes, toHeaders } from './record-format.js';
 import { HttpError } from './http/http-error.js';
 
@@ -31,8 +31,10 @@ describe('record formats', () => {
           return e;
         }
       })();
-      expect(err).toBeInstanceOf(HttpError);
-      expect((err as HttpError).status).toBe(422);
+      // A domain error (INVALID_RECORD); the HTTP layer answers it with 422.
+      expect(err).toBeInstanceOf(SluiceError);
+      expect((err as SluiceError).code).toBe('INVALID_RECORD');
+      expect(HttpError.from(err).status).toBe(422);
     }
   });
 

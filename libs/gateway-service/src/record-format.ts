@@ -1,7 +1,7 @@
 // How HTTP record keys, values and headers become bytes and back: json (any JSON, stored as its JSON text),
 // string (UTF-8 as is) and binary (base64).
 import type { DecodedRecord, RecordHeader } from '@sluice/protocol';
-import { HttpError } from './http/http-error.js';
+import { KafkaErrorCode, kafkaError, SluiceError } from '@sluice/protocol';
 
 export type RecordFormat = 'json' | 'string' | 'binary';
 export const recordFormats: readonly RecordFormat[] = ['json', 'string', 'binary'];
@@ -44,7 +44,7 @@ function jsonText(value: unknown, what: string): string {
     if (!(err instanceof RangeError)) throw err;
     text = '';
   }
-  if (text === '' || jsonNestingExceeds(text)) throw HttpError.badRequest(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`, 'INVALID_JSON');
+  if (text === '' || jsonNestingExceeds(text)) throw new SluiceError('INVALID_JSON', `${what} nests deeper than ${MAX_JSON_DEPTH} levels`, { kafkaCode: KafkaErrorCode.INVALID_REQUEST });
   return text;
 }
 
@@ -64,11 +64,11 @@ export function toBytes(format: RecordFormat, value: unknown, what: string): Buf
     case 'json':
       return Buffer.from(jsonText(value, what), 'utf8');
     case 'string':
-      if (typeof value !== 'string') throw HttpError.invalidRecord(`${what} must be a string in the string format`);
+      if (typeof value !== 'string') throw kafkaError('INVALID_RECORD', `${what} must be a string in the string format`);
       return Buffer.from(value, 'utf8');
     case 'binary':
       if (typeof value !== 'string' || value.length % 4 === 1 || !BASE64.test(value)) {
-        throw HttpError.invalidRecord(`${what} must be base64 in the binary format`);
+        throw kafkaError('INVALID_RECORD', `${what} must be base64 in the binary format`);
       }
       return Buffer.from(value, 'base64');
   }
@@ -102,13 +102,13 @@ export function toHeaders(format: RecordFormat, headers: unknown, what: string):
     ? headers.map((h: unknown, i: number) => {
         const e = h as { key?: unknown; name?: unknown; value?: unknown };
         const key = e?.key ?? e?.name;
-        if (typeof key !== 'string') throw HttpError.invalidRecord(`${what} header ${i} needs a string "key"`);
+        if (typeof key !== 'string') throw kafkaError('INVALID_RECORD', `${what} header ${i} needs a string "key"`);
         return [key, e.value];
       })
     : Object.entries(headers as Record<string, unknown>);
   return entries.map(([key, value]) => {
     if (value !== null && value !== undefined && typeof value !== 'string') {
-      throw HttpError.invalidRecord(`${what} header "${key}" must have a string value`);
+      throw kafkaError('INVALID_RECORD', `${what} header "${key}" must have a string value`);
     }
     const bytes = value === null || value === undefined ? null : format === 'binary' ? toBytes('binary', value, `${what} header "${key}"`) : Buffer.from(value, 'utf8');
     return { key, value: bytes };

@@ -3,7 +3,8 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Actor } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
-import { GROUP_SHARDS, GroupVerb, KafkaErrorCode, shardOwner, type GroupApiReply, type GroupApiRequest } from '@sluice/protocol';
+import { KafkaErrorCode } from '@sluice/protocol';
+import { GROUP_SHARDS, GroupVerbs, shardOwner } from '@sluice/contracts';
 import { ConfigError, defineConfig, lockDataDir, v, type RunningService, type ServiceFactory } from '@sluice/runtime';
 import { defaultGroupConfig } from './consumer-group.js';
 import { GroupShard, type ShardContext } from './group-shard.js';
@@ -84,8 +85,8 @@ export const startGroupCoordinator: ServiceFactory<GroupCoordinatorConfig> = asy
 
   const serveShard = (index: number): void => {
     const shard = new GroupShard(index, context);
-    const actor = bus.serve<GroupApiRequest, GroupApiReply>(
-      subjects.groupShard(index, GroupVerb.kafka),
+    const actor = bus.serve(
+      subjects.at(GroupVerbs.kafka, index),
       async (request) => {
         try {
           const body = await shard.handle(request.meta, Buffer.from(request.body ?? new Uint8Array(0)));

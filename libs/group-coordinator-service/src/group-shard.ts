@@ -1,7 +1,8 @@
 // One shard of consumer groups: the Kafka group APIs for the groups that hash onto it. Group state changes are
 // synchronous (ConsumerGroup), so requests may be served concurrently (joins park until their rebalance completes);
 // durable writes go through one queue per shard and a request is answered only after its write is committed.
-import { ApiKey, kafka, KafkaErrorCode, Reader, Writer, type GroupApiRequest } from '@sluice/protocol';
+import { ApiKey, kafka, KafkaErrorCode, Reader, Writer } from '@sluice/protocol';
+import { type GroupApiRequest } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
 import { ConsumerGroup, GroupState, type GroupConfig } from './consumer-group.js';
 import { isStorableOffset, type CommittedOffset, type OffsetStore } from './offset-store.js';

@@ -3,16 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus, InProcessTransport } from '@sluice/bus';
-import {
-  ControllerVerb,
-  Subjects,
-  type MetadataDelta,
-  type MetadataImage,
-  type MetadataRecord,
-  type SnapshotReply,
-  type SnapshotRequest,
-  type TopicInfo,
-} from '@sluice/protocol';
+import { ControllerVerbs, Subjects, type MetadataDelta, type MetadataImage, type MetadataRecord, type ControllerSnapshotRequest, type TopicInfo } from '@sluice/contracts';
 import { applyDelta, emptyImage } from './metadata-image.js';
 import { MetadataClient } from './metadata-client.js';
 import { SnapshotCache } from './metadata-snapshot.js';
@@ -25,12 +16,12 @@ const topic = (id: string, name: string, partitions = 1): TopicInfo => ({
   partitions: Array.from({ length: partitions }, (_, partition) => ({ partition, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: [1], isr: [1] })),
 });
 
-function scriptedController(bus: Bus, options: { chunkBytes?: number; keep?: number; beforeChunk?: (request: SnapshotRequest) => Promise<void> } = {}) {
+function scriptedController(bus: Bus, options: { chunkBytes?: number; keep?: number; beforeChunk?: (request: ControllerSnapshotRequest) => Promise<void> } = {}) {
   const image: MetadataImage = { ...emptyImage('t'), controllerEpoch: 1 };
   const cache = new SnapshotCache(options);
   let snapshots = 0;
   let chunks = 0;
-  const actor = bus.serve<SnapshotRequest, SnapshotReply>(subjects.controller(ControllerVerb.snapshot), async (req) => {
+  const actor = bus.serve(subjects.at(ControllerVerbs.snapshot), async (req) => {
     if (req.meta.offset === undefined) snapshots++;
     chunks++;
     await options.beforeChunk?.(req.meta);

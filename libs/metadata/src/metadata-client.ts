@@ -2,7 +2,7 @@
 // a gap (a missed delta) or a new controller epoch reloads the snapshot.
 import { EventEmitter } from 'node:events';
 import type { Bus, Subscription } from '@sluice/bus';
-import type { MetadataImage, MetadataRecord, Subjects } from '@sluice/protocol';
+import type { MetadataImage, MetadataRecord, Subjects } from '@sluice/contracts';
 import { applyDelta, emptyImage, MetadataView } from './metadata-image.js';
 import { fetchSnapshot } from './metadata-snapshot.js';
 
@@ -49,7 +49,7 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
 
   /** Subscribes to deltas, then loads the snapshot (deltas arriving meanwhile are buffered and replayed). */
   async start(): Promise<void> {
-    this.subscription = this.options.bus.subscribe<MetadataRecord>(this.options.subjects.metadataEvents(), (event) => this.onRecord(event.meta));
+    this.subscription = this.options.bus.subscribe(this.options.subjects.metadataEvents(), (event) => this.onRecord(event.meta));
     await this.options.bus.flush();
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
     for (;;) {

@@ -1,5 +1,5 @@
 // Applying metadata deltas to an image, and lookups over it. Pure functions: the controller and every service share them.
-import type { MetadataDelta, MetadataImage, NodeInfo, NodeRole, PartitionInfo, TopicInfo } from '@sluice/protocol';
+import type { MetadataDelta, MetadataImage, NodeInfo, NodeRole, PartitionInfo, TopicInfo } from '@sluice/contracts';
 
 export function emptyImage(clusterId: string): MetadataImage {
   return { clusterId, offset: 0, controllerEpoch: 0, nodes: {}, topics: {} };

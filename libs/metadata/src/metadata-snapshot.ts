@@ -1,9 +1,10 @@
 // The metadata image on the bus: the controller encodes it once per metadata offset as gzip-compressed JSON cut into
-// chunks that each fit a message, and a service fetches the chunks and decodes them (see SnapshotRequest).
+// chunks that each fit a message, and a service fetches the chunks and decodes them (see ControllerSnapshotRequest).
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Bus } from '@sluice/bus';
-import { ControllerVerb, kafkaError, SluiceError, SnapshotErrorCode, type MetadataImage, type SnapshotReply, type SnapshotRequest, type Subjects } from '@sluice/protocol';
+import { kafkaError, SluiceError } from '@sluice/protocol';
+import { ControllerVerbs, SnapshotErrorCode, type MetadataImage, type ControllerSnapshotReply, type ControllerSnapshotRequest, type Subjects } from '@sluice/contracts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -41,7 +42,7 @@ export class SnapshotCache {
   ) {}
 
   /** A chunk of the snapshot the request names, or of the current image's when it names none. */
-  async chunk(image: MetadataImage, request: SnapshotRequest): Promise<{ meta: SnapshotReply; body: Buffer }> {
+  async chunk(image: MetadataImage, request: ControllerSnapshotRequest): Promise<{ meta: ControllerSnapshotReply; body: Buffer }> {
     let snapshot = request.offset === undefined ? this.find(image.offset, image.controllerEpoch) : this.find(request.offset, request.controllerEpoch);
     if (!snapshot && request.offset === undefined) {
       snapshot = await encodeSnapshot(image, this.options.chunkBytes);
@@ -70,14 +71,14 @@ export class SnapshotCache {
 
 /** Fetches and decodes the controller's current image; starts over (a few times) when the image moves on meanwhile. */
 export async function fetchSnapshot(bus: Bus, subjects: Subjects, timeoutMs: number): Promise<MetadataImage> {
-  const subject = subjects.controller(ControllerVerb.snapshot);
+  const subject = subjects.at(ControllerVerbs.snapshot);
   for (let attempt = 1; ; attempt++) {
-    const first = await bus.ask<SnapshotReply, SnapshotRequest>(subject, {}, { timeoutMs });
+    const first = await bus.ask(subject, {}, { timeoutMs });
     const { offset, controllerEpoch, chunks } = first.meta;
     const parts: Buffer[] = [first.body ?? Buffer.alloc(0)];
     try {
       for (let chunk = 1; chunk < chunks; chunk++) {
-        const next = await bus.ask<SnapshotReply, SnapshotRequest>(subject, { chunk, offset, controllerEpoch }, { timeoutMs });
+        const next = await bus.ask(subject, { chunk, offset, controllerEpoch }, { timeoutMs });
         parts.push(next.body ?? Buffer.alloc(0));
       }
     } catch (err) {

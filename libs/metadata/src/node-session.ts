@@ -1,34 +1,26 @@
 // A node's membership in the cluster: register with the controller, heartbeat, register again if fenced, unregister on stop.
 import { EventEmitter } from 'node:events';
 import type { Bus } from '@sluice/bus';
-import {
-  ControllerVerb,
-  type HeartbeatReply,
-  type HeartbeatRequest,
-  type RegisterReply,
-  type RegisterRequest,
-  type Subjects,
-  type UnregisterRequest,
-} from '@sluice/protocol';
+import { ControllerVerbs, type ControllerHeartbeatRequest, type ControllerRegisterReply, type ControllerRegisterRequest, type Subjects, type ControllerUnregisterRequest } from '@sluice/contracts';
 
 export interface NodeSessionOptions {
   bus: Bus;
   subjects: Subjects;
-  registration: RegisterRequest;
+  registration: ControllerRegisterRequest;
   requestTimeoutMs?: number;
   /** Registration is retried until it succeeds or this passes (the controller may start after us). */
   registerTimeoutMs?: number;
 }
 
 export interface NodeSessionEvents {
-  registered: [reply: RegisterReply];
+  registered: [reply: ControllerRegisterReply];
   /** The controller no longer knows this incarnation (it fenced us); a new registration follows. */
   fenced: [];
   error: [err: unknown];
 }
 
 export class NodeSession extends EventEmitter<NodeSessionEvents> {
-  private registration: RegisterReply | undefined;
+  private registration: ControllerRegisterReply | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastHeartbeatOk = 0;
@@ -42,7 +34,7 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
     return this.registration.nodeId;
   }
 
-  get registered(): RegisterReply | undefined {
+  get registered(): ControllerRegisterReply | undefined {
     return this.registration;
   }
 
@@ -51,7 +43,7 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
     return this.registration !== undefined && Date.now() - this.lastHeartbeatOk < this.registration.sessionTimeoutMs;
   }
 
-  async start(): Promise<RegisterReply> {
+  async start(): Promise<ControllerRegisterReply> {
     const deadline = Date.now() + (this.options.registerTimeoutMs ?? 30_000);
     for (;;) {
       try {
@@ -66,8 +58,8 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
     }
   }
 
-  private async register(): Promise<RegisterReply> {
-    const res = await this.options.bus.ask<RegisterReply>(this.options.subjects.controller(ControllerVerb.register), this.options.registration, {
+  private async register(): Promise<ControllerRegisterReply> {
+    const res = await this.options.bus.ask(this.options.subjects.at(ControllerVerbs.register), this.options.registration, {
       timeoutMs: this.options.requestTimeoutMs ?? 5000,
     });
     this.registration = res.meta;
@@ -88,8 +80,8 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
     const current = this.registration;
     if (this.stopped || !current) return;
     try {
-      const request: HeartbeatRequest = { nodeId: current.nodeId, incarnation: current.incarnation };
-      const res = await this.options.bus.ask<HeartbeatReply>(this.options.subjects.controller(ControllerVerb.heartbeat), request, {
+      const request: ControllerHeartbeatRequest = { nodeId: current.nodeId, incarnation: current.incarnation };
+      const res = await this.options.bus.ask(this.options.subjects.at(ControllerVerbs.heartbeat), request, {
         timeoutMs: this.options.requestTimeoutMs ?? 5000,
       });
       if (res.meta.accepted) this.lastHeartbeatOk = Date.now();
@@ -109,9 +101,9 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
     clearTimeout(this.timer);
     const current = this.registration;
     if (!current) return;
-    const request: UnregisterRequest = { nodeId: current.nodeId, incarnation: current.incarnation };
+    const request: ControllerUnregisterRequest = { nodeId: current.nodeId, incarnation: current.incarnation };
     await this.options.bus
-      .ask(this.options.subjects.controller(ControllerVerb.unregister), request, { timeoutMs: this.options.requestTimeoutMs ?? 5000 })
+      .ask(this.options.subjects.at(ControllerVerbs.unregister), request, { timeoutMs: this.options.requestTimeoutMs ?? 5000 })
       .catch((err: unknown) => this.emit('error', err));
   }
 }

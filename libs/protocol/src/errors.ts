@@ -52,6 +52,11 @@ export function kafkaError(name: KafkaErrorName, message: string, cause?: unknow
   return new SluiceError(name, message, { kafkaCode: KafkaErrorCode[name], cause });
 }
 
+/** The error a Kafka error code stands for, e.g. from a reply's `errorCode`. */
+export function kafkaErrorOf(code: number, message: string): SluiceError {
+  return new SluiceError(kafkaErrorNames.get(code) ?? 'UNKNOWN_SERVER_ERROR', message, { kafkaCode: code });
+}
+
 export function kafkaErrorName(code: number): KafkaErrorName | 'UNKNOWN' {
   return kafkaErrorNames.get(code) ?? 'UNKNOWN';
 }

@@ -7,13 +7,7 @@ export { murmur2, partitionForKey } from './murmur2.js';
 export * from './compression.js';
 export * from './record-batch.js';
 export * from './topic-name.js';
-export * from './contracts/subjects.js';
-export type * from './contracts/metadata.js';
-export * from './contracts/controller.js';
-export * from './contracts/partition.js';
-export * from './contracts/topic-configs.js';
 /** Kafka protocol messages (generated): kafka.readProduceRequest, kafka.MetadataResponse, ... */
 export * as kafka from './generated/messages/index.js';
 export { ApiKey, apiCatalog } from './generated/messages/index.js';
 export * from './kafka/headers.js';
-export * from './contracts/groups.js';

@@ -1,7 +1,7 @@
 // Hosts one Sluice service in its own process: validated config, logger, NATS bus, metrics, admin port, signals.
 // Each app's main.ts is one call to hostService; the embedded mode composes the same factories over an in-process bus.
 import { Bus, NatsTransport } from '@sluice/bus';
-import { Subjects } from '@sluice/protocol';
+import { Subjects } from '@sluice/contracts';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { defineConfig, v, type ConfigDefinition, type VarSpec } from './config.js';

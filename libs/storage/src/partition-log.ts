@@ -2,18 +2,7 @@
 // offsets stamped by the leader (Kafka's UnifiedLog and LocalLog in one). See README.md for its guarantees.
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  BatchField,
-  decodeRecords,
-  forEachBatch,
-  kafkaError,
-  LOG_OVERHEAD,
-  RECORD_BATCH_HEADER_SIZE,
-  SluiceError,
-  stampBatches,
-  validateBatches,
-  type BatchesSummary,
-} from '@sluice/protocol';
+import { BatchField, decodeRecords, forEachBatch, kafkaError, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE, SluiceError, stampBatches, validateBatches, type BatchesSummary } from '@sluice/protocol';
 import { writeFileAtomically } from './atomic-file.js';
 import { defaultFilePool, FileRetiredError, type FilePool } from './file-pool.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';

@@ -2,12 +2,10 @@
 // group on the client's behalf — it joins with the classic protocol, computes the assignment with a server-side
 // assignor when it is the leader, heartbeats in the background and rejoins when the group rebalances — and a set of
 // fetch positions the client moves by polling, committing and seeking.
-import { ApiKey, decodeRecords, forEachBatch, groupShard, kafka, KafkaErrorCode, OffsetSpec, Reader, Writer, type TopicInfo } from '@sluice/protocol';
+import { ApiKey, decodeRecords, forEachBatch, kafka, KafkaErrorCode, kafkaError, kafkaErrorOf, Reader, SluiceError, Writer } from '@sluice/protocol';
+import { groupShard, OffsetSpec, type TopicInfo } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
-import type { GroupClient } from '../group-client.js';
-import type { PartitionClient } from '../partition-client.js';
-import type { MetadataClient } from '@sluice/metadata';
-import { HttpError } from '../http/http-error.js';
+import { unknownPartition, type GatewayCluster } from '../cluster/gateway-cluster.js';
 import { recordOut, type HttpRecordOut, type RecordFormat } from '../record-format.js';
 import { assignors, type MemberSubscription, type TopicPartition } from './assignors.js';
 
@@ -20,14 +18,14 @@ export interface ConsumerInstanceOptions {
   /** Assignors offered when joining, most preferred first (names from `assignors`). */
   assignors: string[];
   sessionTimeoutMs: number;
-  groups: GroupClient;
-  partitions: PartitionClient;
-  metadata: MetadataClient;
-  requestTimeoutMs: number;
+  cluster: GatewayCluster;
   logger: Logger;
 }
 
 const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+
+const notAssigned = (tp: TopicPartition): SluiceError =>
+  new SluiceError('PARTITION_NOT_ASSIGNED', `${tp.topic}-${tp.partition} is not assigned to this consumer instance`, { kafkaCode: KafkaErrorCode.INVALID_REQUEST });
 const HEARTBEAT_MS = 1000;
 const REJOIN_ERRORS: ReadonlySet<number> = new Set([KafkaErrorCode.REBALANCE_IN_PROGRESS, KafkaErrorCode.ILLEGAL_GENERATION, KafkaErrorCode.UNKNOWN_MEMBER_ID]);
 
@@ -97,7 +95,7 @@ export class ConsumerInstance {
   }
 
   async subscribe(topics: string[]): Promise<void> {
-    for (const t of topics) if (!this.o.metadata.view.topicByName(t)) throw HttpError.topicNotFound(t);
+    for (const t of topics) this.o.cluster.topic(t);
     this.manual = null;
     this.subscription = [...new Set(topics)].sort();
     this.needsJoin = true;
@@ -112,9 +110,7 @@ export class ConsumerInstance {
 
   async assign(tps: TopicPartition[]): Promise<void> {
     for (const tp of tps) {
-      const topic = this.o.metadata.view.topicByName(tp.topic);
-      if (!topic) throw HttpError.topicNotFound(tp.topic);
-      if (!topic.partitions[tp.partition]) throw HttpError.partitionNotFound(tp.topic, tp.partition);
+      if (!this.o.cluster.topic(tp.topic).partitions[tp.partition]) throw unknownPartition(tp.topic, tp.partition);
     }
     if (this.subscription.length > 0) await this.unsubscribe();
     this.manual = tps;
@@ -129,7 +125,7 @@ export class ConsumerInstance {
   }
 
   private async join(): Promise<void> {
-    const { groups } = this.o;
+    const { groups } = this.o.cluster;
     for (let attempt = 0; attempt < 20 && !this.closed; attempt++) {
       const metadata = subscriptionBytes(this.subscription, this.assignment, this.generation);
       const joined = await groups.call(
@@ -165,7 +161,7 @@ export class ConsumerInstance {
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
-      if (joined.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(joined.errorCode, `joining group ${this.o.group} failed`);
+      if (joined.errorCode !== KafkaErrorCode.NONE) throw kafkaErrorOf(joined.errorCode, `joining group ${this.o.group} failed`);
       this.memberId = joined.memberId;
       this.generation = joined.generationId ?? -1;
       const assignments =
@@ -185,7 +181,7 @@ export class ConsumerInstance {
         },
       );
       if (REJOIN_ERRORS.has(synced.errorCode)) continue;
-      if (synced.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(synced.errorCode, `joining group ${this.o.group} failed`);
+      if (synced.errorCode !== KafkaErrorCode.NONE) throw kafkaErrorOf(synced.errorCode, `joining group ${this.o.group} failed`);
       this.assignment = readAssignment(synced.assignment);
       // Positions of partitions that went elsewhere are forgotten: if one comes back, it starts from the offset
       // committed by whoever read it meanwhile, not from where this instance left it.
@@ -203,7 +199,7 @@ export class ConsumerInstance {
     const assignor = assignors[protocol] ?? assignors.range;
     return assignor(
       members.map((m) => readSubscription(m.memberId, m.metadata)),
-      (topic) => this.o.metadata.view.topicByName(topic)?.partitions.length ?? 0,
+      (topic) => this.o.cluster.metadata.view.topicByName(topic)?.partitions.length ?? 0,
     );
   }
 
@@ -215,7 +211,7 @@ export class ConsumerInstance {
 
   /** The partition counts of the subscribed topics, as one comparable string. */
   private partitionCounts(): string {
-    return this.subscription.map((t) => `${t}:${this.o.metadata.view.topicByName(t)?.partitions.length ?? 0}`).join(',');
+    return this.subscription.map((t) => `${t}:${this.o.cluster.metadata.view.topicByName(t)?.partitions.length ?? 0}`).join(',');
   }
 
   private async beat(): Promise<void> {
@@ -226,7 +222,7 @@ export class ConsumerInstance {
       void this.ensureMember().catch((err: unknown) => this.o.logger.warn({ err, group: this.o.group }, 'HTTP consumer could not rejoin'));
       return;
     }
-    const res = await this.o.groups.call(
+    const res = await this.o.cluster.groups.call(
       this.shard,
       { groupId: this.o.group, generationId: this.generation, memberId: this.memberId, groupInstanceId: null },
       { apiKey: ApiKey.Heartbeat, version: 3, write: kafka.writeHeartbeatRequest, read: kafka.readHeartbeatResponse, failed: (errorCode) => ({ errorCode }) },
@@ -252,14 +248,12 @@ export class ConsumerInstance {
   }
 
   private topic(name: string): TopicInfo {
-    const topic = this.o.metadata.view.topicByName(name);
-    if (!topic) throw HttpError.topicNotFound(name);
-    return topic;
+    return this.o.cluster.topic(name);
   }
 
   private async offsetAt(tp: TopicPartition, spec: number): Promise<number> {
-    const r = await this.o.partitions.listOffsets(this.topic(tp.topic).id, tp.partition, spec, Date.now() + this.o.requestTimeoutMs);
-    if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'list offsets failed');
+    const r = await this.o.cluster.partitions.listOffsets(this.topic(tp.topic).id, tp.partition, spec, this.o.cluster.deadline());
+    if (r.errorCode !== KafkaErrorCode.NONE) throw kafkaErrorOf(r.errorCode, r.errorMessage ?? 'list offsets failed');
     return r.offset;
   }
 
@@ -273,50 +267,27 @@ export class ConsumerInstance {
       return [];
     }
     const perPartition = Math.max(1024, Math.floor(maxBytes / tps.length));
-    // Each pass asks every leading broker once for all its partitions of this instance. The first pass does not wait;
-    // if it found nothing, the second long-polls and answers with the first partition that has records (the others'
-    // answers are dropped unread, so their positions do not move).
-    const pass = async (waitMs: number): Promise<HttpRecordOut[]> => {
-      const offsets = tps.map((tp) => this.positions.get(key(tp)) ?? 0);
-      const answers = this.o.partitions.fetchMany(
-        tps.map((tp, i) => ({ topicId: this.topic(tp.topic).id, partition: tp.partition, fetchOffset: offsets[i], maxBytes: perPartition })),
-        { maxWaitMs: waitMs, minBytes: 1, maxBytes, isolationLevel: 0 },
-        Date.now() + this.o.requestTimeoutMs,
-      );
-      const out: HttpRecordOut[] = [];
-      let open = answers.length;
-      await new Promise<void>((resolve, reject) => {
-        answers.forEach((answer, i) => {
-          answer
-            .then(async (res) => {
-              if (open === 0) return;
-              const tp = tps[i];
-              if (res.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
-                this.positions.set(key(tp), await this.offsetAt(tp, this.o.autoOffsetReset === 'earliest' ? OffsetSpec.earliest : OffsetSpec.latest));
-              } else if (res.meta.errorCode === KafkaErrorCode.NONE && res.body) {
-                const body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength);
-                const from = out.length;
-                forEachBatch(body, (_h, start, end) => {
-                  for (const r of decodeRecords(body.subarray(start, end))) if (r.offset >= offsets[i]) out.push(recordOut(this.o.format, tp.topic, tp.partition, r));
-                });
-                if (out.length > from) this.positions.set(key(tp), out[out.length - 1].offset + 1);
-              }
-              open--;
-              if (open === 0 || (waitMs > 0 && out.length > 0)) {
-                open = 0;
-                resolve();
-              }
-            })
-            .catch((err: unknown) => {
-              open = 0;
-              reject(err);
-            });
+    // One fetch across the leading brokers: a first pass without waiting, then (if nothing came) a long poll answered
+    // by the first partition with records; the brokers still waiting are told to stop.
+    const offsets = tps.map((tp) => this.positions.get(key(tp)) ?? 0);
+    const answers = await this.o.cluster.fetcher.fetch(
+      tps.map((tp, i) => ({ topicId: this.topic(tp.topic).id, partition: tp.partition, fetchOffset: offsets[i], maxBytes: perPartition })),
+      { maxWaitMs: Math.min(timeoutMs, 30_000), minBytes: 1, maxBytes, isolationLevel: 0, deadline: this.o.cluster.deadline() },
+    );
+    const records: HttpRecordOut[] = [];
+    for (let i = 0; i < tps.length; i++) {
+      const tp = tps[i];
+      const { meta, records: body } = answers[i];
+      if (meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
+        this.positions.set(key(tp), await this.offsetAt(tp, this.o.autoOffsetReset === 'earliest' ? OffsetSpec.earliest : OffsetSpec.latest));
+      } else if (meta.errorCode === KafkaErrorCode.NONE && body) {
+        const from = records.length;
+        forEachBatch(body, (_h, start, end) => {
+          for (const r of decodeRecords(body.subarray(start, end))) if (r.offset >= offsets[i]) records.push(recordOut(this.o.format, tp.topic, tp.partition, r));
         });
-      });
-      return out;
-    };
-    let records = await pass(0);
-    if (records.length === 0 && timeoutMs > 0) records = await pass(Math.min(timeoutMs, 30_000));
+        if (records.length > from) this.positions.set(key(tp), records[records.length - 1].offset + 1);
+      }
+    }
     if (autoCommit && records.length > 0) await this.commit();
     this.lastUsed = Date.now();
     return records;
@@ -329,12 +300,12 @@ export class ConsumerInstance {
     // An instance commits only for partitions it reads: another member's offsets are that member's to commit.
     const assigned = new Set(this.partitions.map(key));
     for (const o of list) {
-      if (!assigned.has(key(o))) throw HttpError.badRequest(`${o.topic}-${o.partition} is not assigned to this consumer instance`, 'PARTITION_NOT_ASSIGNED');
+      if (!assigned.has(key(o))) throw notAssigned(o);
     }
     const byTopic = new Map<string, Array<{ partitionIndex: number; committedOffset: number; committedMetadata: string | null }>>();
     for (const o of list) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partitionIndex: o.partition, committedOffset: o.offset, committedMetadata: null }]);
     const inGroup = !this.manual;
-    const res = await this.o.groups.call(
+    const res = await this.o.cluster.groups.call(
       this.shard,
       { groupId: this.o.group, generationIdOrMemberEpoch: inGroup ? this.generation : -1, memberId: inGroup ? this.memberId : '', groupInstanceId: null, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) },
       {
@@ -349,9 +320,9 @@ export class ConsumerInstance {
       for (const p of t.partitions) {
         if (REJOIN_ERRORS.has(p.errorCode)) {
           this.needsJoin = true;
-          throw new HttpError(409, 40904, 'REBALANCE_IN_PROGRESS', 'the group rebalanced; poll again to get the new assignment, then commit');
+          throw kafkaError('REBALANCE_IN_PROGRESS', 'the group rebalanced; poll again to get the new assignment, then commit');
         }
-        if (p.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(p.errorCode, `committing offsets of ${this.o.group} failed`);
+        if (p.errorCode !== KafkaErrorCode.NONE) throw kafkaErrorOf(p.errorCode, `committing offsets of ${this.o.group} failed`);
       }
     }
   }
@@ -360,12 +331,12 @@ export class ConsumerInstance {
     if (tps.length === 0) return [];
     const byTopic = new Map<string, number[]>();
     for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-    const res = await this.o.groups.call(
+    const res = await this.o.cluster.groups.call(
       this.shard,
       { groupId: this.o.group, topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })), requireStable: false },
       { apiKey: ApiKey.OffsetFetch, version: 7, write: kafka.writeOffsetFetchRequest, read: kafka.readOffsetFetchResponse, failed: (errorCode) => ({ topics: [], errorCode }) },
     );
-    if ((res.errorCode ?? 0) !== KafkaErrorCode.NONE) throw HttpError.fromKafka(res.errorCode ?? 0, `reading the offsets of ${this.o.group} failed`);
+    if ((res.errorCode ?? 0) !== KafkaErrorCode.NONE) throw kafkaErrorOf(res.errorCode ?? 0, `reading the offsets of ${this.o.group} failed`);
     return (res.topics ?? []).flatMap((t) => (t.partitions ?? []).map((p) => ({ topic: t.name ?? '', partition: p.partitionIndex ?? 0, offset: p.committedOffset ?? -1, metadata: p.metadata ?? '' })));
   }
 
@@ -373,7 +344,7 @@ export class ConsumerInstance {
   async seek(offsets: Array<TopicPartition & { offset?: number }>, to?: 'beginning' | 'end'): Promise<void> {
     const assigned = new Set(this.partitions.map(key));
     for (const o of offsets) {
-      if (!assigned.has(key(o))) throw HttpError.badRequest(`${o.topic}-${o.partition} is not assigned to this consumer instance`, 'PARTITION_NOT_ASSIGNED');
+      if (!assigned.has(key(o))) throw notAssigned(o);
     }
     for (const o of offsets) {
       const offset = to === 'beginning' ? await this.offsetAt(o, OffsetSpec.earliest) : to === 'end' ? await this.offsetAt(o, OffsetSpec.latest) : (o.offset ?? 0);
@@ -387,7 +358,7 @@ export class ConsumerInstance {
     const memberId = this.memberId;
     this.memberId = '';
     this.generation = -1;
-    await this.o.groups.call(
+    await this.o.cluster.groups.call(
       this.shard,
       { groupId: this.o.group, members: [{ memberId, groupInstanceId: null }] },
       { apiKey: ApiKey.LeaveGroup, version: 3, write: kafka.writeLeaveGroupRequest, read: kafka.readLeaveGroupResponse, failed: (errorCode) => ({ errorCode, members: [] }) },

@@ -10,10 +10,9 @@ import { parseAssignmentStrategy, type TopicPartition } from '../http-consumers/
 /** Assignors an instance offers unless its creation names others: sticky moves the fewest partitions on a rebalance. */
 const DEFAULT_ASSIGNORS = 'sticky,range,roundrobin';
 import { formatFromMediaType, recordFormats, type RecordFormat } from '../record-format.js';
-import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
 import { errorResponses } from './schemas.js';
-import { openEventStream, writeEvent } from './stream-routes.js';
+import { openEventStream, writeEvent } from './event-stream.js';
 
 const instanceParams = {
   type: 'object',
@@ -36,7 +35,8 @@ interface Params {
   name: string;
 }
 
-export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+export const consumersRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.cluster;
   const instances = new Map<string, ConsumerInstance>();
   const id = (group: string, name: string) => `${group}\u0000${name}`;
   const find = (p: Params): ConsumerInstance => {
@@ -103,10 +103,7 @@ export const consumersRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = asyn
           autoCommit: String(b['auto.commit.enable'] ?? 'true') === 'true',
           assignors: strategy.names,
           sessionTimeoutMs: ctx.config.httpConsumerSessionTimeoutMs,
-          groups: ctx.groups,
-          partitions: ctx.partitions,
-          metadata: ctx.metadata,
-          requestTimeoutMs: ctx.config.requestTimeoutMs,
+          cluster: ctx,
           logger: ctx.logger,
         }),
       );

@@ -2,11 +2,10 @@
 // committed offsets of an inactive group, and deleting a group. Everything goes to the group coordinators as Kafka
 // requests (GroupClient), so the HTTP API and Kafka admin tools see the same groups.
 import type { FastifyPluginAsync } from 'fastify';
-import { ApiKey, groupShard, kafka, KafkaErrorCode, OffsetSpec, Reader, type TopicInfo } from '@sluice/protocol';
-import type { HttpApiContext } from './http-api.js';
+import { ApiKey, kafka, KafkaErrorCode, Reader } from '@sluice/protocol';
+import { groupShard, OffsetSpec, type TopicInfo } from '@sluice/contracts';
 import { HttpError } from './http-error.js';
 import { errorResponses } from './schemas.js';
-import { findTopic } from './topics-routes.js';
 
 const groupParams = { type: 'object', properties: { group: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['group'] } as const;
 
@@ -35,7 +34,8 @@ function decodeAssignment(bytes: Buffer): Array<{ topic: string; partition: numb
   }
 }
 
-export const groupsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+export const groupsRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.cluster;
   const describe = async (group: string) => {
     const res = await ctx.groups.call(groupShard(group), { groups: [group], includeAuthorizedOperations: false }, {
       apiKey: ApiKey.DescribeGroups,
@@ -139,7 +139,7 @@ export const groupsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
       const b = request.body;
       if (b.to === 'timestamp' && b.timestamp === undefined) throw HttpError.badRequest('"to": "timestamp" needs "timestamp"');
       if (b.to === 'offset' && b.offset === undefined) throw HttpError.badRequest('"to": "offset" needs "offset"');
-      const topic = findTopic(ctx, b.topic);
+      const topic = ctx.topic(b.topic);
       const partitions = b.partitions ?? topic.partitions.map((p) => p.partition);
       for (const p of partitions) if (!topic.partitions[p]) throw HttpError.partitionNotFound(b.topic, p);
       const offsets = await Promise.all(

@@ -3,15 +3,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import type { Bus } from '@sluice/bus';
-import type { MetadataClient } from '@sluice/metadata';
-import type { Logger } from '@sluice/runtime';
-import type { Subjects } from '@sluice/protocol';
-import type { GatewayConfig } from '../gateway-config.js';
-import type { GatewayMetrics } from '../gateway-metrics.js';
-import { ControllerClient } from '../controller-client.js';
-import { GroupClient } from '../group-client.js';
-import { PartitionClient } from '../partition-client.js';
+import type { GatewayCluster } from '../cluster/gateway-cluster.js';
 import { HttpError } from './http-error.js';
 import { topicsRoutes } from './topics-routes.js';
 import { produceRoutes } from './produce-routes.js';
@@ -20,16 +12,11 @@ import { groupsRoutes } from './groups-routes.js';
 import { consumersRoutes } from './consumers-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
-export interface HttpApiContext {
-  bus: Bus;
-  subjects: Subjects;
-  metadata: MetadataClient;
-  partitions: PartitionClient;
-  controller: ControllerClient;
-  groups: GroupClient;
-  config: GatewayConfig;
-  logger: Logger;
-  metrics: GatewayMetrics;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The gateway's view of the cluster, shared by every route plugin (decorated once by buildHttpApi). */
+    cluster: GatewayCluster;
+  }
 }
 
 const MAX_PARAM_LENGTH = 1024;
@@ -63,12 +50,10 @@ function clientErrorResponse(err: NodeJS.ErrnoException, socket: Duplex): void {
 /** Media types the API accepts as JSON bodies: plain JSON and Confluent REST Proxy v2's. */
 const KAFKA_MEDIA_TYPES = /^application\/vnd\.(kafka|sluice)(\.[a-z]+)?\.v[0-9]+\+json$/;
 
-export async function buildHttpApi(
-  deps: { bus: Bus; subjects: Subjects; metadata: MetadataClient; config: GatewayConfig; logger: Logger; metrics: GatewayMetrics },
-): Promise<FastifyInstance> {
-  const { config } = deps;
+export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInstance> {
+  const { config } = cluster;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: cluster.logger as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: config.maxBodyBytes,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
@@ -94,12 +79,7 @@ export async function buildHttpApi(
   app.server.on('connect', (req: IncomingMessage, socket: Duplex) =>
     endWithError(socket, new HttpError(405, 40501, 'METHOD_NOT_ALLOWED', `${req.method ?? 'this method'} is not supported`)),
   );
-  const ctx: HttpApiContext = {
-    ...deps,
-    partitions: new PartitionClient(deps.bus, deps.subjects, deps.metadata),
-    controller: new ControllerClient(deps.bus, deps.subjects, deps.metadata, deps.config.requestTimeoutMs),
-    groups: new GroupClient(deps.bus, deps.subjects, deps.logger, deps.config.requestTimeoutMs),
-  };
+  app.decorate('cluster', cluster);
 
   app.addContentTypeParser(KAFKA_MEDIA_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
@@ -113,7 +93,7 @@ export async function buildHttpApi(
     void reply.status(404).send(new HttpError(404, 40400, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).body());
   });
   app.addHook('onResponse', async (request, reply) => {
-    deps.metrics.requests.observe({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    cluster.metrics.requests.observe({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
   await app.register(swagger, {
@@ -124,12 +104,12 @@ export async function buildHttpApi(
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/', { schema: { hide: true } }, async () => ({ name: 'sluice', api: '/openapi.json' }));
 
-  await app.register(topicsRoutes, { ctx });
-  await app.register(produceRoutes, { ctx });
-  await app.register(recordsRoutes, { ctx });
-  await app.register(groupsRoutes, { ctx });
-  await app.register(consumersRoutes, { ctx });
-  await app.register(streamRoutes, { ctx });
+  await app.register(topicsRoutes);
+  await app.register(produceRoutes);
+  await app.register(recordsRoutes);
+  await app.register(groupsRoutes);
+  await app.register(consumersRoutes);
+  await app.register(streamRoutes);
   return app;
 }
 

@@ -42,10 +42,14 @@ export class HttpError extends Error {
   }
 
   static fromKafka(kafkaCode: number, message: string, code?: string): HttpError {
+    // A partition a topic does not have is Kafka's UNKNOWN_TOPIC_OR_PARTITION too, with REST Proxy's own error_code.
+    if (code === 'UNKNOWN_PARTITION') return new HttpError(404, 40402, 'UNKNOWN_TOPIC_OR_PARTITION', message);
     const name = code ?? kafkaNames.get(kafkaCode) ?? 'UNKNOWN_SERVER_ERROR';
     switch (kafkaCode) {
       case KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
         return new HttpError(404, 40401, name, message);
+      case KafkaErrorCode.REBALANCE_IN_PROGRESS:
+        return new HttpError(409, 40904, name, message);
       case KafkaErrorCode.TOPIC_ALREADY_EXISTS:
         return new HttpError(409, 40901, name, message);
       case KafkaErrorCode.INVALID_TOPIC_EXCEPTION:

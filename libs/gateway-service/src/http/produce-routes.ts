@@ -1,12 +1,11 @@
 // Produce over HTTP: records become one RecordBatch v2 per partition (split at maxBatchBytes), sent to every
 // partition's leader at once (one bus message per leading broker), each partition's batches in order.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { buildRecordBatch, KafkaErrorCode, SluiceError, isRetriableKafkaError, type RecordInput, type TopicInfo } from '@sluice/protocol';
+import { buildRecordBatch, KafkaErrorCode, SluiceError, isRetriableKafkaError, type RecordInput } from '@sluice/protocol';
+import { type TopicInfo } from '@sluice/contracts';
 import { choosePartition, StickyPartitioner } from '../partitioner.js';
 import { formatFromMediaType, toBytes, toHeaders, type RecordFormat } from '../record-format.js';
-import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
-import { findPartition, findTopic } from './topics-routes.js';
 import { errorResponses, partitionParams, produceBodySchema, produceResponseSchema, topicParams } from './schemas.js';
 
 interface HttpRecordIn {
@@ -47,7 +46,8 @@ function recordSize(r: RecordInput): number {
   return size;
 }
 
-export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+export const produceRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.cluster;
   const sticky = new StickyPartitioner();
 
   const produce = async (request: FastifyRequest, topic: TopicInfo, body: ProduceBody, fixedPartition: number | undefined, acksRaw?: string) => {
@@ -152,7 +152,7 @@ export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
         response: { 200: produceResponseSchema, ...errorResponses },
       },
     },
-    async (request) => produce(request, findTopic(ctx, request.params.topic), request.body, undefined, request.query.acks),
+    async (request) => produce(request, ctx.topic(request.params.topic), request.body, undefined, request.query.acks),
   );
 
   app.post<{ Params: { topic: string; partition: number }; Body: ProduceBody; Querystring: { acks?: string } }>(
@@ -167,7 +167,7 @@ export const produceRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
       },
     },
     async (request) => {
-      const { topic } = findPartition(ctx, request.params.topic, request.params.partition);
+      const { topic } = ctx.partition(request.params.topic, request.params.partition);
       return produce(request, topic, request.body, request.params.partition, request.query.acks);
     },
   );

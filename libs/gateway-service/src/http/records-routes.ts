@@ -2,9 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { decodeRecords, forEachBatch, KafkaErrorCode } from '@sluice/protocol';
 import { formatFromMediaType, recordFormats, recordOut, type HttpRecordOut, type RecordFormat } from '../record-format.js';
-import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
-import { findPartition } from './topics-routes.js';
 import { errorResponses, partitionParams, recordOutSchema } from './schemas.js';
 
 const MAX_FETCH_BYTES = 8 * 1024 * 1024;
@@ -18,7 +16,8 @@ interface RecordsQuery {
   format?: RecordFormat;
 }
 
-export const recordsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+export const recordsRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.cluster;
   const schema = {
     summary: 'Records of a partition from an offset (whole batches are fetched; records before the offset are skipped)',
     params: partitionParams,
@@ -37,16 +36,18 @@ export const recordsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
   } as const;
 
   const handler = async (request: { params: { topic: string; partition: number }; query: RecordsQuery; headers: Record<string, unknown> }) => {
-    const { topic, info } = findPartition(ctx, request.params.topic, request.params.partition);
+    const { topic, info } = ctx.partition(request.params.topic, request.params.partition);
     const q = request.query;
     const format = q.format ?? formatFromMediaType(String(request.headers.accept ?? '')) ?? 'json';
     const maxWaitMs = q.timeout ?? 0;
-    const res = await ctx.partitions.fetch(
-      topic.id,
-      info.partition,
-      { fetchOffset: q.offset, maxBytes: q.max_bytes ?? 1024 * 1024, minBytes: 1, maxWaitMs, isolationLevel: 0 },
-      Date.now() + ctx.config.requestTimeoutMs,
-    );
+    const maxBytes = q.max_bytes ?? 1024 * 1024;
+    const [res] = await ctx.fetcher.fetch([{ topicId: topic.id, partition: info.partition, fetchOffset: q.offset, maxBytes }], {
+      maxWaitMs,
+      minBytes: 1,
+      maxBytes,
+      isolationLevel: 0,
+      deadline: ctx.deadline(),
+    });
     if (res.meta.errorCode !== KafkaErrorCode.NONE) {
       if (res.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
         throw new HttpError(
@@ -60,8 +61,8 @@ export const recordsRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async 
     }
     const out: HttpRecordOut[] = [];
     const limit = q.count ?? Number.MAX_SAFE_INTEGER;
-    if (res.body) {
-      const body = res.body;
+    if (res.records) {
+      const body = res.records;
       forEachBatch(body, (_h, start, end) => {
         if (out.length >= limit) return;
         for (const r of decodeRecords(body.subarray(start, end))) {

@@ -3,17 +3,14 @@
 // ("0:42,1:17": partition:next offset), so a client that reconnects with Last-Event-ID resumes exactly where it
 // stopped, without gaps or repeats. A client that reads slowly gets backpressure: the gateway stops fetching while
 // the socket's buffer is full, and never queues records for it.
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Envelope } from '@sluice/bus';
-import { decodeRecords, forEachBatch, KafkaErrorCode, OffsetSpec, type FetchReply } from '@sluice/protocol';
+import { decodeRecords, forEachBatch, KafkaErrorCode } from '@sluice/protocol';
+import { OffsetSpec } from '@sluice/contracts';
 import { recordFormats, recordOut, type RecordFormat } from '../record-format.js';
-import type { HttpApiContext } from './http-api.js';
 import { HttpError } from './http-error.js';
-import { findTopic } from './topics-routes.js';
+import { openEventStream, writeEvent } from './event-stream.js';
 import { errorResponses, topicParams } from './schemas.js';
 
-const KEEPALIVE_MS = 15_000;
 const POLL_WAIT_MS = 1000;
 
 /** Parses "0:42,1:17" into partition → offset. */
@@ -29,38 +26,8 @@ export function parsePositions(text: string): Map<number, number> | null {
 
 const formatPositions = (positions: Map<number, number>): string => [...positions].map(([p, o]) => `${p}:${o}`).join(',');
 
-/** Writes one chunk; resolves once the socket can take more (backpressure) or the client is gone. */
-function write(res: ServerResponse, chunk: string): Promise<void> {
-  if (res.write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
-}
-
-/** Starts an event stream on a hijacked reply; returns the response and whether the client is still there. */
-export function openEventStream(res: ServerResponse): { isOpen: () => boolean; close: () => void } {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  let open = true;
-  res.on('close', () => (open = false));
-  const keepalive = setInterval(() => void (open && res.write(': keepalive\n\n')), KEEPALIVE_MS);
-  return {
-    isOpen: () => open,
-    close: () => {
-      clearInterval(keepalive);
-      res.end();
-    },
-  };
-}
-
-export { write as writeEvent };
-
-export const streamRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (app, { ctx }) => {
+export const streamRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.cluster;
   app.get<{ Params: { topic: string }; Querystring: { partitions?: string; offset?: string; format?: RecordFormat } }>(
     '/topics/:topic/stream',
     {
@@ -79,7 +46,7 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
       },
     },
     async (request, reply) => {
-      const topic = findTopic(ctx, request.params.topic);
+      const topic = ctx.topic(request.params.topic);
       const q = request.query;
       const partitions = q.partitions ? q.partitions.split(',').map(Number) : topic.partitions.map((p) => p.partition);
       for (const p of partitions) if (!topic.partitions[p]) throw HttpError.partitionNotFound(topic.name, p);
@@ -102,25 +69,25 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
       reply.hijack();
       const res = reply.raw;
       const stream = openEventStream(res);
-      await write(res, `retry: 1000\n: positions ${formatPositions(positions)}\n\n`);
+      await writeEvent(res, `retry: 1000\n: positions ${formatPositions(positions)}\n\n`);
       try {
         while (stream.isOpen()) {
           // One bus request per leading broker; each partition's records are written as its answer arrives, one
           // partition at a time (so each event id is the position vector right after that record).
-          const answers = ctx.partitions.fetchMany(
+          const answers = await ctx.fetcher.fetch(
             partitions.map((p) => ({ topicId: topic.id, partition: p, fetchOffset: positions.get(p) ?? 0, maxBytes: 1024 * 1024 })),
-            { maxWaitMs: POLL_WAIT_MS, minBytes: 1, maxBytes: 4 * 1024 * 1024, isolationLevel: 0 },
-            deadline(),
+            { maxWaitMs: POLL_WAIT_MS, minBytes: 1, maxBytes: 4 * 1024 * 1024, isolationLevel: 0, deadline: deadline() },
           );
-          let writing = Promise.resolve();
-          const emit = async (p: number, r: Envelope<FetchReply>): Promise<void> => {
+          for (let i = 0; i < answers.length && stream.isOpen(); i++) {
+            const p = partitions[i];
+            const r = answers[i];
             if (r.meta.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) {
               // The position fell off the log (retention): continue at the log start, as auto.offset.reset=earliest does.
               positions.set(p, r.meta.logStartOffset);
-              return;
+              continue;
             }
-            if (r.meta.errorCode !== KafkaErrorCode.NONE || !r.body) return;
-            const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+            if (r.meta.errorCode !== KafkaErrorCode.NONE || !r.records) continue;
+            const body = r.records;
             const from = positions.get(p) ?? 0;
             const events: string[] = [];
             forEachBatch(body, (_h, s, e) => {
@@ -132,11 +99,9 @@ export const streamRoutes: FastifyPluginAsync<{ ctx: HttpApiContext }> = async (
             });
             for (const event of events) {
               if (!stream.isOpen()) break;
-              await write(res, event);
+              await writeEvent(res, event);
             }
-          };
-          await Promise.all(answers.map((answer, i) => answer.then((r) => (writing = writing.then(() => emit(partitions[i], r))))));
-          await writing;
+          }
         }
       } catch (err) {
         ctx.logger.warn({ err, topic: topic.name }, 'record stream ended');

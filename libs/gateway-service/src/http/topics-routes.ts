@@ -1,19 +1,9 @@
 // Topic administration and partition information.
 import type { FastifyPluginAsync } from 'fastify';
-import {
-  KafkaErrorCode,
-  OffsetSpec,
-  type PartitionInfo,
-  type TopicInfo,
-  type TopicResult,
-} from '@sluice/protocol';
-import type { HttpApiContext } from './http-api.js';
+import { KafkaErrorCode } from '@sluice/protocol';
+import { OffsetSpec, type PartitionInfo, type TopicInfo, type TopicResult } from '@sluice/contracts';
 import { HttpError } from './http-error.js';
 import { errorResponses, partitionParams, partitionSchema, topicParams, topicSchema } from './schemas.js';
-
-interface Ctx {
-  ctx: HttpApiContext;
-}
 
 export function describeTopic(topic: TopicInfo) {
   return {
@@ -33,24 +23,12 @@ function describePartition(p: PartitionInfo) {
   };
 }
 
-export function findTopic(ctx: HttpApiContext, name: string): TopicInfo {
-  const topic = ctx.metadata.view.topicByName(name);
-  if (!topic) throw HttpError.topicNotFound(name);
-  return topic;
-}
-
-export function findPartition(ctx: HttpApiContext, name: string, partition: number): { topic: TopicInfo; info: PartitionInfo } {
-  const topic = findTopic(ctx, name);
-  const info = topic.partitions[partition];
-  if (!info) throw HttpError.partitionNotFound(name, partition);
-  return { topic, info };
-}
-
 function check(result: TopicResult): void {
   if (result.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(result.errorCode, result.errorMessage ?? 'request failed');
 }
 
-export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
+export const topicsRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.cluster;
   const timeoutMs = ctx.config.requestTimeoutMs;
   const offsets = async (topic: TopicInfo, p: number) => {
     const deadline = Date.now() + timeoutMs;
@@ -99,14 +77,14 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
   app.get<{ Params: { topic: string } }>(
     '/topics/:topic',
     { schema: { summary: 'Describe a topic', params: topicParams, response: { 200: topicSchema, ...errorResponses } } },
-    async (request) => describeTopic(findTopic(ctx, request.params.topic)),
+    async (request) => describeTopic(ctx.topic(request.params.topic)),
   );
 
   app.delete<{ Params: { topic: string } }>(
     '/topics/:topic',
     { schema: { summary: 'Delete a topic', params: topicParams, response: { ...errorResponses } } },
     async (request, reply) => {
-      findTopic(ctx, request.params.topic);
+      ctx.topic(request.params.topic);
       const [result] = await ctx.controller.deleteTopics([request.params.topic]);
       check(result);
       return reply.status(204).send();
@@ -124,10 +102,10 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
       },
     },
     async (request) => {
-      findTopic(ctx, request.params.topic);
+      ctx.topic(request.params.topic);
       const [result] = await ctx.controller.createPartitions([{ name: request.params.topic, count: request.body.partitions }]);
       check(result);
-      return describeTopic(findTopic(ctx, request.params.topic));
+      return describeTopic(ctx.topic(request.params.topic));
     },
   );
 
@@ -146,9 +124,9 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
       },
     },
     async (request) => {
-      findTopic(ctx, request.params.topic);
+      ctx.topic(request.params.topic);
       check(await ctx.controller.alterTopicConfigs(request.params.topic, request.body.configs));
-      return describeTopic(findTopic(ctx, request.params.topic));
+      return describeTopic(ctx.topic(request.params.topic));
     },
   );
 
@@ -162,7 +140,7 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
       },
     },
     async (request) => {
-      const topic = findTopic(ctx, request.params.topic);
+      const topic = ctx.topic(request.params.topic);
       return Promise.all(topic.partitions.map(async (p) => ({ ...describePartition(p), ...(await offsets(topic, p.partition)) })));
     },
   );
@@ -171,7 +149,7 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
     '/topics/:topic/partitions/:partition',
     { schema: { summary: 'One partition', params: partitionParams, response: { 200: partitionSchema, ...errorResponses } } },
     async (request) => {
-      const { topic, info } = findPartition(ctx, request.params.topic, request.params.partition);
+      const { topic, info } = ctx.partition(request.params.topic, request.params.partition);
       return { ...describePartition(info), ...(await offsets(topic, info.partition)) };
     },
   );
@@ -189,7 +167,7 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
       },
     },
     async (request) => {
-      const { topic, info } = findPartition(ctx, request.params.topic, request.params.partition);
+      const { topic, info } = ctx.partition(request.params.topic, request.params.partition);
       return offsets(topic, info.partition);
     },
   );
@@ -205,7 +183,7 @@ export const topicsRoutes: FastifyPluginAsync<Ctx> = async (app, { ctx }) => {
       },
     },
     async (request) => {
-      const { topic, info } = findPartition(ctx, request.params.topic, request.params.partition);
+      const { topic, info } = ctx.partition(request.params.topic, request.params.partition);
       const offset = request.query.before === 'latest' ? -1 : Number(request.query.before);
       const r = await ctx.partitions.deleteRecords(topic.id, info.partition, offset, Date.now() + ctx.config.requestTimeoutMs);
       if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'deleting records failed');

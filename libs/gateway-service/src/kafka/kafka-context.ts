@@ -4,11 +4,12 @@
 import type { Bus } from '@sluice/bus';
 import type { MetadataClient } from '@sluice/metadata';
 import type { Logger } from '@sluice/runtime';
-import type { Subjects, TopicInfo } from '@sluice/protocol';
+import type { Subjects, TopicInfo } from '@sluice/contracts';
 import type { GatewayConfig } from '../gateway-config.js';
-import type { ControllerClient } from '../controller-client.js';
-import type { GroupClient } from '../group-client.js';
-import type { PartitionClient } from '../partition-client.js';
+import type { ControllerClient } from '../cluster/controller-client.js';
+import type { FetchMerger } from '../cluster/fetch-merger.js';
+import type { GroupClient } from '../cluster/group-client.js';
+import type { PartitionClient } from '../cluster/partition-client.js';
 import type { SaslAuthenticator } from './sasl.js';
 
 export interface KafkaContext {
@@ -16,6 +17,7 @@ export interface KafkaContext {
   subjects: Subjects;
   metadata: MetadataClient;
   partitions: PartitionClient;
+  fetcher: FetchMerger;
   controller: ControllerClient;
   groups: GroupClient;
   sasl: SaslAuthenticator;

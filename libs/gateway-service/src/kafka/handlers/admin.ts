@@ -1,6 +1,7 @@
 // Topic administration over the Kafka protocol: CreateTopics, DeleteTopics, DescribeConfigs, AlterConfigs and
 // IncrementalAlterConfigs, each forwarded to the controller (ControllerClient) and answered per topic.
-import { ApiKey, kafka, KafkaErrorCode, topicConfigSpecs, type TopicResult } from '@sluice/protocol';
+import { ApiKey, kafka, KafkaErrorCode } from '@sluice/protocol';
+import { topicConfigSpecs, type TopicResult } from '@sluice/contracts';
 import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
 

@@ -1,6 +1,7 @@
 // ApiVersions, Metadata, DescribeCluster and InitProducerId: the cluster as Kafka clients see it (the gateways are its
 // brokers; see kafka-context.ts).
-import { ApiKey, kafka, KafkaErrorCode, topicNameProblem, type TopicInfo } from '@sluice/protocol';
+import { ApiKey, kafka, KafkaErrorCode, topicNameProblem } from '@sluice/protocol';
+import { type TopicInfo } from '@sluice/contracts';
 import { advertisedVersions, defineApi, errorCodeOf, type ApiRegistry } from '../kafka-apis.js';
 import { gatewayFor, kafkaBrokers } from '../kafka-context.js';
 

@@ -1,8 +1,9 @@
 // The consumer-group APIs: FindCoordinator names this gateway; every other group request goes to the group
-// coordinator that owns the group's shard (GroupVerb.kafka), as Kafka bytes, and its answer comes back the same way.
+// coordinator that owns the group's shard (GroupVerbs.kafka), as Kafka bytes, and its answer comes back the same way.
 // Requests about several groups are split per group and the answers merged; ListGroups asks every shard.
-import { ApiKey, groupShard, kafka, KafkaErrorCode, shardOwner } from '@sluice/protocol';
-import type { GroupCall } from '../../group-client.js';
+import { ApiKey, kafka, KafkaErrorCode } from '@sluice/protocol';
+import { groupShard, shardOwner } from '@sluice/contracts';
+import type { GroupCall } from '../../cluster/group-client.js';
 import { defineApi, type RequestInfo } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
 

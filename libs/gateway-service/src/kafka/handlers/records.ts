@@ -1,9 +1,10 @@
 // Produce, Fetch, ListOffsets, DeleteRecords and OffsetForLeaderEpoch: every partition of a request goes to its leader
 // over the bus at the same time.
-import { ApiKey, IsolationLevel, kafka, KafkaErrorCode, wholeBatchesWithin, type TopicInfo } from '@sluice/protocol';
+import { ApiKey, kafka, KafkaErrorCode } from '@sluice/protocol';
+import { IsolationLevel, type TopicInfo } from '@sluice/contracts';
 import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
 import type { KafkaContext } from '../kafka-context.js';
-import type { ProducePart } from '../../partition-client.js';
+import type { ProducePart } from '../../cluster/partition-client.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -106,8 +107,6 @@ interface FetchItem {
   result: kafka.FetchResponsePartitionData;
 }
 
-const hasData = (item: FetchItem): boolean => (item.result.records?.length ?? 0) > 0 || item.result.errorCode !== KafkaErrorCode.NONE;
-
 export const fetchApi = defineApi<kafka.FetchRequest, kafka.FetchResponse>({
   key: ApiKey.Fetch,
   name: 'Fetch',
@@ -137,73 +136,25 @@ export const fetchApi = defineApi<kafka.FetchRequest, kafka.FetchResponse>({
       }
       byTopic.push(group);
     }
-    // One bus message per leading broker for each pass; each partition's answer arrives with its broker's.
-    const fetchMany = (list: FetchItem[], maxWaitMs: number, minBytes: number): Array<Promise<kafka.FetchResponsePartitionData>> =>
-      ctx.partitions
-        .fetchMany(
-          list.map((i) => ({
-            topicId: (i.topic as TopicInfo).id,
-            partition: i.request.partition,
-            fetchOffset: i.request.fetchOffset,
-            maxBytes: Math.min(i.request.partitionMaxBytes, req.maxBytes ?? 0x7fffffff),
-          })),
-          { maxWaitMs, minBytes, maxBytes: req.maxBytes ?? 0x7fffffff, isolationLevel },
-          deadline,
-        )
-        .map((answer, n) =>
-          answer.then(
-            (reply): kafka.FetchResponsePartitionData => ({
-              partitionIndex: list[n].request.partition,
-              errorCode: reply.meta.errorCode,
-              highWatermark: reply.meta.highWatermark,
-              lastStableOffset: reply.meta.lastStableOffset,
-              logStartOffset: reply.meta.logStartOffset,
-              abortedTransactions: isolationLevel === 1 ? [] : null,
-              preferredReadReplica: -1,
-              records: reply.body ? Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength) : EMPTY,
-            }),
-            (err: unknown) => ({ ...list[n].result, errorCode: errorCodeOf(err) }),
-          ),
-        );
+    // One fetch across the leading brokers (first pass, long poll, KIP-74 limits): see FetchMerger.
     const live = items.filter((i) => i.topic);
-    // First every partition without waiting; then, if that is less than minBytes, a long poll on the partitions that
-    // had nothing, answered as soon as enough has arrived or the wait is over.
-    const first = await Promise.all(fetchMany(live, 0, 1));
-    live.forEach((i, n) => (i.result = first[n]));
-    let bytes = live.reduce((n, i) => n + (i.result.records?.length ?? 0), 0);
-    const waiting = live.filter((i) => !hasData(i));
-    if (bytes < Math.max(1, req.minBytes) && req.maxWaitMs > 0 && waiting.length > 0 && !items.some((i) => i.result.errorCode !== KafkaErrorCode.NONE)) {
-      const polls = fetchMany(waiting, req.maxWaitMs, Math.max(1, req.minBytes - bytes));
-      await new Promise<void>((resolve) => {
-        let open = waiting.length;
-        let answered = false;
-        waiting.forEach((item, n) => {
-          void polls[n].then((result) => {
-            if (answered) return;
-            if ((result.records?.length ?? 0) > 0 || result.errorCode !== KafkaErrorCode.NONE) {
-              item.result = result;
-              bytes += result.records?.length ?? 0;
-            }
-            open--;
-            if (bytes >= Math.max(1, req.minBytes) || open === 0) {
-              answered = true;
-              resolve();
-            }
-          });
-        });
-      });
-    }
-    // KIP-74: the partitions' answers in request order share maxBytes (whole batches; the first batch of the first
-    // partition with data comes whole even when larger, so a consumer always makes progress).
-    const maxBytes = req.maxBytes ?? 0x7fffffff;
-    let total = 0;
-    for (const item of items) {
-      const records = item.result.records as Buffer | null | undefined;
-      if (!records || records.length === 0) continue;
-      const kept = wholeBatchesWithin(records, maxBytes - total, total === 0);
-      if (kept.length !== records.length) item.result = { ...item.result, records: kept };
-      total += kept.length;
-    }
+    const answers = await ctx.fetcher.fetch(
+      live.map((i) => ({ topicId: (i.topic as TopicInfo).id, partition: i.request.partition, fetchOffset: i.request.fetchOffset, maxBytes: i.request.partitionMaxBytes })),
+      { maxWaitMs: items.some((i) => !i.topic) ? 0 : req.maxWaitMs, minBytes: req.minBytes, maxBytes: req.maxBytes ?? 0x7fffffff, isolationLevel, deadline },
+    );
+    live.forEach((item, n) => {
+      const { meta, records } = answers[n];
+      item.result = {
+        partitionIndex: item.request.partition,
+        errorCode: meta.errorCode,
+        highWatermark: meta.highWatermark,
+        lastStableOffset: meta.lastStableOffset,
+        logStartOffset: meta.logStartOffset,
+        abortedTransactions: isolationLevel === 1 ? [] : null,
+        preferredReadReplica: -1,
+        records: records ?? EMPTY,
+      };
+    });
     return {
       throttleTimeMs: 0,
       errorCode: KafkaErrorCode.NONE,

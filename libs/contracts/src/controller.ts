@@ -1,8 +1,7 @@
 // Requests to and replies from the controller actor (JSON metadata; only snapshot chunks carry a binary body).
-import type { NodeRole } from './subjects.js';
-import type { TopicInfo } from './metadata.js';
+import type { NodeRole, TopicInfo } from './metadata.js';
 
-export interface RegisterRequest {
+export interface ControllerRegisterRequest {
   role: NodeRole;
   /** The node's requested id; omitted to have the controller assign one. */
   nodeId?: number;
@@ -10,7 +9,7 @@ export interface RegisterRequest {
   ports: Record<string, number>;
   rack?: string | null;
 }
-export interface RegisterReply {
+export interface ControllerRegisterReply {
   nodeId: number;
   incarnation: number;
   /** How often to heartbeat and after how long without one the node is fenced. */
@@ -19,19 +18,22 @@ export interface RegisterReply {
   metadataOffset: number;
 }
 
-export interface HeartbeatRequest {
+export interface ControllerHeartbeatRequest {
   nodeId: number;
   incarnation: number;
 }
-export interface HeartbeatReply {
+export interface ControllerHeartbeatReply {
   /** False when the controller fenced this incarnation: the node must register again. */
   accepted: boolean;
   metadataOffset: number;
 }
 
-export interface UnregisterRequest {
+export interface ControllerUnregisterRequest {
   nodeId: number;
   incarnation: number;
+}
+export interface ControllerUnregisterReply {
+  metadataOffset: number;
 }
 
 /**
@@ -39,14 +41,14 @@ export interface UnregisterRequest {
  * image is about 10 MB of JSON, beyond NATS's message limit). A request without `offset` asks for the current image;
  * the other chunks are asked for by index with the `offset` and `controllerEpoch` the first reply named.
  */
-export interface SnapshotRequest {
+export interface ControllerSnapshotRequest {
   /** Default 0. */
   chunk?: number;
   offset?: number;
   controllerEpoch?: number;
 }
 /** Metadata of one chunk; the chunk's bytes are the message body. */
-export interface SnapshotReply {
+export interface ControllerSnapshotReply {
   /** The image's metadata offset and controller epoch: together they name the snapshot. */
   offset: number;
   controllerEpoch: number;
@@ -67,7 +69,7 @@ export interface CreateTopicSpec {
   replicationFactor: number;
   configs?: Record<string, string>;
 }
-export interface CreateTopicsRequest {
+export interface ControllerCreateTopicsRequest {
   topics: CreateTopicSpec[];
   validateOnly?: boolean;
 }
@@ -78,36 +80,36 @@ export interface TopicResult {
   errorMessage: string | null;
   topic?: TopicInfo;
 }
-export interface CreateTopicsReply {
+export interface ControllerCreateTopicsReply {
   results: TopicResult[];
   metadataOffset: number;
 }
 
-export interface DeleteTopicsRequest {
+export interface ControllerDeleteTopicsRequest {
   names: string[];
 }
-export interface DeleteTopicsReply {
+export interface ControllerDeleteTopicsReply {
   results: TopicResult[];
   metadataOffset: number;
 }
 
-export interface CreatePartitionsRequest {
+export interface ControllerCreatePartitionsRequest {
   /** `count`: the topic's new number of partitions (more than it has). */
   topics: Array<{ name: string; count: number }>;
   validateOnly?: boolean;
 }
-export interface CreatePartitionsReply {
+export interface ControllerCreatePartitionsReply {
   results: TopicResult[];
   metadataOffset: number;
 }
 
-export interface AlterTopicConfigsRequest {
+export interface ControllerAlterTopicConfigsRequest {
   name: string;
   /** Values to set; null removes an override. */
   configs: Record<string, string | null>;
   validateOnly?: boolean;
 }
-export interface AlterTopicConfigsReply {
+export interface ControllerAlterTopicConfigsReply {
   result: TopicResult;
   metadataOffset: number;
 }

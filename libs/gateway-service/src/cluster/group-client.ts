@@ -2,7 +2,8 @@
 // forwards its clients' requests) and the HTTP API (which builds its own): the request travels as the Kafka protocol
 // encodes it, and the answer comes back the same way (see contracts/groups.ts).
 import type { Bus } from '@sluice/bus';
-import { GROUP_SHARDS, GroupVerb, KafkaErrorCode, Reader, Writer, type GroupApiReply, type GroupApiRequest, type Subjects } from '@sluice/protocol';
+import { KafkaErrorCode, Reader, Writer } from '@sluice/protocol';
+import { GROUP_SHARDS, GroupVerbs, type GroupApiRequest, type Subjects } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
 
 export interface GroupCall<Req, Res> {
@@ -30,7 +31,7 @@ export class GroupClient {
     c.write(w, c.version, req);
     const meta: GroupApiRequest = { apiKey: c.apiKey, apiVersion: c.version, clientId: c.clientId ?? 'sluice-gateway', clientHost: c.clientHost ?? '' };
     try {
-      const reply = await this.bus.ask<GroupApiReply>(this.subjects.groupShard(shard, GroupVerb.kafka), meta, { timeoutMs: c.timeoutMs ?? this.timeoutMs, body: w.toBuffer() });
+      const reply = await this.bus.ask(this.subjects.at(GroupVerbs.kafka, shard), meta, { timeoutMs: c.timeoutMs ?? this.timeoutMs, body: w.toBuffer() });
       if (reply.meta.errorCode !== KafkaErrorCode.NONE || !reply.body) return c.failed(reply.meta.errorCode || KafkaErrorCode.UNKNOWN_SERVER_ERROR);
       return c.read(new Reader(Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength)), c.version);
     } catch (err) {

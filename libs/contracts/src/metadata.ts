@@ -1,5 +1,6 @@
 // The cluster metadata image and the deltas the controller publishes to change it.
-import type { NodeRole } from './subjects.js';
+
+export type NodeRole = 'controller' | 'broker' | 'group-coordinator' | 'gateway';
 
 export type NodeState = 'alive' | 'fenced';
 

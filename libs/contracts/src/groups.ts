@@ -2,17 +2,11 @@
 // coordinator, chosen by rendezvous hashing over the coordinators in the controller's metadata, so every node
 // computes the same owner from the same image and a change of coordinators moves as few shards as possible.
 // Gateways forward the Kafka group APIs to the shard's subject with the request body as the Kafka protocol encodes
-// it (`GroupVerb.kafka`); the coordinator answers with the response body at the same version.
-import { murmur2 } from '../murmur2.js';
+// it (`GroupVerbs.kafka`); the coordinator answers with the response body at the same version.
+import { murmur2 } from '@sluice/protocol';
 
 /** Number of group shards; fixed for a cluster (Kafka's offsets.topic.num.partitions, 50). */
 export const GROUP_SHARDS = 50;
-
-export const GroupVerb = {
-  /** A Kafka group API request (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, ...). */
-  kafka: 'kafka',
-} as const;
-export type GroupVerb = (typeof GroupVerb)[keyof typeof GroupVerb];
 
 /** Meta of a forwarded Kafka group request; the body is the request body encoded at `apiVersion`. */
 export interface GroupApiRequest {

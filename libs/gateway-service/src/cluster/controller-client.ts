@@ -2,16 +2,7 @@
 // controller, then waits until this gateway's metadata image has the change, so the caller's next read sees it.
 import type { Bus } from '@sluice/bus';
 import type { MetadataClient } from '@sluice/metadata';
-import {
-  ControllerVerb,
-  type AlterTopicConfigsReply,
-  type CreatePartitionsReply,
-  type CreateTopicSpec,
-  type CreateTopicsReply,
-  type DeleteTopicsReply,
-  type Subjects,
-  type TopicResult,
-} from '@sluice/protocol';
+import { ControllerVerbs, type CreateTopicSpec, type Subjects, type TopicResult } from '@sluice/contracts';
 
 export class ControllerClient {
   constructor(
@@ -22,21 +13,21 @@ export class ControllerClient {
   ) {}
 
   async createTopics(topics: CreateTopicSpec[], validateOnly = false): Promise<TopicResult[]> {
-    const res = await this.bus.ask<CreateTopicsReply>(this.subjects.controller(ControllerVerb.createTopics), { topics, validateOnly }, { timeoutMs: this.timeoutMs });
+    const res = await this.bus.ask(this.subjects.at(ControllerVerbs.createTopics), { topics, validateOnly }, { timeoutMs: this.timeoutMs });
     await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
     return res.meta.results;
   }
 
   async deleteTopics(names: string[]): Promise<TopicResult[]> {
-    const res = await this.bus.ask<DeleteTopicsReply>(this.subjects.controller(ControllerVerb.deleteTopics), { names }, { timeoutMs: this.timeoutMs });
+    const res = await this.bus.ask(this.subjects.at(ControllerVerbs.deleteTopics), { names }, { timeoutMs: this.timeoutMs });
     await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
     return res.meta.results;
   }
 
   /** Grows topics to `count` partitions each. */
   async createPartitions(topics: Array<{ name: string; count: number }>, validateOnly = false): Promise<TopicResult[]> {
-    const res = await this.bus.ask<CreatePartitionsReply>(
-      this.subjects.controller(ControllerVerb.createPartitions),
+    const res = await this.bus.ask(
+      this.subjects.at(ControllerVerbs.createPartitions),
       { topics, validateOnly },
       { timeoutMs: this.timeoutMs },
     );
@@ -46,8 +37,8 @@ export class ControllerClient {
 
   /** Sets configs (null removes an override). */
   async alterTopicConfigs(name: string, configs: Record<string, string | null>, validateOnly = false): Promise<TopicResult> {
-    const res = await this.bus.ask<AlterTopicConfigsReply>(
-      this.subjects.controller(ControllerVerb.alterTopicConfigs),
+    const res = await this.bus.ask(
+      this.subjects.at(ControllerVerbs.alterTopicConfigs),
       { name, configs, validateOnly },
       { timeoutMs: this.timeoutMs },
     );

@@ -1,0 +1,7 @@
+export { Subjects } from './subjects.js';
+export { ControllerVerbs, BrokerVerbs, GroupVerbs } from './verbs.js';
+export type * from './metadata.js';
+export * from './controller.js';
+export * from './broker.js';
+export * from './groups.js';
+export * from './topic-configs.js';
