@@ -1,13 +1,13 @@
 // The partition log: an ordered list of segments on disk holding RecordBatch v2 bytes exactly as produced, with
 // offsets stamped by the leader (Kafka's UnifiedLog and LocalLog in one). See README.md for its guarantees.
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatchField, decodeRecords, forEachBatch, kafkaError, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE, SluiceError, stampBatches, validateBatches, type BatchesSummary } from '@sluice/protocol';
-import { writeFileAtomically } from './atomic-file.js';
 import { defaultFilePool, FileRetiredError, type FilePool } from './file-pool.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { producerBatchAt, ProducerState, type ProducerBatch } from './producer-state.js';
-import { buildOffsetMap, cleanGroup, type CleanerContext } from './log-cleaner.js';
+import { compactSegments, finishInterruptedSwaps, removeSwappedOut, swapFiles, type CompactionResult } from './log-compaction.js';
+import { CLEAN_MARKER, loadIndexes, openSegments, readCheckpoint, rebuildEpochs, replayProducerState, writeCheckpoint, type CheckpointName } from './log-loader.js';
 import { BatchCursor, LogSegment, scanBatches, segmentFileName, type BatchInfo } from './segment.js';
 
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
@@ -68,12 +68,6 @@ export interface ReadResult {
   bytes: Buffer;
 }
 
-export interface CompactionResult {
-  segmentsRewritten: number;
-  recordsRemoved: number;
-  bytesBefore: number;
-  bytesAfter: number;
-}
 
 interface PendingAppend {
   bytes: Buffer;
@@ -89,10 +83,6 @@ interface PendingAppend {
 
 /** Most bytes one writev carries. */
 const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
-const CLEAN_MARKER = '.clean-shutdown';
-const SEGMENT_FILE = /^(\d{20})\.log$/;
-const CLEANED_FILE = /^(\d{20})\.log\.(\d+)\.cleaned$/;
-const DELETED_FILE = /^(\d{20})\.log\.deleted$/;
 
 function segmentIndexFor(segments: readonly LogSegment[], offset: number): number {
   let lo = 0;
@@ -197,136 +187,35 @@ export class PartitionLog {
 
   private async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    await this.finishInterruptedSwaps();
-    const names = (await readdir(this.dir)).filter((n) => SEGMENT_FILE.test(n)).sort();
-    const clean = await stat(join(this.dir, CLEAN_MARKER)).then(
-      () => true,
-      () => false,
-    );
-    await unlink(join(this.dir, CLEAN_MARKER)).catch(() => undefined);
-    const segments: LogSegment[] = [];
-    for (const name of names) {
-      const segment = new LogSegment(join(this.dir, name), Number(name.slice(0, 20)));
-      segment.size = (await stat(segment.path)).size;
-      segments.push(segment);
-    }
-    for (let i = 0; i + 1 < segments.length; i++) segments[i].nextOffset = segments[i + 1].baseOffset;
+    await finishInterruptedSwaps(this.dir);
+    const { segments, clean } = await openSegments(this.dir, this.files, this.config.indexIntervalBytes);
     this.segments = segments;
     if (segments.length === 0) await this.roll(0);
-    else await this.recoverActive(segments[segments.length - 1], clean);
-    this.startOffset = Math.min(Math.max(this.segments[0].baseOffset, await this.readCheckpoint('log-start-offset')), this.logEndOffset);
+    this.startOffset = Math.min(Math.max(this.segments[0].baseOffset, await readCheckpoint(this.dir, 'log-start-offset')), this.logEndOffset);
     // The checkpoint lags behind the high watermark (it is written periodically): records above it are on disk but
     // not yet known to be committed, until the leader decides (a leader that is its own ISR moves it to the log end).
-    this.checkpointedHw = await this.readCheckpoint('highwatermark');
+    this.checkpointedHw = await readCheckpoint(this.dir, 'highwatermark');
     this.setHighWatermark(this.checkpointedHw);
-    this.firstDirtyOffset = Math.max(this.startOffset, await this.readCheckpoint('cleaner-offset-checkpoint'));
+    this.firstDirtyOffset = Math.max(this.startOffset, await readCheckpoint(this.dir, 'cleaner-offset-checkpoint'));
     const { cache, found } = await LeaderEpochCache.load(this.dir);
     this.epochs = cache;
-    if (!found && this.logEndOffset > this.startOffset) await this.rebuildEpochs();
+    if (!found && this.logEndOffset > this.startOffset) await rebuildEpochs(this.segments, this.files, this.epochs, this.startOffset);
     await this.epochs.truncateFromEnd(this.logEndOffset);
     await this.loadProducerState();
     this.dirty = !clean && this.logEndOffset > 0;
   }
 
-  /**
-   * The newest producer-state snapshot between the first segment's base and the log end, then the batches after it;
-   * without one, the batches from the first segment on (as Kafka replays from the log start). A snapshot older than
-   * the first segment is not used: the batches between it and the first segment are gone, so a producer's newer
-   * batches there would be missing and its state stale (its next sequence refused). A producer whose batches are all
-   * gone starts unknown, which accepts its next sequence, as Kafka does.
-   */
-  private async loadProducerState(): Promise<void> {
-    const first = this.segments[0].baseOffset;
-    const snapshot = await this.producers.loadSnapshot(this.dir, first, this.logEndOffset);
-    const from = snapshot >= 0 ? snapshot : first;
-    for (const segment of this.segments) {
-      if (segment.nextOffset <= from) continue;
-      await this.files.use(segment, (handle) =>
-        scanBatches(handle, 0, segment.size, { withBytes: true }, (b, bytes) => {
-          if (b.baseOffset < from || !bytes) return;
-          const producer = producerBatchAt(bytes);
-          if (producer) this.producers.apply(producer, b.baseOffset, b.lastOffset);
-        }),
-      );
-    }
+  /** Producer state as of the log end: see replayProducerState. */
+  private loadProducerState(): Promise<void> {
+    return replayProducerState(this.dir, this.segments, this.files, this.producers, this.logEndOffset);
   }
 
-  /**
-   * The active segment after a clean shutdown loads its index files and reads only past the last index entry;
-   * after a crash it is checked batch by batch (length and CRC) and a torn or corrupt tail is cut off.
-   */
-  private async recoverActive(segment: LogSegment, clean: boolean): Promise<void> {
-    const fileSize = segment.size;
-    let from = 0;
-    if (clean && (await segment.readIndexes())) {
-      from = segment.offsetIndex?.floorPosition(Number.MAX_SAFE_INTEGER) ?? 0;
-      segment.nextOffset = segment.baseOffset;
-      segment.size = from;
-    } else segment.resetIndexes();
-    const scan = await this.files.use(segment, (handle) =>
-      scanBatches(handle, from, fileSize, { crc: !clean }, (b) => segment.track(b, this.config.indexIntervalBytes)),
-    );
-    if (scan.end < fileSize) await this.files.use(segment, (handle) => handle.truncate(scan.end));
-    segment.size = scan.end;
-    // The index files on disk describe the segment as it was at the last clean close; they are rewritten at roll or close.
+  private loadIndexes(segment: LogSegment): Promise<void> {
+    return loadIndexes(segment, this.files, this.config.indexIntervalBytes);
   }
 
-  /** Closed segments load their indexes on first use, rebuilding them by a scan when the files are missing or bad. */
-  private async loadIndexes(segment: LogSegment): Promise<void> {
-    if (segment.offsetIndex) return;
-    if (await segment.readIndexes()) return;
-    const nextOffset = segment.nextOffset;
-    const size = segment.size;
-    segment.resetIndexes();
-    const scan = await this.files.use(segment, (handle) => scanBatches(handle, 0, size, {}, (b) => segment.track(b, this.config.indexIntervalBytes)));
-    if (scan.torn) throw kafkaError('KAFKA_STORAGE_ERROR', `${segment.path} has a bad batch at byte ${scan.end}`);
-    segment.nextOffset = nextOffset;
-    segment.size = size;
-    await segment.writeIndexes();
-  }
-
-  /** Completes or undoes a compaction swap a crash interrupted (see swapIn). */
-  private async finishInterruptedSwaps(): Promise<void> {
-    const names = await readdir(this.dir);
-    const bases = (re: RegExp): number[] => names.flatMap((n) => (re.exec(n) ? [Number(re.exec(n)?.[1])] : []));
-    const deleted = bases(DELETED_FILE);
-    for (const name of names) {
-      const m = CLEANED_FILE.exec(name);
-      if (!m) continue;
-      const first = Number(m[1]);
-      const end = Number(m[2]);
-      const path = join(this.dir, name);
-      if (!deleted.some((b) => b >= first && b < end)) {
-        await rm(path, { force: true });
-        continue;
-      }
-      // The swap had begun, so the cleaned file was complete and synced: finish it.
-      for (const base of bases(SEGMENT_FILE).filter((b) => b >= first && b < end)) {
-        await new LogSegment(join(this.dir, segmentFileName(base)), base).removeFiles();
-      }
-      await new LogSegment(join(this.dir, segmentFileName(first)), first).removeIndexFiles();
-      await rename(path, join(this.dir, segmentFileName(first)));
-    }
-    for (const base of deleted) await rm(join(this.dir, segmentFileName(base, '.log.deleted')), { force: true });
-    for (const name of names.filter((n) => n.endsWith('.tmp'))) await rm(join(this.dir, name), { force: true });
-  }
-
-  private async rebuildEpochs(): Promise<void> {
-    for (const segment of this.segments) {
-      const pending: BatchInfo[] = [];
-      await this.files.use(segment, (handle) => scanBatches(handle, 0, segment.size, {}, (b) => void pending.push(b)));
-      for (const b of pending) if (b.lastOffset >= this.startOffset) await this.epochs.assign(b.leaderEpoch, Math.max(b.baseOffset, this.startOffset));
-    }
-  }
-
-  private async readCheckpoint(name: string): Promise<number> {
-    const text = await readFile(join(this.dir, name), 'utf8').catch(() => '0');
-    const n = Number(text.trim());
-    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
-  }
-
-  private async writeCheckpoint(name: string, value: number): Promise<void> {
-    await writeFileAtomically(join(this.dir, name), `${value}\n`);
+  private writeCheckpoint(name: CheckpointName, value: number): Promise<void> {
+    return writeCheckpoint(this.dir, name, value);
   }
 
   private async writeHighWatermarkCheckpoint(): Promise<void> {
@@ -798,25 +687,19 @@ export class PartitionLog {
     this.cleaning = true;
     try {
       const dirtyEnd = this.active.baseOffset;
-      const ctx: CleanerContext = {
-        files: this.files,
-        firstDirtyOffset: this.firstDirtyOffset,
-        logStartOffset: this.startOffset,
-        tombstoneHorizonMs: nowMs - this.config.deleteRetentionMs,
-        indexIntervalBytes: this.config.indexIntervalBytes,
-      };
-      const map = await buildOffsetMap(closedSegments, ctx);
-      const result: CompactionResult = { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
-      for (const group of this.groupForCleaning(closedSegments)) {
-        const groupEnd = group[group.length - 1].nextOffset;
-        const cleaned = await cleanGroup(group, groupEnd, map, ctx);
-        const swapped = await this.exclusive(() => this.swapIn(group, cleaned.segment, cleaned.tempPath));
-        if (!swapped) continue;
-        result.segmentsRewritten += group.length;
-        result.recordsRemoved += cleaned.removedRecords;
-        result.bytesBefore += group.reduce((n, s) => n + s.size, 0);
-        result.bytesAfter += cleaned.segment.size;
-      }
+      const result = await compactSegments(
+        {
+          files: this.files,
+          closedSegments,
+          firstDirtyOffset: this.firstDirtyOffset,
+          logStartOffset: this.startOffset,
+          segmentBytes: this.config.segmentBytes,
+          deleteRetentionMs: this.config.deleteRetentionMs,
+          indexIntervalBytes: this.config.indexIntervalBytes,
+          swapIn: (group, cleaned, tempPath) => this.exclusive(() => this.swapIn(group, cleaned, tempPath)),
+        },
+        nowMs,
+      );
       this.firstDirtyOffset = Math.max(this.firstDirtyOffset, dirtyEnd);
       await this.writeCheckpoint('cleaner-offset-checkpoint', this.firstDirtyOffset);
       return result;
@@ -825,29 +708,7 @@ export class PartitionLog {
     }
   }
 
-  /** Consecutive closed segments whose sizes add up to at most segment.bytes are rewritten into one. */
-  private groupForCleaning(segments: readonly LogSegment[]): LogSegment[][] {
-    const groups: LogSegment[][] = [];
-    let group: LogSegment[] = [];
-    let bytes = 0;
-    for (const s of segments) {
-      if (group.length > 0 && bytes + s.size > this.config.segmentBytes) {
-        groups.push(group);
-        group = [];
-        bytes = 0;
-      }
-      group.push(s);
-      bytes += s.size;
-    }
-    if (group.length > 0) groups.push(group);
-    return groups;
-  }
-
-  /**
-   * Replaces `group` by the cleaned segment, crash-safely: the old files are renamed `.deleted` (their indexes
-   * removed), then the cleaned file takes the first one's name, then the old files go. A crash at any point leaves
-   * either the old segments or the new one (load() finishes a swap whose renames had begun).
-   */
+  /** A cleaned segment in place of `group` (see swapFiles), unless the log changed meanwhile. */
   private async swapIn(group: readonly LogSegment[], cleaned: LogSegment, tempPath: string): Promise<boolean> {
     const at = this.segments.indexOf(group[0]);
     if (this.closed || at < 0 || group.some((s, i) => this.segments[at + i] !== s)) {
@@ -855,15 +716,9 @@ export class PartitionLog {
       return false;
     }
     this.dirty = true;
-    for (const s of group) await this.files.retire(s);
-    for (const s of group) {
-      await s.removeIndexFiles();
-      await rename(s.path, `${s.path}.deleted`);
-    }
-    await rename(tempPath, cleaned.path);
-    await cleaned.writeIndexes();
+    await swapFiles(group, cleaned, tempPath, this.files);
     this.segments = [...this.segments.slice(0, at), cleaned, ...this.segments.slice(at + group.length)];
-    for (const s of group) await rm(`${s.path}.deleted`, { force: true });
+    await removeSwappedOut(group);
     return true;
   }
 
