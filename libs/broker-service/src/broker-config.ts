@@ -44,6 +44,18 @@ export const brokerConfig = defineConfig('broker', {
     default: 1024 * 1024 + 12,
     min: 64,
   }),
+  replicaLagTimeMaxMs: v.int('SLUICE_REPLICA_LAG_TIME_MAX_MS', 'A follower that has not caught up with its leader for this long leaves the ISR (replica.lag.time.max.ms)', {
+    default: 30_000,
+    min: 100,
+  }),
+  replicaFetchWaitMaxMs: v.int('SLUICE_REPLICA_FETCH_WAIT_MAX_MS', 'How long a follower’s fetch waits at the leader for new data (replica.fetch.wait.max.ms)', {
+    default: 500,
+    min: 1,
+  }),
+  replicaFetchMaxBytes: v.int('SLUICE_REPLICA_FETCH_MAX_BYTES', 'Most bytes one follower fetch brings from a leader, over all its partitions (must fit in a NATS message)', {
+    default: 4 * 1024 * 1024,
+    min: 1024,
+  }),
   maxInFlight: v.int('SLUICE_BROKER_MAX_IN_FLIGHT', 'Requests of each kind (produce, list-offsets, ...) the broker works on at once, from all gateways; more wait in arrival order', {
     default: 256,
     min: 1,

@@ -69,8 +69,12 @@ export class Broker implements RunningService {
     this.brokerId = registration.nodeId;
     if (!stored) await writeIdentity(this.config.dataDir, { brokerId: this.brokerId, clusterId: subjects.clusterId });
 
+    const session = this.session;
     const replicas = new ReplicaManager({
+      bus,
+      subjects,
       brokerId: this.brokerId,
+      incarnation: () => session.registered?.incarnation ?? -1,
       config: this.config,
       logs: this.logs,
       logger: logger.child({ brokerId: this.brokerId }),
@@ -84,6 +88,7 @@ export class Broker implements RunningService {
     await replicas.scheduleReconcile();
     await this.logs.removeOrphans(new Set([...replicas.partitions()].map((p) => p.log.dir)), (topicId) => this.metadata.view.topicById(topicId) !== undefined);
     this.actors = serveBrokerVerbs({ bus, subjects, brokerId: this.brokerId, config: this.config, replicas });
+    replicas.startIsrChecks();
     this.logs.startBackgroundWork(() => this.managedLogs());
     this.ready = true;
     logger.info({ brokerId: this.brokerId, partitions: replicas.size }, 'broker ready');
@@ -102,14 +107,23 @@ export class Broker implements RunningService {
     };
   }
 
+  /**
+   * Controlled shutdown: the broker leaves the cluster first, so the controller moves its leaderships to in-sync
+   * followers (a rolling restart keeps every partition available); once this broker's metadata shows it, requests still
+   * parked here answer (NOT_LEADER_OR_FOLLOWER: clients go to the new leaders), then fetchers and logs close.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    const left = await this.session?.stop();
+    if (left !== undefined && this.replicas) {
+      await this.metadata.waitForOffset(left, 5000).catch(() => undefined);
+      await this.replicas.scheduleReconcile();
+    }
     this.metadata.close();
     await Promise.all(this.actors.map((a) => a.stop()));
     await this.replicas?.stop();
     await this.logs.stop(this.managedLogs());
-    await this.session?.stop();
     await this.lock?.release();
     this.deps.logger.info({ brokerId: this.brokerId }, 'broker stopped');
   }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bus, InProcessTransport } from '@sluice/bus';
 import { buildRecordBatch, KafkaErrorCode, type SluiceError } from '@sluice/protocol';
-import { BrokerVerbs, OffsetSpec, Subjects, topicConfigSpec } from '@sluice/contracts';
+import { BrokerVerbs, OffsetSpec, Subjects, topicConfigSpec, type PartitionInfo } from '@sluice/contracts';
 import { createLogger, createMetricsRegistry } from '@sluice/runtime';
 import { FilePool, PartitionLog } from '@sluice/storage';
 import { tempDir, waitFor, type TempDir } from '@sluice/testing';
@@ -80,19 +80,25 @@ describe('broker identity on disk', () => {
   });
 });
 
+/** A Partition of broker 1 over `log`, with a fake controller for its ISR changes. */
+function partitionOf(log: PartitionLog, info: PartitionInfo, o: { min?: number; lagMs?: number; alterIsr?: (isr: number[]) => PartitionInfo | undefined } = {}): Partition {
+  return new Partition({
+    topicId: 't',
+    topicName: 't',
+    brokerId: 1,
+    info,
+    log,
+    logger: createLogger({ service: 'broker', level: 'silent' }),
+    metrics: createBrokerMetrics(createMetricsRegistry('broker'), () => 1),
+    minInsyncReplicas: () => o.min ?? 1,
+    replicaLagTimeMaxMs: o.lagMs ?? 30_000,
+    alterIsr: async (_p, isr) => o.alterIsr?.(isr),
+  });
+}
+
 describe('partition', () => {
   const info = { partition: 0, leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1], isr: [1] };
-  const partitionOn = (log: PartitionLog) =>
-    new Partition({
-      topicId: 't',
-      topicName: 't',
-      brokerId: 1,
-      info,
-      log,
-      logger: createLogger({ service: 'broker', level: 'silent' }),
-      metrics: createBrokerMetrics(createMetricsRegistry('broker'), () => 1),
-      minInsyncReplicas: () => 1,
-    });
+  const partitionOn = (log: PartitionLog) => partitionOf(log, info);
 
   it('serves everything in its log once it leads, after a crash left the high-watermark checkpoint behind', async () => {
     const dir = await tempDir();
@@ -105,7 +111,7 @@ describe('partition', () => {
       expect([log.logEndOffset, log.highWatermark]).toEqual([2, 0]);
       const partition = partitionOn(log);
       expect((await partition.listOffsets(OffsetSpec.latest, -1)).errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
-      expect(partition.applyInfo(info)).toBe('leader');
+      expect(await partition.applyInfo(info)).toBe('leader');
       expect(await partition.listOffsets(OffsetSpec.latest, -1)).toMatchObject({ errorCode: 0, offset: 2, highWatermark: 2 });
       partition.close();
       await log.close();
@@ -122,7 +128,7 @@ describe('partition', () => {
       const partition = partitionOn(log);
       const batch = () => buildRecordBatch([{ value: Buffer.from('x') }]);
       expect((await partition.produce(1, -1, batch(), 1000)).errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
-      partition.applyInfo(info);
+      await partition.applyInfo(info);
       expect((await partition.produce(-1, 1, batch(), 1000)).errorCode).toBe(0);
       expect((await partition.produce(1, 0, batch(), 1000)).errorCode).toBe(KafkaErrorCode.FENCED_LEADER_EPOCH);
       expect((await partition.produce(1, 2, batch(), 1000)).errorCode).toBe(KafkaErrorCode.UNKNOWN_LEADER_EPOCH);
@@ -130,7 +136,7 @@ describe('partition', () => {
       // Leadership moves away: reads are refused and a parked fetch wakes.
       let woken = false;
       partition.onNewData(() => (woken = true));
-      partition.applyInfo({ ...info, leader: 2, leaderEpoch: 2 });
+      await partition.applyInfo({ ...info, leader: 2, leaderEpoch: 2 });
       expect(woken).toBe(true);
       expect((await partition.read(0, 1 << 20, -1)).meta.errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
       partition.close();
@@ -138,6 +144,95 @@ describe('partition', () => {
       await log.close();
       await dir.remove();
     }
+  });
+});
+
+describe('partition replication (as leader)', () => {
+  const info = { partition: 0, leader: 1, leaderEpoch: 3, partitionEpoch: 5, replicas: [1, 2, 3], isr: [1, 2, 3] };
+  let dir: TempDir;
+  let log: PartitionLog;
+  const proposals: number[][] = [];
+  let answer: (isr: number[]) => PartitionInfo | undefined = () => undefined;
+  const leaderOn = (min = 2, lagMs = 30_000) =>
+    partitionOf(log, info, {
+      min,
+      lagMs,
+      alterIsr: (isr) => {
+        proposals.push(isr);
+        return answer(isr);
+      },
+    });
+  const batch = (v: string) => buildRecordBatch([{ value: Buffer.from(v) }]);
+  beforeEach(async () => {
+    dir = await tempDir();
+    log = await PartitionLog.open(dir.path);
+    proposals.length = 0;
+    answer = () => undefined;
+  });
+  afterEach(async () => {
+    await log.close();
+    await dir.remove();
+  });
+
+  it('answers acks=all once every in-sync follower has fetched past the batch; the high watermark is the ISR minimum', async () => {
+    const p = leaderOn();
+    await p.applyInfo(info);
+    let done = false;
+    const write = p.produce(-1, 3, batch('a'), 5000).then((r) => ((done = true), r));
+    await waitFor(() => log.logEndOffset === 1);
+    expect(log.highWatermark).toBe(0);
+    // Follower 2 fetches (gets the batch), then comes back with its new log end.
+    expect((await p.readForFollower(2, 0, -1, 3, 1 << 20)).bytes.length).toBeGreaterThan(0);
+    await p.readForFollower(2, 1, 3, 3, 1 << 20);
+    expect(log.highWatermark).toBe(0);
+    expect(done).toBe(false);
+    await p.readForFollower(3, 1, 3, 3, 1 << 20);
+    expect(log.highWatermark).toBe(1);
+    expect((await write).errorCode).toBe(0);
+  });
+
+  it('refuses acks=all below min.insync.replicas, and fails a waiting write when the ISR shrinks below it', async () => {
+    const p = leaderOn(2);
+    await p.applyInfo({ ...info, isr: [1] });
+    expect((await p.produce(-1, 3, batch('a'), 5000)).errorCode).toBe(KafkaErrorCode.NOT_ENOUGH_REPLICAS);
+    expect((await p.produce(1, 3, batch('b'), 5000)).errorCode).toBe(0);
+    await p.applyInfo({ ...info, partitionEpoch: 6 });
+    const waiting = p.produce(-1, 3, batch('c'), 5000);
+    await waitFor(() => log.logEndOffset === 2);
+    await p.applyInfo({ ...info, isr: [1], partitionEpoch: 7 });
+    expect((await waiting).errorCode).toBe(KafkaErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+  });
+
+  it('tells a follower whose history diverges where to truncate, refuses non-replicas and stale epochs', async () => {
+    const p = leaderOn();
+    await log.append(batch('old'), 1);
+    await p.applyInfo(info);
+    await p.produce(1, 3, batch('new'), 5000);
+    // The follower has epoch 2 up to offset 5: the leader never had epoch 2; its epoch 1 ended at 1.
+    expect((await p.readForFollower(2, 5, 2, 3, 1 << 20)).meta.divergingEpoch).toEqual({ epoch: 1, endOffset: 1 });
+    expect((await p.readForFollower(2, 1, 1, 3, 1 << 20)).meta.divergingEpoch).toBeUndefined();
+    expect((await p.readForFollower(9, 0, -1, 3, 1 << 20)).meta.errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect((await p.readForFollower(2, 0, -1, 2, 1 << 20)).meta.errorCode).toBe(KafkaErrorCode.FENCED_LEADER_EPOCH);
+    expect((await p.readForFollower(2, 99, -1, 3, 1 << 20)).meta.errorCode).toBe(KafkaErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+
+  it('asks the controller to drop a follower that stopped catching up, and to add back one that caught up', async () => {
+    const p = leaderOn(1, 200);
+    await p.applyInfo(info);
+    await p.produce(1, 3, batch('a'), 5000);
+    await p.readForFollower(2, 1, 3, 3, 1 << 20);
+    await new Promise((r) => setTimeout(r, 250));
+    await p.readForFollower(2, 1, 3, 3, 1 << 20);
+    answer = (isr) => ({ ...info, isr, partitionEpoch: 6 });
+    p.maybeShrinkIsr(Date.now());
+    await waitFor(() => p.isr.length === 2);
+    expect(proposals).toEqual([[1, 2]]);
+    expect(log.highWatermark).toBe(1);
+    // Follower 3 comes back and reaches the high watermark: it is proposed for the ISR again.
+    answer = (isr) => ({ ...info, isr: [1, 2, 3].filter((b) => isr.includes(b)), partitionEpoch: 7 });
+    await p.readForFollower(3, 1, 3, 3, 1 << 20);
+    await waitFor(() => p.isr.length === 3);
+    expect(proposals).toEqual([[1, 2], [1, 2, 3]]);
   });
 });
 

@@ -1,7 +1,10 @@
 // One partition replica on this broker, as Kafka's Partition: its log, its role (leader, follower, or neither), the
 // leader epoch, the in-sync replicas and the high watermark, and the requests parked on it — produces with acks=all
-// waiting for the high watermark to pass their batches, and fetches waiting for new data. Requests that carry another
-// leader epoch are fenced. Record batches stay bytes from request to disk to reply.
+// waiting for the high watermark to pass their batches, consumer fetches waiting for it to move, followers' fetches
+// waiting for new data. As leader it tracks each follower's log end and when it last caught up, keeps the high
+// watermark at the smallest log end over the in-sync replicas, and asks the controller to shrink or expand the ISR.
+// As follower it takes the leader's batches unchanged and truncates where its history diverges. Requests that carry
+// another leader epoch are fenced. Record batches stay bytes from request to disk to reply.
 import { BatchRejection, KafkaErrorCode, SluiceError } from '@sluice/protocol';
 import {
   OffsetSpec,
@@ -11,6 +14,7 @@ import {
   type PartitionInfo,
   type PartitionOffsetResult,
   type PartitionProduceResult,
+  type PartitionReplicaFetchResult,
 } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
 import type { PartitionLog } from '@sluice/storage';
@@ -30,6 +34,30 @@ export interface PartitionOptions {
   metrics: BrokerMetrics;
   /** The topic's min.insync.replicas, read when an acks=all write arrives (the config may change). */
   minInsyncReplicas: () => number;
+  /** A follower not caught up for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
+  replicaLagTimeMaxMs: number;
+  /**
+   * Asks the controller for a new ISR (AlterPartition, checked against the leader and partition epochs). Resolves with
+   * the partition as the controller now has it, or undefined when it was refused (the metadata will say why).
+   */
+  alterIsr: (partition: Partition, newIsr: number[]) => Promise<PartitionInfo | undefined>;
+}
+
+/** What the leader knows of one follower (Kafka's Replica state). */
+interface FollowerState {
+  /** Its log end offset as its last fetch said, -1 before the first fetch under this leadership. */
+  logEndOffset: number;
+  /** When it last had everything the leader had (or was in the ISR when this broker took over). */
+  lastCaughtUpTime: number;
+  /** The leader's log end at the follower's previous fetch, and when that was. */
+  lastFetchLeaderLogEndOffset: number;
+  lastFetchTime: number;
+}
+
+/** A follower's fetch of this partition, as the leader answers it. */
+export interface FollowerRead {
+  meta: PartitionReplicaFetchResult;
+  bytes: Buffer;
 }
 
 /** A produce with acks=all waiting for the high watermark to pass `endOffset`. */
@@ -47,8 +75,16 @@ export interface PartitionRead {
 export class Partition {
   private info: PartitionInfo;
   private currentRole: PartitionRole = 'none';
-  /** Fetches parked until new data is readable (or their wait ends); woken all at once. */
+  /** Consumer fetches parked until new data is readable (the high watermark moves), or the role changes. */
   private readonly dataWaiters = new Set<() => void>();
+  /** Followers' fetches parked until new data is appended, or the role changes. */
+  private readonly appendWaiters = new Set<() => void>();
+  /** As leader: the other replicas' positions. */
+  private readonly followers = new Map<number, FollowerState>();
+  /** As leader: the ISR asked of the controller and not answered yet (Kafka's pending ISR state). */
+  private pendingIsr: number[] | undefined;
+  /** As leader: the log end when this leadership began; a follower joins the ISR only once past it. */
+  private leaderEpochStartOffset = 0;
   /** acks=all produces in offset order, completed as the high watermark passes them. */
   private parkedProduces: ParkedProduce[] = [];
   readonly log: PartitionLog;
@@ -75,26 +111,67 @@ export class Partition {
   get leaderEpoch(): number {
     return this.info.leaderEpoch;
   }
+  get partitionEpoch(): number {
+    return this.info.partitionEpoch;
+  }
+
+  get leaderId(): number {
+    return this.info.leader;
+  }
+  get isr(): readonly number[] {
+    return this.info.isr;
+  }
+  get replicas(): readonly number[] {
+    return this.info.replicas;
+  }
 
   /**
-   * The controller's view of this partition changed: becomes leader, stops leading, or learns a new epoch or ISR.
-   * Returns the role change, if any, for the caller to log.
+   * The controller's view of this partition changed: becomes leader, follower or neither, or learns a new epoch or
+   * ISR. Returns the role change, if any, for the caller to log.
    */
-  applyInfo(info: PartitionInfo): PartitionRole | undefined {
+  async applyInfo(info: PartitionInfo): Promise<PartitionRole | undefined> {
     const previous = this.currentRole;
+    const previousEpoch = this.info.leaderEpoch;
+    // A controller answer to this leader's own ISR change may be newer than the delta that brings it: never go back.
+    if (info.leaderEpoch === this.info.leaderEpoch && info.partitionEpoch < this.info.partitionEpoch) return undefined;
     this.info = info;
-    const next: PartitionRole = info.leader === this.options.brokerId ? 'leader' : info.replicas.includes(this.options.brokerId) ? 'follower' : 'none';
+    const brokerId = this.options.brokerId;
+    const next: PartitionRole = info.leader === brokerId ? 'leader' : info.replicas.includes(brokerId) ? 'follower' : 'none';
     this.currentRole = next;
-    if (next === 'leader') {
-      // Taking over: what the log recovered may lie above its high-watermark checkpoint (after a crash, everything
-      // since the last checkpoint); as in Kafka, a leader whose ISR is itself alone commits all of it at once.
-      this.maybeIncrementHighWatermark();
-    } else if (previous === 'leader') {
-      this.failParkedProduces(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${this.options.brokerId} is no longer the leader`);
+    if (next === 'leader' && (previous !== 'leader' || info.leaderEpoch !== previousEpoch)) {
+      await this.log.beginLeaderEpoch(info.leaderEpoch);
+      this.becomeLeader();
+    } else if (next !== 'leader' && previous === 'leader') {
+      this.followers.clear();
+      this.pendingIsr = undefined;
+      this.failParkedProduces(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${brokerId} is no longer the leader`);
       this.wakeFetches();
+      this.wakeFollowerFetches();
+    } else if (next === 'leader') {
+      // Still leading: the ISR may have changed (through this leader's request or a broker's fencing).
+      if (this.pendingIsr && sameMembers(this.pendingIsr, info.isr)) this.pendingIsr = undefined;
+      this.checkParkedAgainstIsr();
+      this.maybeIncrementHighWatermark();
     }
-    if (next === 'leader' && previous === 'leader') this.checkParkedAgainstIsr();
     return next === previous ? undefined : next;
+  }
+
+  /**
+   * Taking over as leader (Kafka's makeLeader): the followers' positions start unknown, those in the ISR counted as
+   * caught up now (so they are not dropped before their first fetch), and the high watermark moves only as the ISR
+   * reports — at once when the ISR is this leader alone, which commits everything its log recovered (after a crash,
+   * what lies above the high-watermark checkpoint).
+   */
+  private becomeLeader(): void {
+    const now = Date.now();
+    this.followers.clear();
+    this.pendingIsr = undefined;
+    this.leaderEpochStartOffset = this.log.logEndOffset;
+    for (const id of this.info.replicas) {
+      if (id === this.options.brokerId) continue;
+      this.followers.set(id, { logEndOffset: -1, lastCaughtUpTime: this.info.isr.includes(id) ? now : 0, lastFetchLeaderLogEndOffset: -1, lastFetchTime: 0 });
+    }
+    this.maybeIncrementHighWatermark();
   }
 
   /** Stops serving: parked requests answer at once. */
@@ -102,6 +179,7 @@ export class Partition {
     this.currentRole = 'none';
     this.failParkedProduces(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER, 'the broker is stopping');
     this.wakeFetches();
+    this.wakeFollowerFetches();
   }
 
   /** Why a request carrying `leaderEpoch` cannot be served here as the leader, or undefined. */
@@ -149,6 +227,7 @@ export class Partition {
     }
     this.options.metrics.recordsIn.inc(appended.lastOffset - appended.baseOffset + 1);
     this.options.metrics.bytesIn.inc(bytes.length);
+    this.wakeFollowerFetches();
     this.maybeIncrementHighWatermark();
     const done: PartitionProduceResult = {
       errorCode: KafkaErrorCode.NONE,
@@ -182,16 +261,26 @@ export class Partition {
   }
 
   /**
-   * The high watermark is the smallest log end over the in-sync replicas. Replication is not built yet, so the ISR
-   * is the leader alone and the high watermark is the leader's log end; the seam for followers' positions is here.
+   * The high watermark is the smallest log end over the in-sync replicas — over the ISR as it may be once a pending
+   * change is accepted too (Kafka's maximal ISR), so a follower being added counts and one being removed still does
+   * until the controller agrees. It never moves back. Completes the acks=all produces it passes and wakes consumers.
    */
   private maybeIncrementHighWatermark(): void {
     if (this.currentRole !== 'leader') return;
-    const before = this.log.highWatermark;
-    this.log.setHighWatermark(this.log.logEndOffset);
-    if (this.log.highWatermark === before) return;
+    let hw = this.log.logEndOffset;
+    for (const id of this.maximalIsr()) {
+      if (id === this.options.brokerId) continue;
+      hw = Math.min(hw, this.followers.get(id)?.logEndOffset ?? -1);
+    }
+    if (hw <= this.log.highWatermark) return;
+    this.log.setHighWatermark(hw);
     this.completeParkedProduces();
     this.wakeFetches();
+  }
+
+  private maximalIsr(): readonly number[] {
+    if (!this.pendingIsr) return this.info.isr;
+    return [...new Set([...this.info.isr, ...this.pendingIsr])];
   }
 
   private completeParkedProduces(): void {
@@ -213,6 +302,156 @@ export class Partition {
     const parked = this.parkedProduces;
     this.parkedProduces = [];
     for (const p of parked) p.done(errorCode, message);
+  }
+
+  // ---- followers (as leader) ----
+
+  /**
+   * A follower's fetch (Kafka's fetch from a replica): its position updates the leader's view (and may expand the ISR
+   * and move the high watermark), then it gets batches up to the log end. When its history diverges from this log's
+   * (the last epoch it has ends earlier here, or is not here), it is told where to truncate instead of getting data.
+   */
+  async readForFollower(replicaId: number, fetchOffset: number, lastFetchedEpoch: number, leaderEpoch: number, maxBytes: number): Promise<FollowerRead> {
+    const log = this.log;
+    const state = (errorCode: number, errorMessage: string | null, divergingEpoch?: { epoch: number; endOffset: number }): PartitionReplicaFetchResult => ({
+      errorCode,
+      errorMessage,
+      highWatermark: log.highWatermark,
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+      ...(divergingEpoch ? { divergingEpoch } : {}),
+    });
+    const problem = this.leaderProblem(leaderEpoch);
+    if (problem) return { meta: state(problem.errorCode, problem.message), bytes: EMPTY };
+    if (replicaId === this.options.brokerId || !this.info.replicas.includes(replicaId)) {
+      return { meta: state(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${replicaId} is not a follower of ${this.options.topicName}-${this.info.partition}`), bytes: EMPTY };
+    }
+    if (lastFetchedEpoch >= 0) {
+      const end = log.endOffsetForEpoch(lastFetchedEpoch);
+      if (end.epoch !== lastFetchedEpoch || end.endOffset < fetchOffset) return { meta: state(KafkaErrorCode.NONE, null, end), bytes: EMPTY };
+    }
+    if (!Number.isSafeInteger(fetchOffset) || fetchOffset < log.logStartOffset || fetchOffset > log.logEndOffset) {
+      return { meta: state(KafkaErrorCode.OFFSET_OUT_OF_RANGE, `offset ${fetchOffset} is outside ${log.logStartOffset}..${log.logEndOffset}`), bytes: EMPTY };
+    }
+    this.updateFollower(replicaId, fetchOffset, Date.now());
+    const bytes = fetchOffset < log.logEndOffset ? (await log.read(fetchOffset, Math.max(1, maxBytes))).bytes : EMPTY;
+    return { meta: state(KafkaErrorCode.NONE, null), bytes };
+  }
+
+  /** Calls `wake` when new data is appended (or the role changes); returns a canceller. For followers' fetches. */
+  onAppend(wake: () => void): () => void {
+    this.appendWaiters.add(wake);
+    return () => this.appendWaiters.delete(wake);
+  }
+
+  private wakeFollowerFetches(): void {
+    if (this.appendWaiters.size === 0) return;
+    const waiters = [...this.appendWaiters];
+    this.appendWaiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** Kafka's updateFollowerFetchState: the follower's log end, and whether it has caught up. */
+  private updateFollower(id: number, logEndOffset: number, now: number): void {
+    let f = this.followers.get(id);
+    if (!f) this.followers.set(id, (f = { logEndOffset: -1, lastCaughtUpTime: 0, lastFetchLeaderLogEndOffset: -1, lastFetchTime: 0 }));
+    const leaderEnd = this.log.logEndOffset;
+    if (logEndOffset >= leaderEnd) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, now);
+    else if (logEndOffset >= f.lastFetchLeaderLogEndOffset) f.lastCaughtUpTime = Math.max(f.lastCaughtUpTime, f.lastFetchTime);
+    f.logEndOffset = logEndOffset;
+    f.lastFetchLeaderLogEndOffset = leaderEnd;
+    f.lastFetchTime = now;
+    this.maybeExpandIsr(id, f);
+    this.maybeIncrementHighWatermark();
+  }
+
+  /** A follower out of the ISR joins it once it has everything up to the high watermark and this leader's epoch start. */
+  private maybeExpandIsr(id: number, f: FollowerState): void {
+    if (this.pendingIsr || this.info.isr.includes(id)) return;
+    if (f.logEndOffset < this.log.highWatermark || f.logEndOffset < this.leaderEpochStartOffset) return;
+    this.proposeIsr([...this.info.isr, id]);
+  }
+
+  /** Followers in the ISR that have not caught up within replica.lag.time.max.ms leave it. Called periodically. */
+  maybeShrinkIsr(now: number): void {
+    if (this.currentRole !== 'leader' || this.pendingIsr) return;
+    const lagging = this.info.isr.filter((id) => {
+      if (id === this.options.brokerId) return false;
+      const f = this.followers.get(id);
+      return !f || now - f.lastCaughtUpTime > this.options.replicaLagTimeMaxMs;
+    });
+    if (lagging.length === 0) return;
+    this.logger.warn({ lagging, isr: this.info.isr, lagTimeMaxMs: this.options.replicaLagTimeMaxMs }, 'followers fell behind; shrinking the ISR');
+    this.proposeIsr(this.info.isr.filter((id) => !lagging.includes(id)));
+  }
+
+  /** Sends an ISR change to the controller; the leader counts on an addition only once it is accepted. */
+  private proposeIsr(newIsr: number[]): void {
+    this.pendingIsr = newIsr;
+    const epoch = this.info.leaderEpoch;
+    void this.options
+      .alterIsr(this, newIsr)
+      .then(async (accepted) => {
+        if (this.info.leaderEpoch !== epoch || this.pendingIsr !== newIsr) return;
+        if (accepted) await this.applyInfo(accepted);
+        else this.pendingIsr = undefined;
+      })
+      .catch((err: unknown) => {
+        this.logger.warn({ err, newIsr }, 'ISR change failed');
+        if (this.pendingIsr === newIsr) this.pendingIsr = undefined;
+      });
+  }
+
+  /** As leader: each follower's log end and lag behind the log end (for operators). */
+  followerPositions(): Array<{ broker: number; logEndOffset: number; lag: number; lastCaughtUpTime: number }> {
+    const end = this.log.logEndOffset;
+    return [...this.followers].map(([broker, f]) => ({ broker, logEndOffset: f.logEndOffset, lag: f.logEndOffset < 0 ? -1 : end - f.logEndOffset, lastCaughtUpTime: f.lastCaughtUpTime }));
+  }
+
+  // ---- following (as follower) ----
+
+  /** What a follower asks of its leader for this partition: its log end, the epoch of its last batch, its leader epoch. */
+  followerFetchState(): { fetchOffset: number; lastFetchedEpoch: number; leaderEpoch: number } {
+    return { fetchOffset: this.log.logEndOffset, lastFetchedEpoch: this.log.latestEpoch, leaderEpoch: this.info.leaderEpoch };
+  }
+
+  /** Whether a fetch sent while following at `leaderEpoch` may still change this replica. */
+  followsAt(leaderEpoch: number): boolean {
+    return this.currentRole === 'follower' && this.info.leaderEpoch === leaderEpoch;
+  }
+
+  /** The leader's batches, appended unchanged (offsets, epochs, producer ids, timestamps); then its bounds. */
+  async appendFromLeader(bytes: Buffer, leader: PartitionReplicaFetchResult): Promise<void> {
+    if (bytes.length > 0) await this.log.appendAsFollower(bytes);
+    await this.followLeaderBounds(leader);
+  }
+
+  /** The leader's high watermark (as far as this log reaches) and log start (retention and delete-records). */
+  async followLeaderBounds(leader: PartitionReplicaFetchResult): Promise<void> {
+    this.log.setHighWatermark(Math.min(leader.highWatermark, this.log.logEndOffset));
+    if (leader.logStartOffset > this.log.logStartOffset) await this.log.deleteRecordsBefore(Math.min(leader.logStartOffset, this.log.logEndOffset));
+  }
+
+  /**
+   * This log's history diverges from the leader's: truncate to where they agree — the end of `epoch` on the leader, or
+   * here if it ends earlier here (Kafka's truncation with the diverging epoch).
+   */
+  async truncateToDivergence(diverging: { epoch: number; endOffset: number }): Promise<void> {
+    // An epoch the leader does not have at all: nothing above the high watermark is known to agree.
+    const local = this.log.endOffsetForEpoch(diverging.epoch);
+    const target = diverging.epoch < 0 || diverging.endOffset < 0 ? this.log.highWatermark : Math.min(diverging.endOffset, local.endOffset);
+    this.logger.info({ truncateTo: target, logEndOffset: this.log.logEndOffset, epoch: diverging.epoch }, 'truncating to the leader’s history');
+    await this.log.truncateTo(Math.max(0, target));
+  }
+
+  /** The leader's log starts beyond this one's end (or this one is ahead of the leader's end): start over from it. */
+  async resetToLeader(leader: PartitionReplicaFetchResult, fetchOffset: number): Promise<void> {
+    if (fetchOffset < leader.logStartOffset) {
+      this.logger.info({ logStartOffset: leader.logStartOffset }, 'the leader’s log starts past this replica’s end; starting over from it');
+      await this.log.resetTo(leader.logStartOffset);
+    } else if (fetchOffset > leader.logEndOffset) {
+      await this.log.truncateTo(leader.logEndOffset);
+    }
   }
 
   // ---- fetch ----
@@ -298,8 +537,14 @@ export class Partition {
   }
 }
 
-/** Resolves when any of the partitions has new data, `signal` fires, or after `ms` (one timer per wait, not per record). */
-export function untilNewData(partitions: ReadonlyArray<Partition | undefined>, ms: number, cancelled?: { onCancel(wake: () => void): () => void }): Promise<void> {
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+type Subscribe = (partition: Partition, wake: () => void) => () => void;
+
+/** Resolves when `subscribe` wakes for any of the partitions, `cancelled` fires, or after `ms` (one timer per wait, none per record). */
+function untilWoken(partitions: ReadonlyArray<Partition | undefined>, ms: number, subscribe: Subscribe, cancelled?: { onCancel(wake: () => void): () => void }): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
@@ -308,7 +553,17 @@ export function untilNewData(partitions: ReadonlyArray<Partition | undefined>, m
       resolve();
     };
     const timer = setTimeout(done, ms);
-    const cancels = partitions.map((p) => p?.onNewData(done));
+    const cancels = partitions.map((p) => p && subscribe(p, done));
     const stopListening = cancelled?.onCancel(done);
   });
+}
+
+/** A consumer fetch's wait: until new data is readable in any of the partitions (their high watermark moves). */
+export function untilNewData(partitions: ReadonlyArray<Partition | undefined>, ms: number, cancelled?: { onCancel(wake: () => void): () => void }): Promise<void> {
+  return untilWoken(partitions, ms, (p, wake) => p.onNewData(wake), cancelled);
+}
+
+/** A follower's fetch's wait: until new data is appended to any of the partitions. */
+export function untilAppended(partitions: ReadonlyArray<Partition | undefined>, ms: number): Promise<void> {
+  return untilWoken(partitions, ms, (p, wake) => p.onAppend(wake));
 }

@@ -1,10 +1,14 @@
 // Which partition replicas this broker hosts and in which role, as Kafka's ReplicaManager: reconciled with the
-// metadata image (open, lead, follow, drop), and looked up by the request handlers.
-import type { MetadataImage, PartitionInfo } from '@sluice/contracts';
+// metadata image (open, lead, follow, drop), looked up by the request handlers; one replica fetcher per leader broker
+// this broker follows partitions from; the periodic ISR check of the partitions it leads, and their ISR changes sent
+// to the controller.
+import type { Bus } from '@sluice/bus';
+import { ControllerVerbs, type MetadataImage, type PartitionInfo, type Subjects } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { LogManager } from './log-manager.js';
 import { Partition } from './partition.js';
+import { ReplicaFetcher } from './replica-fetcher.js';
 import { logConfigFor, minInsyncReplicas } from './topic-log-config.js';
 import type { BrokerConfig } from './broker-config.js';
 
@@ -15,7 +19,11 @@ interface Hosted {
 }
 
 export interface ReplicaManagerOptions {
+  bus: Bus;
+  subjects: Subjects;
   brokerId: number;
+  /** This broker's registration incarnation, for the controller to check its ISR changes against. */
+  incarnation: () => number;
   config: BrokerConfig;
   logs: LogManager;
   logger: Logger;
@@ -28,6 +36,8 @@ const key = (topicId: string, partition: number): string => `${topicId}:${partit
 
 export class ReplicaManager {
   private readonly hosted = new Map<string, Hosted>();
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
+  private isrTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private stopped = false;
@@ -86,6 +96,8 @@ export class ReplicaManager {
             logger: this.o.logger.child({ topic: topic.name, partition: p.partition }),
             metrics: this.o.metrics,
             minInsyncReplicas: () => minInsyncReplicas(this.o.image().topics[topic.id]?.configs ?? {}),
+            replicaLagTimeMaxMs: this.o.config.replicaLagTimeMaxMs,
+            alterIsr: (partition, newIsr) => this.alterIsr(partition, newIsr),
           });
           hosted = { partition, configs: topic.configs };
           this.hosted.set(k, hosted);
@@ -93,7 +105,7 @@ export class ReplicaManager {
           hosted.partition.log.updateConfig(logConfigFor(topic.configs, this.o.config));
           hosted.configs = topic.configs;
         }
-        this.applyRole(hosted.partition, p);
+        await this.applyRole(hosted.partition, p);
       }
     }
     for (const [k, hosted] of this.hosted) {
@@ -106,19 +118,82 @@ export class ReplicaManager {
     let leaders = 0;
     for (const h of this.hosted.values()) if (h.partition.role === 'leader') leaders++;
     this.o.metrics.setPartitions(leaders, this.hosted.size);
+    this.syncFetchers();
   }
 
-  private applyRole(partition: Partition, info: PartitionInfo): void {
+  private async applyRole(partition: Partition, info: PartitionInfo): Promise<void> {
     const previous = partition.role;
-    const changed = partition.applyInfo(info);
+    const changed = await partition.applyInfo(info);
     if (changed === 'leader') partition.logger.info({ leaderEpoch: info.leaderEpoch }, 'became leader');
     else if (changed !== undefined && previous === 'leader') partition.logger.info({ leader: info.leader, leaderEpoch: info.leaderEpoch }, 'no longer leader');
   }
 
-  /** Stops reconciling; parked requests answer at once. The logs are closed by the log manager. */
+  /** One fetcher per leader broker this broker follows partitions from; fetchers of leaders no longer followed stop. */
+  private syncFetchers(): void {
+    if (this.stopped) return;
+    const leaders = new Set<number>();
+    for (const { partition } of this.hosted.values()) if (partition.role === 'follower' && partition.leaderId >= 0) leaders.add(partition.leaderId);
+    for (const [leader, fetcher] of this.fetchers) {
+      if (leaders.has(leader)) continue;
+      this.fetchers.delete(leader);
+      void fetcher.stop();
+    }
+    for (const leader of leaders) {
+      let fetcher = this.fetchers.get(leader);
+      if (!fetcher) {
+        fetcher = new ReplicaFetcher({
+          bus: this.o.bus,
+          subjects: this.o.subjects,
+          brokerId: this.o.brokerId,
+          leaderId: leader,
+          logger: this.o.logger.child({ leader }),
+          maxWaitMs: this.o.config.replicaFetchWaitMaxMs,
+          maxBytes: this.o.config.replicaFetchMaxBytes,
+          partitions: () => this.followedFrom(leader),
+        });
+        this.fetchers.set(leader, fetcher);
+        fetcher.start();
+      }
+      fetcher.wake();
+    }
+  }
+
+  private followedFrom(leader: number): Partition[] {
+    const out: Partition[] = [];
+    for (const { partition } of this.hosted.values()) if (partition.role === 'follower' && partition.leaderId === leader) out.push(partition);
+    return out;
+  }
+
+  /** Starts the periodic ISR check of the partitions this broker leads (every half replica.lag.time.max.ms, as Kafka). */
+  startIsrChecks(): void {
+    this.isrTimer = setInterval(() => {
+      const now = Date.now();
+      for (const { partition } of this.hosted.values()) partition.maybeShrinkIsr(now);
+    }, Math.max(50, Math.floor(this.o.config.replicaLagTimeMaxMs / 2)));
+    this.isrTimer.unref();
+  }
+
+  /** AlterPartition: the partition as the controller now has it, or undefined when refused (its reason logged). */
+  private async alterIsr(partition: Partition, newIsr: number[]): Promise<PartitionInfo | undefined> {
+    const request = {
+      brokerId: this.o.brokerId,
+      brokerIncarnation: this.o.incarnation(),
+      partitions: [{ topicId: partition.topicId, partition: partition.partition, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch, newIsr }],
+    };
+    const reply = await this.o.bus.ask(this.o.subjects.at(ControllerVerbs.alterPartition), request, { timeoutMs: 10_000 });
+    const result = reply.meta.partitions[0];
+    if (result?.errorCode === 0 && result.partition) return result.partition;
+    partition.logger.info({ newIsr, errorCode: result?.errorCode, message: result?.errorMessage }, 'the controller refused an ISR change');
+    return undefined;
+  }
+
+  /** Stops reconciling and fetching; parked requests answer at once. The logs are closed by the log manager. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.isrTimer);
     await this.reconciling;
+    await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
+    this.fetchers.clear();
     for (const h of this.hosted.values()) h.partition.close();
   }
 }

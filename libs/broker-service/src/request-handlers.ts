@@ -16,6 +16,8 @@ import {
   type BrokerOffsetForLeaderEpochRequest,
   type BrokerProduceReply,
   type BrokerProduceRequest,
+  type BrokerReplicaFetchReply,
+  type BrokerReplicaFetchRequest,
   type PartitionFetchResult,
   type PartitionOutcome,
   type PartitionRef,
@@ -23,7 +25,7 @@ import {
 } from '@sluice/contracts';
 import { KafkaErrorCode, wholeBatchesWithin } from '@sluice/protocol';
 import type { BrokerConfig } from './broker-config.js';
-import { untilNewData, type Partition, type PartitionRead } from './partition.js';
+import { untilAppended, untilNewData, type FollowerRead, type Partition, type PartitionRead } from './partition.js';
 import type { ReplicaManager } from './replica-manager.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -141,6 +143,42 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
     }
   };
 
+  /**
+   * A follower's fetch: every partition it follows here at once, read up to the log end; below `minBytes` (and with
+   * no partition in error or diverging) it parks until any of them gets appended data or `maxWaitMs` passes. Reading
+   * records the follower's position first, which may move the high watermark and answer acks=all produces.
+   */
+  const replicaFetch = async (req: Envelope<BrokerReplicaFetchRequest>): Promise<Reply<BrokerReplicaFetchReply>> => {
+    const { partitions, replicaId } = req.meta;
+    const deadline = Date.now() + Math.max(0, Math.min(req.meta.maxWaitMs | 0, MAX_FETCH_WAIT_MS));
+    const hosted = partitions.map((p) => replicas.get(p.topicId, p.partition));
+    const maxBytes = Math.min(Math.max(1, req.meta.maxBytes | 0), config.maxFetchBytes);
+    for (;;) {
+      const results = await Promise.all(
+        partitions.map((p, i): Promise<FollowerRead> | FollowerRead => {
+          const partition = hosted[i];
+          if (!partition) {
+            const outcome = notHere(p);
+            return { meta: { ...outcome, highWatermark: -1, logStartOffset: -1, logEndOffset: -1 }, bytes: EMPTY };
+          }
+          return partition.readForFollower(replicaId, p.fetchOffset, p.lastFetchedEpoch, p.leaderEpoch, Math.min(p.maxBytes, maxBytes));
+        }),
+      );
+      let total = 0;
+      for (const r of results) {
+        if (r.bytes.length === 0) continue;
+        r.bytes = wholeBatchesWithin(r.bytes, maxBytes - total, total === 0);
+        total += r.bytes.length;
+      }
+      const settled = results.some((r) => r.meta.errorCode !== KafkaErrorCode.NONE || r.meta.divergingEpoch);
+      const wait = deadline - Date.now();
+      if (settled || total >= Math.max(1, req.meta.minBytes) || wait <= 0) {
+        return reply({ partitions: results.map((r) => ({ ...r.meta, bytes: r.bytes.length })) }, results.map((r) => r.bytes));
+      }
+      await untilAppended(hosted, wait);
+    }
+  };
+
   /** Answers every partition of a request with `work`, or NOT_LEADER_OR_FOLLOWER where this broker has no replica. */
   const perPartition =
     <P extends PartitionRef, R extends PartitionOutcome>(work: (partition: Partition, p: P) => R | Promise<R>, missing: (outcome: PartitionOutcome) => R) =>
@@ -178,6 +216,7 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
       },
       { mode: 'concurrent' },
     ),
+    bus.serve(subjects.at(BrokerVerbs.replicaFetch, brokerId), replicaFetch, { ...bounded, maxInFlight: config.maxParkedFetches }),
     bus.serve(subjects.at(BrokerVerbs.listOffsets, brokerId), listOffsets, bounded),
     bus.serve(subjects.at(BrokerVerbs.deleteRecords, brokerId), deleteRecords, bounded),
     bus.serve(subjects.at(BrokerVerbs.offsetForLeaderEpoch, brokerId), offsetForLeaderEpoch, bounded),

@@ -104,3 +104,27 @@ export interface PartitionEpochEndResult extends PartitionOutcome {
 export interface BrokerOffsetForLeaderEpochReply {
   partitions: PartitionEpochEndResult[];
 }
+
+/**
+ * A follower pulling from the leader broker, for all the partitions it follows there (Kafka's Fetch from a replica):
+ * each with its log end offset (`fetchOffset`), the epoch of its last batch, and its view of the leader epoch. The
+ * leader answers with batches up to its log end (not only the high watermark), its high watermark and log start, and,
+ * when the follower's history diverges from its own, the epoch and end offset to truncate to instead of data.
+ */
+export interface BrokerReplicaFetchRequest {
+  replicaId: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  partitions: Array<PartitionRef & { fetchOffset: number; lastFetchedEpoch: number; maxBytes: number }>;
+}
+export interface PartitionReplicaFetchResult extends PartitionOutcome {
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  /** The follower's log diverges from the leader's: truncate to the end of this epoch (KIP-320 / KIP-595). */
+  divergingEpoch?: { epoch: number; endOffset: number };
+}
+export interface BrokerReplicaFetchReply {
+  partitions: Array<PartitionReplicaFetchResult & { bytes: number }>;
+}

@@ -1,5 +1,5 @@
 // Requests to and replies from the controller actor (JSON metadata; only snapshot chunks carry a binary body).
-import type { NodeRole, TopicInfo } from './metadata.js';
+import type { NodeRole, PartitionInfo, TopicInfo } from './metadata.js';
 
 export interface ControllerRegisterRequest {
   role: NodeRole;
@@ -111,5 +111,21 @@ export interface ControllerAlterTopicConfigsRequest {
 }
 export interface ControllerAlterTopicConfigsReply {
   result: TopicResult;
+  metadataOffset: number;
+}
+
+/**
+ * A partition leader asks to change its partition's in-sync replicas (Kafka's AlterPartition): checked against the
+ * current leader epoch and partition epoch, so a stale or fenced leader changes nothing.
+ */
+export interface ControllerAlterPartitionRequest {
+  brokerId: number;
+  /** The leader's registration incarnation: a leader fenced and registered again cannot use an old view. */
+  brokerIncarnation: number;
+  partitions: Array<{ topicId: string; partition: number; leaderEpoch: number; partitionEpoch: number; newIsr: number[] }>;
+}
+export interface ControllerAlterPartitionReply {
+  /** Per partition, in request order: the partition as it is now (with its new ISR and partition epoch) on success. */
+  partitions: Array<{ errorCode: number; errorMessage: string | null; partition?: PartitionInfo }>;
   metadataOffset: number;
 }

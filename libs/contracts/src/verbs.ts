@@ -13,8 +13,12 @@ import type {
   BrokerOffsetForLeaderEpochRequest,
   BrokerProduceReply,
   BrokerProduceRequest,
+  BrokerReplicaFetchReply,
+  BrokerReplicaFetchRequest,
 } from './broker.js';
 import type {
+  ControllerAlterPartitionReply,
+  ControllerAlterPartitionRequest,
   ControllerAlterTopicConfigsReply,
   ControllerAlterTopicConfigsRequest,
   ControllerCreatePartitionsReply,
@@ -47,6 +51,8 @@ export const ControllerVerbs = {
   deleteTopics: defineVerb<ControllerDeleteTopicsRequest, ControllerDeleteTopicsReply>('ctl', 'delete-topics', 'controller'),
   alterTopicConfigs: defineVerb<ControllerAlterTopicConfigsRequest, ControllerAlterTopicConfigsReply>('ctl', 'alter-topic-configs', 'controller'),
   createPartitions: defineVerb<ControllerCreatePartitionsRequest, ControllerCreatePartitionsReply>('ctl', 'create-partitions', 'controller'),
+  /** A partition leader's ISR change, checked against its leader and partition epochs. */
+  alterPartition: defineVerb<ControllerAlterPartitionRequest, ControllerAlterPartitionReply>('ctl', 'alter-partition', 'controller'),
 } as const;
 
 /**
@@ -61,6 +67,8 @@ export const BrokerVerbs = {
   listOffsets: defineVerb<BrokerListOffsetsRequest, BrokerListOffsetsReply, number>('brk', 'list-offsets', 'broker'),
   deleteRecords: defineVerb<BrokerDeleteRecordsRequest, BrokerDeleteRecordsReply, number>('brk', 'delete-records', 'broker'),
   offsetForLeaderEpoch: defineVerb<BrokerOffsetForLeaderEpochRequest, BrokerOffsetForLeaderEpochReply, number>('brk', 'offset-for-leader-epoch', 'broker'),
+  /** A follower pulling the partitions it follows from this leader broker. */
+  replicaFetch: defineVerb<BrokerReplicaFetchRequest, BrokerReplicaFetchReply, number>('brk', 'replica-fetch', 'broker'),
 } as const;
 
 /** The coordinator of a group shard: `sluice.<c>.grp.<shard>.<verb>`. */

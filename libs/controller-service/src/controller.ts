@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { BusErrorCode, reply, type Actor, type Reply, type Verb } from '@sluice/bus';
 import { applyDelta, SnapshotCache } from '@sluice/metadata';
 import { KafkaErrorCode, kafkaError, SluiceError, topicNameProblem, unifyCollisionChars } from '@sluice/protocol';
-import { topicConfigProblem, ControllerVerbs, type ControllerAlterTopicConfigsReply, type ControllerAlterTopicConfigsRequest, type ControllerCreatePartitionsReply, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type ControllerCreateTopicsReply, type ControllerCreateTopicsRequest, type ControllerDeleteTopicsReply, type ControllerDeleteTopicsRequest, type ControllerHeartbeatReply, type ControllerHeartbeatRequest, type MetadataDelta, type MetadataImage, type MetadataRecord, type NodeInfo, type NodeRole, type PartitionInfo, type ControllerRegisterReply, type ControllerRegisterRequest, type ControllerSnapshotReply, type ControllerSnapshotRequest, type TopicInfo, type TopicResult, type ControllerUnregisterRequest } from '@sluice/contracts';
+import { topicConfigProblem, ControllerVerbs, type ControllerAlterPartitionReply, type ControllerAlterPartitionRequest, type ControllerAlterTopicConfigsReply, type ControllerAlterTopicConfigsRequest, type ControllerCreatePartitionsReply, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type ControllerCreateTopicsReply, type ControllerCreateTopicsRequest, type ControllerDeleteTopicsReply, type ControllerDeleteTopicsRequest, type ControllerHeartbeatReply, type ControllerHeartbeatRequest, type MetadataDelta, type MetadataImage, type MetadataRecord, type NodeInfo, type NodeRole, type PartitionInfo, type ControllerRegisterReply, type ControllerRegisterRequest, type ControllerSnapshotReply, type ControllerSnapshotRequest, type TopicInfo, type TopicResult, type ControllerUnregisterRequest } from '@sluice/contracts';
 import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
@@ -44,6 +44,8 @@ export class Controller implements RunningService {
   private waiting = 0;
   private serving = false;
   private readonly fencings: Counter;
+  private readonly isrChanges: Counter;
+  private readonly elections: Counter;
   private readonly snapshots = new SnapshotCache();
   /** Topics by name, rebuilt after each change. */
   private nameIndex: Map<string, TopicInfo> | undefined;
@@ -55,6 +57,33 @@ export class Controller implements RunningService {
     const registry = deps.registry;
     const image = () => this.image;
     this.fencings = new Counter({ name: 'sluice_controller_fencings_total', help: 'Nodes fenced for missing their session timeout', registers: [registry] });
+    this.isrChanges = new Counter({ name: 'sluice_controller_isr_changes_total', help: 'In-sync replica sets changed, by direction', labelNames: ['change'], registers: [registry] });
+    this.elections = new Counter({ name: 'sluice_controller_leader_elections_total', help: 'Partition leaders elected, by kind (clean, unclean, restored)', labelNames: ['kind'], registers: [registry] });
+    new Gauge({
+      name: 'sluice_controller_partitions',
+      help: 'Partitions by state: online, offline (no leader), under-replicated (ISR smaller than replicas), under-min-isr',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        let online = 0;
+        let offline = 0;
+        let under = 0;
+        let underMin = 0;
+        for (const t of Object.values(image()?.topics ?? {})) {
+          const min = Number(t.configs['min.insync.replicas'] ?? 1);
+          for (const p of t.partitions) {
+            if (p.leader < 0) offline++;
+            else online++;
+            if (p.isr.length < p.replicas.length) under++;
+            if (p.isr.length < min) underMin++;
+          }
+        }
+        this.set({ state: 'online' }, online);
+        this.set({ state: 'offline' }, offline);
+        this.set({ state: 'under-replicated' }, under);
+        this.set({ state: 'under-min-isr' }, underMin);
+      },
+    });
     new Gauge({
       name: 'sluice_controller_nodes',
       help: 'Registered nodes by role and state',
@@ -71,22 +100,6 @@ export class Controller implements RunningService {
       registers: [registry],
       collect() {
         this.set(Object.keys(image()?.topics ?? {}).length);
-      },
-    });
-    new Gauge({
-      name: 'sluice_controller_partitions',
-      help: 'Partitions, and how many have no leader',
-      labelNames: ['state'],
-      registers: [registry],
-      collect() {
-        let online = 0;
-        let offline = 0;
-        for (const t of Object.values(image()?.topics ?? {})) for (const p of t.partitions) {
-          if (p.leader >= 0) online++;
-          else offline++;
-        }
-        this.set({ state: 'online' }, online);
-        this.set({ state: 'offline' }, offline);
       },
     });
     new Gauge({
@@ -132,6 +145,7 @@ export class Controller implements RunningService {
       serve(ControllerVerbs.deleteTopics, (m) => this.deleteTopics(m)),
       serve(ControllerVerbs.alterTopicConfigs, (m) => this.alterTopicConfigs(m)),
       serve(ControllerVerbs.createPartitions, (m) => this.createPartitions(m)),
+      serve(ControllerVerbs.alterPartition, (m) => this.alterPartition(m)),
     ];
     await bus.flush();
     this.serving = true;
@@ -205,8 +219,13 @@ export class Controller implements RunningService {
     if (id < 0) id = Math.max(RESERVED_MAX_ID, ...Object.keys(this.image.nodes).map(Number)) + 1;
     const existing = this.image.nodes[id];
     if (existing && existing.role !== req.role) invalid(`node id ${id} belongs to a ${existing.role}`);
-    if (existing?.state === 'alive' && Date.now() - (this.lastHeartbeat.get(id) ?? 0) < this.config.sessionTimeoutMs) {
-      this.deps.logger.warn({ nodeId: id, role: req.role }, 'node registered again while its previous incarnation was alive');
+    if (existing?.state === 'alive') {
+      // A new incarnation of a live node (it restarted before its session expired): the old one is fenced first, so a
+      // broker that restarted (maybe with an empty disk) leads nothing and is in no ISR until it has caught up again.
+      if (Date.now() - (this.lastHeartbeat.get(id) ?? 0) < this.config.sessionTimeoutMs) {
+        this.deps.logger.warn({ nodeId: id, role: req.role }, 'node registered again while its previous incarnation was alive');
+      }
+      if (existing.role === 'broker') await this.commit(this.removeNode(existing));
     }
     const node: NodeInfo = {
       id,
@@ -292,22 +311,87 @@ export class Controller implements RunningService {
     }
   }
 
-  /** A broker is fenced and its leaderships move; any other node is simply removed. */
+  /**
+   * A broker is fenced (or leaves cleanly) and its leaderships move: it leaves every ISR it is in (but the last member of
+   * one, which holds the latest data and must lead again), and a partition it led gets the next live in-sync replica
+   * in replica order, with a new leader epoch. With no live in-sync replica the partition goes offline (leader -1),
+   * unless its topic allows unclean.leader.election.enable, which elects a live out-of-sync replica and loses what it
+   * lacks. Any other node is simply removed.
+   */
   private removeNode(node: NodeInfo): MetadataDelta[] {
     if (node.role !== 'broker') return [{ type: 'node-unregistered', nodeId: node.id }];
     const deltas: MetadataDelta[] = [{ type: 'node-fenced', nodeId: node.id }];
-    const alive = (id: number) => id !== node.id && this.image.nodes[id]?.state === 'alive' && this.image.nodes[id]?.role === 'broker';
+    const alive = (id: number) => id !== node.id && this.aliveBroker(id);
     for (const topic of Object.values(this.image.topics)) {
       for (const p of topic.partitions) {
         if (p.leader !== node.id && !p.isr.includes(node.id)) continue;
-        // Keep the last in-sync replica in the ISR: it holds the latest data and must lead again (no unclean election).
         const isr = p.isr.length > 1 ? p.isr.filter((b) => b !== node.id) : p.isr;
         let next: PartitionInfo = { ...p, isr, partitionEpoch: p.partitionEpoch + 1 };
-        if (p.leader === node.id) next = { ...next, leader: isr.find(alive) ?? -1, leaderEpoch: p.leaderEpoch + 1 };
+        if (p.isr.includes(node.id) && isr.length < p.isr.length) this.isrChanges.inc({ change: 'shrink' });
+        if (p.leader === node.id) {
+          let leader = p.replicas.find((b) => isr.includes(b) && alive(b)) ?? -1;
+          let kind = 'clean';
+          if (leader < 0 && topic.configs['unclean.leader.election.enable'] === 'true') {
+            leader = p.replicas.find(alive) ?? -1;
+            if (leader >= 0) {
+              kind = 'unclean';
+              next = { ...next, isr: [leader] };
+              this.deps.logger.error(
+                { topic: topic.name, partition: p.partition, leader, lostIsr: p.isr },
+                'unclean leader election: an out-of-sync replica leads, records it lacks are lost',
+              );
+            }
+          }
+          if (leader >= 0) this.elections.inc({ kind });
+          next = { ...next, leader, leaderEpoch: p.leaderEpoch + 1 };
+        }
         deltas.push({ type: 'partition-changed', topicId: topic.id, partition: next });
       }
     }
     return deltas;
+  }
+
+  private aliveBroker(id: number): boolean {
+    const n = this.image.nodes[id];
+    return n?.state === 'alive' && n.role === 'broker';
+  }
+
+  /**
+   * A leader's ISR change (Kafka's AlterPartition): accepted only from the partition's current leader, registered in
+   * this incarnation, at the current leader epoch and partition epoch; the new ISR holds the leader, only replicas of
+   * the partition, and no fenced broker it does not already hold. Each accepted change bumps the partition epoch.
+   */
+  private async alterPartition(req: ControllerAlterPartitionRequest): Promise<ControllerAlterPartitionReply> {
+    if (!isInt(req.brokerId) || !isInt(req.brokerIncarnation) || !Array.isArray(req.partitions)) invalid('brokerId, brokerIncarnation and partitions are required');
+    const node = this.image.nodes[req.brokerId];
+    const current = node?.role === 'broker' && node.state === 'alive' && node.incarnation === req.brokerIncarnation;
+    const deltas: MetadataDelta[] = [];
+    const results: ControllerAlterPartitionReply['partitions'] = [];
+    for (const change of req.partitions) {
+      const refuse = (name: Parameters<typeof kafkaError>[0], message: string) => results.push({ errorCode: KafkaErrorCode[name], errorMessage: message });
+      const topic = this.image.topics[change?.topicId];
+      const p = topic?.partitions[change?.partition];
+      const newIsr = Array.isArray(change?.newIsr) ? change.newIsr : [];
+      if (!current) refuse('STALE_BROKER_EPOCH', `broker ${req.brokerId} incarnation ${req.brokerIncarnation} is not the registered one`);
+      else if (!topic || !p) refuse('UNKNOWN_TOPIC_OR_PARTITION', `partition ${change?.partition} of topic ${change?.topicId} does not exist`);
+      else if (p.leader !== req.brokerId) refuse('NOT_LEADER_OR_FOLLOWER', `broker ${req.brokerId} does not lead ${topic.name}-${p.partition} (leader ${p.leader})`);
+      else if (change.leaderEpoch !== p.leaderEpoch) {
+        refuse(change.leaderEpoch < p.leaderEpoch ? 'FENCED_LEADER_EPOCH' : 'UNKNOWN_LEADER_EPOCH', `leader epoch ${change.leaderEpoch} is not ${p.leaderEpoch}`);
+      } else if (change.partitionEpoch !== p.partitionEpoch) refuse('INVALID_UPDATE_VERSION', `partition epoch ${change.partitionEpoch} is not ${p.partitionEpoch}`);
+      else if (!newIsr.every(isInt) || !newIsr.includes(p.leader) || newIsr.some((b) => !p.replicas.includes(b)) || new Set(newIsr).size !== newIsr.length) {
+        refuse('INVALID_REQUEST', `ISR ${JSON.stringify(newIsr)} must hold the leader and only replicas of the partition, once each`);
+      } else if (newIsr.some((b) => !p.isr.includes(b) && !this.aliveBroker(b))) refuse('INELIGIBLE_REPLICA', `ISR ${JSON.stringify(newIsr)} adds a fenced broker`);
+      else {
+        const isr = p.replicas.filter((b) => newIsr.includes(b));
+        const next: PartitionInfo = { ...p, isr, partitionEpoch: p.partitionEpoch + 1 };
+        deltas.push({ type: 'partition-changed', topicId: topic.id, partition: next });
+        results.push({ errorCode: KafkaErrorCode.NONE, errorMessage: null, partition: next });
+        this.isrChanges.inc({ change: isr.length > p.isr.length ? 'expand' : 'shrink' });
+        this.deps.logger.info({ topic: topic.name, partition: p.partition, isr, previous: p.isr, partitionEpoch: next.partitionEpoch }, 'ISR changed');
+      }
+    }
+    await this.commit(deltas);
+    return { partitions: results, metadataOffset: this.image.offset };
   }
 
   // ---- topics ------------------------------------------------------------------------------------------------------

@@ -95,15 +95,21 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
     this.scheduleHeartbeat();
   }
 
-  /** Stops heartbeating and tells the controller this node is leaving. */
-  async stop(): Promise<void> {
+  /**
+   * Stops heartbeating and tells the controller this node is leaving; resolves with the metadata offset of the change
+   * (a broker's leaderships have moved by then), or undefined when the controller could not be told.
+   */
+  async stop(): Promise<number | undefined> {
     this.stopped = true;
     clearTimeout(this.timer);
     const current = this.registration;
-    if (!current) return;
+    if (!current) return undefined;
     const request: ControllerUnregisterRequest = { nodeId: current.nodeId, incarnation: current.incarnation };
-    await this.options.bus
-      .ask(this.options.subjects.at(ControllerVerbs.unregister), request, { timeoutMs: this.options.requestTimeoutMs ?? 5000 })
-      .catch((err: unknown) => this.emit('error', err));
+    try {
+      return (await this.options.bus.ask(this.options.subjects.at(ControllerVerbs.unregister), request, { timeoutMs: this.options.requestTimeoutMs ?? 5000 })).meta.metadataOffset;
+    } catch (err) {
+      this.emit('error', err);
+      return undefined;
+    }
   }
 }

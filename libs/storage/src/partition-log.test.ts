@@ -68,6 +68,38 @@ describe('PartitionLog', () => {
     await last.close();
   });
 
+  it('starts again empty at any offset (resetTo), also at its own first segment’s base, and survives a reopen', async () => {
+    const log = await PartitionLog.open(dir.path);
+    await log.append(batch(['a', 'b']), 0);
+    await log.resetTo(0);
+    expect([log.logStartOffset, log.logEndOffset]).toEqual([0, 0]);
+    expect((await log.read(0, 1 << 20)).bytes.length).toBe(0);
+    await log.resetTo(100);
+    expect([log.logStartOffset, log.logEndOffset, log.highWatermark]).toEqual([100, 100, 100]);
+    const copied = batch(['x']);
+    copied.writeBigInt64BE(100n, BatchField.baseOffset);
+    copied.writeInt32BE(4, BatchField.partitionLeaderEpoch);
+    await log.appendAsFollower(copied);
+    await log.close();
+    const again = await PartitionLog.open(dir.path);
+    expect([again.logStartOffset, again.logEndOffset]).toEqual([100, 101]);
+    expect(again.endOffsetForEpoch(4)).toEqual({ epoch: 4, endOffset: 101 });
+    await again.close();
+  });
+
+  it('records a new leader epoch at the log end before its first append (beginLeaderEpoch)', async () => {
+    const log = await PartitionLog.open(dir.path);
+    await log.append(batch(['a', 'b']), 1);
+    await log.beginLeaderEpoch(3);
+    expect(log.latestEpoch).toBe(3);
+    expect(log.endOffsetForEpoch(1)).toEqual({ epoch: 1, endOffset: 2 });
+    expect(log.endOffsetForEpoch(2)).toEqual({ epoch: 1, endOffset: 2 });
+    expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 2 });
+    await log.append(batch(['c']), 3);
+    expect(log.endOffsetForEpoch(3)).toEqual({ epoch: 3, endOffset: 3 });
+    await log.close();
+  });
+
   it('appends concurrently in call order', async () => {
     const log = await PartitionLog.open(dir.path);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(batch([`v${i}`]), 0)));

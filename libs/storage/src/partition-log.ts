@@ -541,7 +541,33 @@ export class PartitionLog {
     return this.epochs.endOffsetFor(epoch, this.logEndOffset);
   }
 
+  /**
+   * Records that `epoch` begins at the log end (a replica becoming leader for that epoch), as Kafka's leader does at its
+   * election, so followers asking where an epoch ends get the answer before the first append of the new epoch.
+   */
+  beginLeaderEpoch(epoch: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (epoch > this.epochs.latestEpoch) await this.epochs.assign(epoch, this.logEndOffset);
+    });
+  }
+
   // ---- changing the log's bounds ----
+
+  /**
+   * Empties the log and starts it at `offset` (Kafka's truncateFullyAndStartAt): a follower whose leader's log starts
+   * beyond this log's end, or a replica rebuilt from nothing.
+   */
+  resetTo(offset: number): Promise<void> {
+    if (!Number.isSafeInteger(offset) || offset < 0) return Promise.reject(kafkaError('INVALID_REQUEST', `cannot start the log at offset ${offset}`));
+    return this.exclusive(async () => {
+      this.dirty = true;
+      await this.truncateFullyAndStartAt(offset);
+      this.firstDirtyOffset = offset;
+      await this.writeCheckpoint('log-start-offset', this.startOffset);
+      await this.writeCheckpoint('cleaner-offset-checkpoint', this.firstDirtyOffset);
+      await this.writeHighWatermarkCheckpoint();
+    });
+  }
 
   /** Removes the segments from the list's point of view and deletes their files once no read uses them. */
   private async dropSegments(dropped: readonly LogSegment[]): Promise<void> {
@@ -603,11 +629,14 @@ export class PartitionLog {
 
   /** Kafka's truncateFullyAndStartAt: every segment goes, the log starts empty at `offset`, producers and epochs are forgotten. */
   private async truncateFullyAndStartAt(offset: number): Promise<void> {
-    // The new segment comes first, so the list is never empty for a read running beside this.
-    const fresh = await this.createSegment(offset);
+    // The new segment comes first, so the list is never empty for a read running beside this. A segment already at
+    // that base (a reset to the first segment's base) is retired, then its file emptied in place.
     const dropped = this.segments;
+    const sameBase = dropped.find((s) => s.baseOffset === offset);
+    if (sameBase) await this.files.retire(sameBase);
+    const fresh = await this.createSegment(offset);
     this.segments = [fresh];
-    await this.dropSegments(dropped);
+    await this.dropSegments(dropped.filter((s) => s !== sameBase));
     await this.producers.deleteSnapshots(this.dir);
     await this.epochs.clear();
     this.startOffset = offset;

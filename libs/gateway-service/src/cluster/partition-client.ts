@@ -1,7 +1,9 @@
 // Requests to the brokers that lead partitions, following leadership. Every verb goes to the leading broker's subject
 // with all the partitions it leads, each with the gateway's view of its leader epoch (one bus message per broker).
-// A partition without a leader, whose broker is gone or busy, or which answers that leadership moved (so nothing was
-// done) is sent again to its new leader once the metadata changes, until the request's deadline.
+// A partition whose broker is gone or busy, or which answers that leadership moved (so nothing was done) is sent
+// again to its new leader once the metadata changes, until the request's deadline. A partition without a leader is
+// offline (no in-sync replica is alive: the controller elects leaders in the same change that fences a broker), so
+// it fails at once with LEADER_NOT_AVAILABLE (retriable) and never holds back the other partitions of a request.
 import { BusErrorCode, type Bus } from '@sluice/bus';
 import type { MetadataClient } from '@sluice/metadata';
 import { KafkaErrorCode, kafkaError, SluiceError } from '@sluice/protocol';
@@ -184,7 +186,7 @@ export class PartitionClient {
     const results = new Array<Promise<R>>(items.length);
     const { leaderless, byBroker, unknown } = this.byLeader(items);
     for (const i of unknown) results[i] = Promise.reject(kafkaError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${items[i].partition} of topic ${items[i].topicId} does not exist`));
-    for (const i of leaderless) results[i] = this.followLeader(items[i], deadline, send, failed, errorCodeOf, 'the partition has no leader');
+    for (const i of leaderless) results[i] = Promise.resolve(failed(offline(items[i])));
     for (const [broker, indexes] of byBroker) {
       const group = indexes.map((i) => items[i]);
       const answer = send(broker, group, group.map((p) => this.leaderEpoch(p) ?? -1));
@@ -216,10 +218,7 @@ export class PartitionClient {
       }
       const info = this.metadata.view.partition(item.topicId, item.partition);
       if (!info) throw kafkaError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${item.partition} of topic ${item.topicId} does not exist`);
-      if (info.leader < 0) {
-        lastProblem = 'the partition has no leader';
-        continue;
-      }
+      if (info.leader < 0) return failed(offline(item));
       const r = (await send(info.leader, [item], [info.leaderEpoch]))?.[0];
       if (r !== undefined && !leadershipErrors.has(errorCodeOf(r))) return r;
       lastProblem = r === undefined ? 'the broker is gone or busy' : 'leadership moved';
@@ -247,6 +246,10 @@ export class PartitionClient {
     });
     return { leaderless, byBroker, unknown };
   }
+}
+
+function offline(p: PartitionTarget): PartitionOutcome {
+  return { errorCode: KafkaErrorCode.LEADER_NOT_AVAILABLE, errorMessage: `partition ${p.partition} is offline: none of its in-sync replicas is alive` };
 }
 
 function remaining(deadline: number): number {

@@ -44,6 +44,9 @@ export const partitionSchema = {
     replicas: { type: 'array', items: replicaSchema },
     beginning_offset: { type: 'integer' },
     end_offset: { type: 'integer' },
+    /** Set when the partition's offsets could not be read (e.g. LEADER_NOT_AVAILABLE: the partition is offline). */
+    error_code: { type: 'string' },
+    error: { type: 'string' },
   },
 } as const;
 

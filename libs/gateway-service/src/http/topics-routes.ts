@@ -141,7 +141,17 @@ export const topicsRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const topic = ctx.topic(request.params.topic);
-      return Promise.all(topic.partitions.map(async (p) => ({ ...describePartition(p), ...(await offsets(topic, p.partition)) })));
+      // Each partition answers on its own: an offline one reports its error and never holds back the others.
+      return Promise.all(
+        topic.partitions.map(async (p) => {
+          try {
+            return { ...describePartition(p), ...(await offsets(topic, p.partition)) };
+          } catch (err) {
+            const e = HttpError.from(err);
+            return { ...describePartition(p), error_code: e.code, error: e.message };
+          }
+        }),
+      );
     },
   );
 

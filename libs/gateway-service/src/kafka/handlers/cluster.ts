@@ -28,7 +28,13 @@ export function apiVersionsApi(registry: () => ApiRegistry) {
   });
 }
 
-function describeTopic(topic: TopicInfo, brokers: ReturnType<typeof kafkaBrokers>): kafka.MetadataResponseTopic {
+/**
+ * A topic as Kafka clients see it. Clients connect only to gateways, so a gateway is named leader of each partition
+ * (the one they send it to); the replica and ISR lists are the real brokers' ids, of their real size and state, so
+ * `kcat -L`, kafka-topics --describe and admin clients show the replication factor and an under-replicated partition
+ * (brokers' ids are not in the Metadata broker list, which holds only the gateways: clients never connect to them).
+ */
+function describeTopic(topic: TopicInfo, brokers: ReturnType<typeof kafkaBrokers>, brokerAlive: (id: number) => boolean): kafka.MetadataResponseTopic {
   return {
     errorCode: KafkaErrorCode.NONE,
     name: topic.name,
@@ -42,9 +48,9 @@ function describeTopic(topic: TopicInfo, brokers: ReturnType<typeof kafkaBrokers
         partitionIndex: p.partition,
         leaderId: leader,
         leaderEpoch: p.leaderEpoch,
-        replicaNodes: online ? [leader] : [],
-        isrNodes: online ? [leader] : [],
-        offlineReplicas: [],
+        replicaNodes: p.replicas,
+        isrNodes: p.isr,
+        offlineReplicas: p.replicas.filter((id) => !brokerAlive(id)),
       };
     }),
     topicAuthorizedOperations: OPERATIONS_UNKNOWN,
@@ -63,8 +69,9 @@ export const metadataApi = defineApi<kafka.MetadataRequest, kafka.MetadataRespon
     const all = req.topics === null || (info.version === 0 && req.topics.length === 0);
     const topics: kafka.MetadataResponseTopic[] = [];
     const brokers = kafkaBrokers(ctx);
+    const alive = (id: number) => view.image.nodes[id]?.state === 'alive';
     if (all) {
-      for (const topic of view.topics()) topics.push(describeTopic(topic, brokers));
+      for (const topic of view.topics()) topics.push(describeTopic(topic, brokers, alive));
     } else {
       const requested = req.topics ?? [];
       // Auto-creation (auto.create.topics.enable): off unless configured; before v4 a request cannot refuse it.
@@ -82,7 +89,7 @@ export const metadataApi = defineApi<kafka.MetadataRequest, kafka.MetadataRespon
       }
       for (const t of requested) {
         const topic = t.name !== null ? view.topicByName(t.name) : t.topicId ? view.topicById(t.topicId) : undefined;
-        if (topic) topics.push(describeTopic(topic, brokers));
+        if (topic) topics.push(describeTopic(topic, brokers, alive));
         else {
           const invalid = t.name !== null && topicNameProblem(t.name) !== undefined;
           const errorCode = invalid ? KafkaErrorCode.INVALID_TOPIC_EXCEPTION : (created.get(t.name ?? '') ?? (t.name === null ? KafkaErrorCode.UNKNOWN_TOPIC_ID : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
