@@ -4,54 +4,17 @@
 // replicas and ISR.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, startStack, waitFor, type NatsServer, type RunningStack } from '@sluice/testing';
-import { Http, type HttpRecord } from './http-client.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor, waitReady } from '@sluice/testing';
 import { kcatOk } from './kcat.js';
+import { SESSION_TIMEOUT_MS, inSyncBrokers as inSync, partitionView, readPartition, useReplicatedStack } from './replicated-stack.js';
 
-const SESSION_TIMEOUT_MS = 3000;
-let nats: NatsServer;
-let stack: RunningStack;
-let http: Http;
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  stack = await startStack({
-    natsUrl: nats.url,
-    brokers: 3,
-    sessionTimeoutMs: SESSION_TIMEOUT_MS,
-    env: { SLUICE_REPLICA_LAG_TIME_MAX_MS: '3000', SLUICE_DEFAULT_REPLICATION_FACTOR: '3' },
-  });
-  http = new Http(stack.httpUrl);
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await nats?.stop();
-});
-
-interface Replica {
-  broker: number;
-  leader: boolean;
-  in_sync: boolean;
-}
-interface PartitionView {
-  partition: number;
-  leader: number;
-  leader_epoch: number;
-  replicas: Replica[];
-}
-
-async function partition(topic: string, p = 0): Promise<PartitionView> {
-  const res = await http.json<{ partitions: PartitionView[] }>('GET', `/topics/${topic}`);
-  expect(res.status).toBe(200);
-  return res.body.partitions[p];
-}
-
-const inSync = (view: PartitionView): number[] => view.replicas.filter((r) => r.in_sync).map((r) => r.broker);
+const cluster = useReplicatedStack({ SLUICE_REPLICA_LAG_TIME_MAX_MS: '3000', SLUICE_DEFAULT_REPLICATION_FACTOR: '3' });
+const partition = (topic: string) => partitionView(cluster.http, topic);
+const readValues = (topic: string) => readPartition(cluster.http, topic);
 
 async function produceAll(topic: string, values: string[]): Promise<void> {
-  const res = await http.json<{ offsets: Array<{ offset: number | null; error: string | null }> }>('POST', `/topics/${topic}/partitions/0?acks=all`, {
+  const res = await cluster.http.json<{ offsets: Array<{ offset: number | null; error: string | null }> }>('POST', `/topics/${topic}/partitions/0?acks=all`, {
     format: 'string',
     records: values.map((value) => ({ value })),
   });
@@ -59,32 +22,21 @@ async function produceAll(topic: string, values: string[]): Promise<void> {
   for (const o of res.body.offsets) expect(o.error).toBeNull();
 }
 
-async function readValues(topic: string): Promise<string[]> {
-  const out: string[] = [];
-  let offset = 0;
-  for (;;) {
-    const res = await http.json<HttpRecord[]>('GET', `/topics/${topic}/partitions/0/records?offset=${offset}&format=string`);
-    if (res.status !== 200 || res.body.length === 0) return out;
-    for (const r of res.body) out.push(String(r.value));
-    offset = res.body[res.body.length - 1].offset + 1;
-  }
-}
-
 describe('replication on three brokers', () => {
   it('copies every record to the followers: the ISR is full and Kafka clients see the real replicas and ISR', async () => {
-    const create = await http.json('POST', '/topics', { name: 'replicated', partitions: 1, replication_factor: 3, configs: { 'min.insync.replicas': '2' } });
+    const create = await cluster.http.json('POST', '/topics', { name: 'replicated', partitions: 1, replication_factor: 3, configs: { 'min.insync.replicas': '2' } });
     expect(create.status).toBe(201);
     await waitFor(async () => inSync(await partition('replicated')).length === 3, { what: 'a full ISR' });
     await produceAll('replicated', Array.from({ length: 200 }, (_, i) => `r${i}`));
     expect(await readValues('replicated')).toHaveLength(200);
-    const { out } = await kcatOk(stack.kafkaBootstrap, ['-L', '-t', 'replicated']);
+    const { out } = await kcatOk(cluster.stack.kafkaBootstrap, ['-L', '-t', 'replicated']);
     expect(out).toMatch(/partition 0, leader \d+, replicas: [123],[123],[123], isrs: [123],[123],[123]/);
   });
 
   it('moves leadership to an in-sync follower when the leader is killed, losing nothing acknowledged, and keeps taking acks=all writes', async () => {
     const before = await partition('replicated');
     const victim = before.leader;
-    stack.brokers.get(victim)!.kill('SIGKILL');
+    cluster.stack.brokers.get(victim)!.kill('SIGKILL');
     await waitFor(async () => (await partition('replicated')).leader !== victim && (await partition('replicated')).leader >= 0, {
       timeoutMs: SESSION_TIMEOUT_MS * 4,
       what: 'a new leader',
@@ -95,26 +47,35 @@ describe('replication on three brokers', () => {
     await produceAll('replicated', Array.from({ length: 100 }, (_, i) => `s${i}`));
     const values = await readValues('replicated');
     expect(values).toEqual([...Array.from({ length: 200 }, (_, i) => `r${i}`), ...Array.from({ length: 100 }, (_, i) => `s${i}`)]);
+    // The new leader reports the partition under-replicated, and the killed replica lagging, on its /metrics.
+    const adminPort = await waitReady(cluster.stack.brokers.get(after.leader)!, 'broker');
+    await waitFor(
+      async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+        return /sluice_broker_under_replicated_partitions\{[^}]*broker="\d+"[^}]*\} 1\b/.test(metrics) && /sluice_broker_max_follower_lag_records\{[^}]*\} [1-9]/.test(metrics);
+      },
+      { timeoutMs: 10_000, what: 'under-replicated and lag gauges on the new leader' },
+    );
 
     // It comes back, catches up and rejoins the ISR.
-    await stack.startBroker(victim);
+    await cluster.stack.startBroker(victim);
     await waitFor(async () => inSync(await partition('replicated')).length === 3, { timeoutMs: 30_000, what: `broker ${victim} back in the ISR` });
   });
 
   it('rebuilds a replica from the leader when a broker comes back with an empty disk', async () => {
     const view = await partition('replicated');
     const follower = view.replicas.find((r) => !r.leader)!.broker;
-    await stack.brokers.get(follower)!.stop();
-    await rm(join(stack.dir.path, `broker-${follower}`), { recursive: true, force: true });
+    await cluster.stack.brokers.get(follower)!.stop();
+    await rm(join(cluster.stack.dir.path, `broker-${follower}`), { recursive: true, force: true });
     await produceAll('replicated', ['while-away']);
-    await stack.startBroker(follower);
+    await cluster.stack.startBroker(follower);
     await waitFor(async () => inSync(await partition('replicated')).length === 3, { timeoutMs: 30_000, what: `broker ${follower} rebuilt and in the ISR` });
     // Everything is readable from the rebuilt broker once it leads: kill the two others.
-    for (const r of view.replicas) if (r.broker !== follower) stack.brokers.get(r.broker)!.kill('SIGKILL');
+    for (const r of view.replicas) if (r.broker !== follower) cluster.stack.brokers.get(r.broker)!.kill('SIGKILL');
     await waitFor(async () => (await partition('replicated')).leader === follower, { timeoutMs: SESSION_TIMEOUT_MS * 4, what: `broker ${follower} leading` });
     const values = await readValues('replicated');
     expect(values).toHaveLength(301);
     expect(values[300]).toBe('while-away');
-    for (const r of view.replicas) if (r.broker !== follower) await stack.startBroker(r.broker);
+    for (const r of view.replicas) if (r.broker !== follower) await cluster.stack.startBroker(r.broker);
   });
 });

@@ -1,24 +1,47 @@
 // Prometheus metrics of a broker (shared when several brokers run in one process, as in the embedded mode).
 import { sharedCounter, sharedGauge, type Counter, type Registry } from '@sluice/runtime';
 
+/** The replication state of the partitions a broker leads, as Kafka's ReplicaManager gauges report it. */
+export interface ReplicationSnapshot {
+  /** Led partitions whose ISR is smaller than their replica list. */
+  underReplicated: number;
+  /** Led partitions whose ISR is smaller than the topic's min.insync.replicas (acks=all writes fail). */
+  underMinIsr: number;
+  /** The largest number of records any follower is behind a partition this broker leads (0 when none lags). */
+  maxFollowerLag: number;
+}
+
 export interface BrokerMetrics {
   recordsIn: Counter;
   bytesIn: Counter;
   bytesOut: Counter;
+  /** ISR changes this broker made as a leader, by direction (Kafka's IsrShrinksPerSec / IsrExpandsPerSec). */
+  isrChanges: Counter;
   setPartitions(leaders: number, replicas: number): void;
+  setReplication(snapshot: ReplicationSnapshot): void;
 }
 
 export function createBrokerMetrics(registry: Registry, brokerId: () => number): BrokerMetrics {
-  const leaders = sharedGauge(registry, 'sluice_broker_leader_partitions', 'Partitions this broker leads', ['broker']);
-  const replicas = sharedGauge(registry, 'sluice_broker_replica_partitions', 'Partition replicas on this broker', ['broker']);
+  const gauge = (name: string, help: string) => sharedGauge(registry, name, help, ['broker']);
+  const leaders = gauge('sluice_broker_leader_partitions', 'Partitions this broker leads');
+  const replicas = gauge('sluice_broker_replica_partitions', 'Partition replicas on this broker');
+  const underReplicated = gauge('sluice_broker_under_replicated_partitions', 'Partitions this broker leads whose ISR is smaller than their replica list');
+  const underMinIsr = gauge('sluice_broker_under_min_isr_partitions', 'Partitions this broker leads whose ISR is below min.insync.replicas');
+  const maxLag = gauge('sluice_broker_max_follower_lag_records', 'Most records any follower is behind a partition this broker leads');
+  const labels = () => ({ broker: String(brokerId()) });
   return {
     recordsIn: sharedCounter(registry, 'sluice_broker_records_in_total', 'Records appended as leader'),
     bytesIn: sharedCounter(registry, 'sluice_broker_bytes_in_total', 'Record batch bytes appended as leader'),
     bytesOut: sharedCounter(registry, 'sluice_broker_bytes_out_total', 'Record batch bytes returned by fetches'),
+    isrChanges: sharedCounter(registry, 'sluice_broker_isr_changes_total', 'ISR shrinks and expands made by partition leaders', ['change']),
     setPartitions(leaderCount, replicaCount) {
-      const broker = String(brokerId());
-      leaders.set({ broker }, leaderCount);
-      replicas.set({ broker }, replicaCount);
+      leaders.set(labels(), leaderCount);
+      replicas.set(labels(), replicaCount);
+    },
+    setReplication(snapshot) {
+      underReplicated.set(labels(), snapshot.underReplicated);
+      underMinIsr.set(labels(), snapshot.underMinIsr);
+      maxLag.set(labels(), snapshot.maxFollowerLag);
     },
   };
 }

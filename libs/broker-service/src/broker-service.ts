@@ -115,15 +115,18 @@ export class Broker implements RunningService {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const left = await this.session?.stop();
+    const stage = <T>(what: string, work: Promise<T>) => slowStageWarning(this.deps.logger, what, work);
+    const left = await stage('leaving the cluster', this.session?.stop() ?? Promise.resolve(undefined));
     if (left !== undefined && this.replicas) {
-      await this.metadata.waitForOffset(left, 5000).catch(() => undefined);
-      await this.replicas.scheduleReconcile();
+      await stage('waiting for the metadata to show this broker gone', this.metadata.waitForOffset(left, 5000).catch(() => undefined));
+      await stage('handing over leadership', this.replicas.scheduleReconcile());
     }
     this.metadata.close();
-    await Promise.all(this.actors.map((a) => a.stop()));
-    await this.replicas?.stop();
-    await this.logs.stop(this.managedLogs());
+    // Replication stops first: fetches still waiting at leaders are abandoned, and requests parked here (acks=all
+    // produces, long polls) answer now, so finishing the requests in flight takes no longer than a disk write.
+    await stage('stopping replication', this.replicas?.stop() ?? Promise.resolve());
+    await stage('finishing requests in flight', Promise.all(this.actors.map((a) => a.stop())));
+    await stage('closing the logs', this.logs.stop(this.managedLogs()));
     await this.lock?.release();
     this.deps.logger.info({ brokerId: this.brokerId }, 'broker stopped');
   }
@@ -141,3 +144,14 @@ export const startBroker: ServiceFactory<BrokerConfig> = async (config, deps) =>
 };
 
 export { brokerConfig };
+
+/** Waits for one stage of the shutdown, logging which one it is if it takes more than 2 s. */
+async function slowStageWarning<T>(logger: ServiceDeps['logger'], what: string, work: Promise<T>): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => logger.warn({ stage: what, waitedMs: Date.now() - started }, 'shutdown still waiting'), 2000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}

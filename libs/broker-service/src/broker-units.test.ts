@@ -81,7 +81,17 @@ describe('broker identity on disk', () => {
 });
 
 /** A Partition of broker 1 over `log`, with a fake controller for its ISR changes. */
-function partitionOf(log: PartitionLog, info: PartitionInfo, o: { min?: number; lagMs?: number; alterIsr?: (isr: number[]) => PartitionInfo | undefined } = {}): Partition {
+function partitionOf(
+  log: PartitionLog,
+  info: PartitionInfo,
+  o: {
+    min?: number;
+    lagMs?: number;
+    alterIsr?: (isr: number[]) => PartitionInfo | undefined;
+    registry?: ReturnType<typeof createMetricsRegistry>;
+    isrEligible?: (id: number) => boolean;
+  } = {},
+): Partition {
   return new Partition({
     topicId: 't',
     topicName: 't',
@@ -89,10 +99,11 @@ function partitionOf(log: PartitionLog, info: PartitionInfo, o: { min?: number; 
     info,
     log,
     logger: createLogger({ service: 'broker', level: 'silent' }),
-    metrics: createBrokerMetrics(createMetricsRegistry('broker'), () => 1),
+    metrics: createBrokerMetrics(o.registry ?? createMetricsRegistry('broker'), () => 1),
     minInsyncReplicas: () => o.min ?? 1,
     replicaLagTimeMaxMs: o.lagMs ?? 30_000,
     alterIsr: async (_p, isr) => o.alterIsr?.(isr),
+    isrEligible: o.isrEligible,
   });
 }
 
@@ -153,10 +164,14 @@ describe('partition replication (as leader)', () => {
   let log: PartitionLog;
   const proposals: number[][] = [];
   let answer: (isr: number[]) => PartitionInfo | undefined = () => undefined;
+  let registry = createMetricsRegistry('broker');
+  const fenced = new Set<number>();
   const leaderOn = (min = 2, lagMs = 30_000) =>
     partitionOf(log, info, {
       min,
       lagMs,
+      registry,
+      isrEligible: (id) => !fenced.has(id),
       alterIsr: (isr) => {
         proposals.push(isr);
         return answer(isr);
@@ -168,6 +183,8 @@ describe('partition replication (as leader)', () => {
     log = await PartitionLog.open(dir.path);
     proposals.length = 0;
     answer = () => undefined;
+    registry = createMetricsRegistry('broker');
+    fenced.clear();
   });
   afterEach(async () => {
     await log.close();
@@ -203,6 +220,17 @@ describe('partition replication (as leader)', () => {
     expect((await waiting).errorCode).toBe(KafkaErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
   });
 
+  it('fails an acks=all write whose leadership moved while it was written, instead of waiting on another history', async () => {
+    const p = leaderOn(1);
+    await p.applyInfo(info);
+    const write = p.produce(-1, 3, batch('a'), 60_000);
+    // The controller moves leadership before the append lands (the role changes synchronously).
+    void p.applyInfo({ ...info, leader: 2, leaderEpoch: 4, isr: [2, 3] });
+    const started = Date.now();
+    expect((await write).errorCode).toBe(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
   it('tells a follower whose history diverges where to truncate, refuses non-replicas and stale epochs', async () => {
     const p = leaderOn();
     await log.append(batch('old'), 1);
@@ -228,11 +256,21 @@ describe('partition replication (as leader)', () => {
     await waitFor(() => p.isr.length === 2);
     expect(proposals).toEqual([[1, 2]]);
     expect(log.highWatermark).toBe(1);
-    // Follower 3 comes back and reaches the high watermark: it is proposed for the ISR again.
+    // Follower 3 never fetched: it lags by the whole log.
+    expect(p.replicationState()).toEqual({ underReplicated: true, underMinIsr: false, maxFollowerLag: 1 });
+    // Follower 3 comes back and reaches the high watermark: it is proposed for the ISR again, but only once this
+    // broker's metadata has it alive (not fenced, not shutting down).
     answer = (isr) => ({ ...info, isr: [1, 2, 3].filter((b) => isr.includes(b)), partitionEpoch: 7 });
+    fenced.add(3);
+    await p.readForFollower(3, 1, 3, 3, 1 << 20);
+    expect(proposals).toEqual([[1, 2]]);
+    fenced.delete(3);
     await p.readForFollower(3, 1, 3, 3, 1 << 20);
     await waitFor(() => p.isr.length === 3);
     expect(proposals).toEqual([[1, 2], [1, 2, 3]]);
+    expect(p.replicationState()).toEqual({ underReplicated: false, underMinIsr: false, maxFollowerLag: 0 });
+    const changes = await registry.getSingleMetric('sluice_broker_isr_changes_total')?.get();
+    expect(Object.fromEntries((changes?.values ?? []).map((v) => [v.labels.change, v.value]))).toEqual({ shrink: 1, expand: 1 });
   });
 });
 

@@ -41,6 +41,11 @@ export interface PartitionOptions {
    * the partition as the controller now has it, or undefined when it was refused (the metadata will say why).
    */
   alterIsr: (partition: Partition, newIsr: number[]) => Promise<PartitionInfo | undefined>;
+  /**
+   * Whether a broker may join the ISR as this broker's metadata has it: alive, not fenced, not shutting down (KIP-841).
+   * A caught-up follower that may not is not proposed, rather than refused by the controller at every fetch.
+   */
+  isrEligible?: (brokerId: number) => boolean;
 }
 
 /** What the leader knows of one follower (Kafka's Replica state). */
@@ -216,9 +221,10 @@ export class Partition {
     if (acks === -1 && this.info.isr.length < this.options.minInsyncReplicas()) {
       return fail(KafkaErrorCode.NOT_ENOUGH_REPLICAS, `in-sync replicas ${this.info.isr.length} below min.insync.replicas ${this.options.minInsyncReplicas()}`);
     }
+    const epoch = this.info.leaderEpoch;
     let appended;
     try {
-      appended = await log.append(bytes, this.info.leaderEpoch);
+      appended = await log.append(bytes, epoch);
     } catch (err) {
       if (err instanceof BatchRejection) return fail(err.kafkaCode, err.message, [...err.recordErrors]);
       if (err instanceof SluiceError && err.kafkaCode !== -1) return fail(err.kafkaCode, err.message);
@@ -236,7 +242,13 @@ export class Partition {
       logAppendTimeMs: appended.logAppendTimeMs,
       logStartOffset: log.logStartOffset,
     };
-    if (acks !== -1 || log.highWatermark > appended.lastOffset) return done;
+    if (acks !== -1) return done;
+    // Leadership moved while the batch was written: as a follower this log follows another history, and its high
+    // watermark passing these offsets would say nothing about this batch (Kafka answers NOT_LEADER_OR_FOLLOWER too).
+    if (this.currentRole !== 'leader' || this.info.leaderEpoch !== epoch) {
+      return fail(KafkaErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${this.options.brokerId} stopped leading ${this.options.topicName}-${this.info.partition} while writing`);
+    }
+    if (log.highWatermark > appended.lastOffset) return done;
     const outcome = await this.waitForHighWatermark(appended.lastOffset + 1, timeoutMs);
     return outcome.errorCode === KafkaErrorCode.NONE ? done : fail(outcome.errorCode, outcome.message ?? 'not replicated');
   }
@@ -369,6 +381,7 @@ export class Partition {
   private maybeExpandIsr(id: number, f: FollowerState): void {
     if (this.pendingIsr || this.info.isr.includes(id)) return;
     if (f.logEndOffset < this.log.highWatermark || f.logEndOffset < this.leaderEpochStartOffset) return;
+    if (this.options.isrEligible && !this.options.isrEligible(id)) return;
     this.proposeIsr([...this.info.isr, id]);
   }
 
@@ -393,13 +406,31 @@ export class Partition {
       .alterIsr(this, newIsr)
       .then(async (accepted) => {
         if (this.info.leaderEpoch !== epoch || this.pendingIsr !== newIsr) return;
-        if (accepted) await this.applyInfo(accepted);
-        else this.pendingIsr = undefined;
+        if (!accepted) {
+          this.pendingIsr = undefined;
+          return;
+        }
+        const before = this.info.isr.length;
+        await this.applyInfo(accepted);
+        if (accepted.isr.length !== before) this.options.metrics.isrChanges.inc({ change: accepted.isr.length < before ? 'shrink' : 'expand' });
       })
       .catch((err: unknown) => {
         this.logger.warn({ err, newIsr }, 'ISR change failed');
         if (this.pendingIsr === newIsr) this.pendingIsr = undefined;
       });
+  }
+
+  /** As leader: whether the ISR is short of the replicas or of min.insync.replicas, and the most a follower lags. */
+  replicationState(): { underReplicated: boolean; underMinIsr: boolean; maxFollowerLag: number } | undefined {
+    if (this.currentRole !== 'leader') return undefined;
+    const end = this.log.logEndOffset;
+    let maxFollowerLag = 0;
+    for (const f of this.followers.values()) maxFollowerLag = Math.max(maxFollowerLag, f.logEndOffset < 0 ? end : end - f.logEndOffset);
+    return {
+      underReplicated: this.info.isr.length < this.info.replicas.length,
+      underMinIsr: this.info.isr.length < this.options.minInsyncReplicas(),
+      maxFollowerLag,
+    };
   }
 
   /** As leader: each follower's log end and lag behind the log end (for operators). */
@@ -420,8 +451,17 @@ export class Partition {
     return this.currentRole === 'follower' && this.info.leaderEpoch === leaderEpoch;
   }
 
-  /** The leader's batches, appended unchanged (offsets, epochs, producer ids, timestamps); then its bounds. */
-  async appendFromLeader(bytes: Buffer, leader: PartitionReplicaFetchResult): Promise<void> {
+  /**
+   * The leader's batches for a fetch sent at `fetchOffset`, appended unchanged (offsets, epochs, producer ids,
+   * timestamps); then its bounds. If this log moved since the fetch was sent (an append from the time this broker led
+   * landed after it), the batches are dropped: the next fetch states the new position, and the leader says where the
+   * histories part.
+   */
+  async appendFromLeader(bytes: Buffer, leader: PartitionReplicaFetchResult, fetchOffset: number): Promise<void> {
+    if (this.log.logEndOffset !== fetchOffset) {
+      this.logger.debug({ fetchOffset, logEndOffset: this.log.logEndOffset }, 'the log moved while fetching from the leader; fetching again');
+      return;
+    }
     if (bytes.length > 0) await this.log.appendAsFollower(bytes);
     await this.followLeaderBounds(leader);
   }
@@ -436,12 +476,16 @@ export class Partition {
    * This log's history diverges from the leader's: truncate to where they agree — the end of `epoch` on the leader, or
    * here if it ends earlier here (Kafka's truncation with the diverging epoch).
    */
-  async truncateToDivergence(diverging: { epoch: number; endOffset: number }): Promise<void> {
+  async truncateToDivergence(diverging: { epoch: number; endOffset: number }): Promise<boolean> {
     // An epoch the leader does not have at all: nothing above the high watermark is known to agree.
     const local = this.log.endOffsetForEpoch(diverging.epoch);
     const target = diverging.epoch < 0 || diverging.endOffset < 0 ? this.log.highWatermark : Math.min(diverging.endOffset, local.endOffset);
-    this.logger.info({ truncateTo: target, logEndOffset: this.log.logEndOffset, epoch: diverging.epoch }, 'truncating to the leader’s history');
+    const before = { logEndOffset: this.log.logEndOffset, latestEpoch: this.log.latestEpoch };
+    this.logger.info({ truncateTo: target, ...before, epoch: diverging.epoch }, 'truncating to the leader’s history');
     await this.log.truncateTo(Math.max(0, target));
+    const moved = this.log.logEndOffset !== before.logEndOffset || this.log.latestEpoch !== before.latestEpoch;
+    if (!moved) this.logger.warn({ diverging, ...before }, 'truncating to the leader’s history changed nothing; backing off');
+    return moved;
   }
 
   /** The leader's log starts beyond this one's end (or this one is ahead of the leader's end): start over from it. */

@@ -30,8 +30,15 @@ export class ReplicaFetcher {
   private stopped = false;
   private running: Promise<void> | undefined;
   private idle: (() => void) | undefined;
+  /** Settles when stop() is called: a fetch still waiting at the leader is abandoned rather than waited for. */
+  private readonly stopping: Promise<undefined>;
+  private signalStop: () => void = () => undefined;
 
-  constructor(private readonly o: ReplicaFetcherOptions) {}
+  constructor(private readonly o: ReplicaFetcherOptions) {
+    this.stopping = new Promise((resolve) => {
+      this.signalStop = () => resolve(undefined);
+    });
+  }
 
   get leaderId(): number {
     return this.o.leaderId;
@@ -48,6 +55,7 @@ export class ReplicaFetcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     this.idle?.();
     await this.running;
   }
@@ -102,7 +110,12 @@ export class ReplicaFetcher {
         maxBytes: PARTITION_MAX_BYTES,
       })),
     };
-    const reply = await this.o.bus.ask(this.o.subjects.at(BrokerVerbs.replicaFetch, this.o.leaderId), meta, { timeoutMs: this.o.maxWaitMs + 30_000 });
+    const asked = this.o.bus.ask(this.o.subjects.at(BrokerVerbs.replicaFetch, this.o.leaderId), meta, { timeoutMs: this.o.maxWaitMs + 10_000 });
+    const reply = await Promise.race([asked, this.stopping]);
+    if (!reply) {
+      asked.catch(() => undefined);
+      return false;
+    }
     let at = 0;
     let progressed = false;
     await Promise.all(
@@ -113,26 +126,32 @@ export class ReplicaFetcher {
         const s = sent[i];
         // The partition moved on (new leader or epoch) while the fetch was out: what came back is not for it.
         if (!s || !s.p.followsAt(s.leaderEpoch)) return undefined;
-        if (state.errorCode === KafkaErrorCode.NONE) progressed = true;
-        return this.apply(s.p, state, body, s.fetchOffset).catch((err: unknown) => s.p.logger.warn({ err }, 'replica fetch result not applied'));
+        return this.apply(s.p, state, body, s.fetchOffset).then(
+          (moved) => {
+            if (moved) progressed = true;
+          },
+          (err: unknown) => s.p.logger.warn({ err }, 'replica fetch result not applied'),
+        );
       }),
     );
     return progressed;
   }
 
-  private async apply(p: Partition, result: PartitionReplicaFetchResult, body: Buffer | undefined, fetchOffset: number): Promise<void> {
+  /** Applies one partition's result; false when it moved nothing (the round then backs off rather than spin). */
+  private async apply(p: Partition, result: PartitionReplicaFetchResult, body: Buffer | undefined, fetchOffset: number): Promise<boolean> {
     switch (result.errorCode) {
       case KafkaErrorCode.NONE:
-        if (result.divergingEpoch) await p.truncateToDivergence(result.divergingEpoch);
-        else if (body) await p.appendFromLeader(body, result);
+        if (result.divergingEpoch) return p.truncateToDivergence(result.divergingEpoch);
+        if (body) await p.appendFromLeader(body, result, fetchOffset);
         else await p.followLeaderBounds(result);
-        return;
+        return true;
       case KafkaErrorCode.OFFSET_OUT_OF_RANGE:
         await p.resetToLeader(result, fetchOffset);
-        return;
+        return true;
       default:
         // Fenced or unknown leader epoch, not the leader: the metadata will bring the new leader or epoch.
         p.logger.debug({ errorCode: result.errorCode, message: result.errorMessage }, 'the leader refused a replica fetch');
+        return false;
     }
   }
 }

@@ -98,6 +98,10 @@ export class ReplicaManager {
             minInsyncReplicas: () => minInsyncReplicas(this.o.image().topics[topic.id]?.configs ?? {}),
             replicaLagTimeMaxMs: this.o.config.replicaLagTimeMaxMs,
             alterIsr: (partition, newIsr) => this.alterIsr(partition, newIsr),
+            isrEligible: (id) => {
+              const node = this.o.image().nodes[id];
+              return node?.role === 'broker' && node.state === 'alive';
+            },
           });
           hosted = { partition, configs: topic.configs };
           this.hosted.set(k, hosted);
@@ -164,12 +168,24 @@ export class ReplicaManager {
     return out;
   }
 
-  /** Starts the periodic ISR check of the partitions this broker leads (every half replica.lag.time.max.ms, as Kafka). */
+  /**
+   * Starts the periodic ISR check of the partitions this broker leads (every half replica.lag.time.max.ms, as Kafka, and
+   * at least every 5 s), which also refreshes the replication gauges.
+   */
   startIsrChecks(): void {
     this.isrTimer = setInterval(() => {
       const now = Date.now();
-      for (const { partition } of this.hosted.values()) partition.maybeShrinkIsr(now);
-    }, Math.max(50, Math.floor(this.o.config.replicaLagTimeMaxMs / 2)));
+      const snapshot = { underReplicated: 0, underMinIsr: 0, maxFollowerLag: 0 };
+      for (const { partition } of this.hosted.values()) {
+        partition.maybeShrinkIsr(now);
+        const state = partition.replicationState();
+        if (!state) continue;
+        if (state.underReplicated) snapshot.underReplicated++;
+        if (state.underMinIsr) snapshot.underMinIsr++;
+        snapshot.maxFollowerLag = Math.max(snapshot.maxFollowerLag, state.maxFollowerLag);
+      }
+      this.o.metrics.setReplication(snapshot);
+    }, Math.max(50, Math.min(5_000, Math.floor(this.o.config.replicaLagTimeMaxMs / 2))));
     this.isrTimer.unref();
   }
 

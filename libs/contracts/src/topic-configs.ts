@@ -173,7 +173,7 @@ const rows: Record<string, Row> = {
   'segment.index.bytes': int(4, INT_MAX, '10485760', 'Offset-index size limit (indexes grow as needed: accepted, not applied)', notApplied),
   'segment.jitter.ms': long(0, '0', 'Random jitter subtracted from segment.ms (accepted, not applied)', notApplied),
   'segment.ms': long(1, '604800000', 'Age at which a segment rolls even if not full'),
-  'unclean.leader.election.enable': bool('false', 'Elect an out-of-sync replica when no in-sync one is left (losing data); not applied until replication', notApplied),
+  'unclean.leader.election.enable': bool('false', 'Elect a live out-of-sync replica when no in-sync one is left (losing what it lacks)'),
 };
 
 export const topicConfigSpecs: readonly TopicConfigSpec[] = Object.entries(rows)

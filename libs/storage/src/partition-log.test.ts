@@ -87,6 +87,26 @@ describe('PartitionLog', () => {
     await again.close();
   });
 
+  it('as a follower, records every idempotent batch of a copied chunk, so a retry after it leads is written once', async () => {
+    const leader = await PartitionLog.open(join(dir.path, 'leader'));
+    for (let seq = 0; seq < 30; seq += 10) {
+      const b = buildRecordBatch(Array.from({ length: 10 }, (_, i) => ({ value: Buffer.from(`v${seq + i}`) })), { producerId: 7, producerEpoch: 0, baseSequence: seq });
+      await leader.append(b, 1);
+    }
+    const chunk = (await leader.read(0, 1 << 20)).bytes;
+    const follower = await PartitionLog.open(join(dir.path, 'follower'));
+    await follower.appendAsFollower(Buffer.from(chunk));
+    expect(follower.logEndOffset).toBe(30);
+    // The producer retries its last batch at the follower, now leader: the same offsets, nothing written again.
+    const retry = buildRecordBatch(Array.from({ length: 10 }, (_, i) => ({ value: Buffer.from(`v${20 + i}`) })), { producerId: 7, producerEpoch: 0, baseSequence: 20 });
+    expect(await follower.append(retry, 2)).toMatchObject({ baseOffset: 20, lastOffset: 29 });
+    expect(follower.logEndOffset).toBe(30);
+    const next = buildRecordBatch([{ value: Buffer.from('v30') }], { producerId: 7, producerEpoch: 0, baseSequence: 30 });
+    expect(await follower.append(next, 2)).toMatchObject({ baseOffset: 30 });
+    await leader.close();
+    await follower.close();
+  });
+
   it('records a new leader epoch at the log end before its first append (beginLeaderEpoch)', async () => {
     const log = await PartitionLog.open(dir.path);
     await log.append(batch(['a', 'b']), 1);
@@ -268,6 +288,20 @@ describe('PartitionLog', () => {
     expect(values((await again.read(2, 1 << 20)).bytes)).toEqual(['x']);
     await again.close();
     await expect(log.truncateTo(-1)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('truncating at the log end forgets an epoch begun there without records (a brief leadership), so fetches stop naming it', async () => {
+    const files = new FilePool(16);
+    const log = await PartitionLog.open(dir.path, {}, { files });
+    await log.append(batch(['a', 'b']), 1);
+    await log.beginLeaderEpoch(3);
+    expect(log.latestEpoch).toBe(3);
+    await log.truncateTo(2);
+    expect([log.logEndOffset, log.latestEpoch]).toEqual([2, 1]);
+    expect(values((await log.read(0, 100)).bytes)).toEqual(['a', 'b']);
+    const again = await crashAndReopen(files);
+    expect([again.logEndOffset, again.latestEpoch]).toEqual([2, 1]);
+    await again.close();
   });
 
   it('checkpoints the high watermark when asked and it moved; a crash reopens at the checkpoint, never above the log', async () => {

@@ -334,7 +334,8 @@ export class PartitionLog {
         item.reject(kafkaError('OFFSET_OUT_OF_RANGE', `batch starts at ${baseOffset}, log ends at ${nextOffset}`));
         continue;
       }
-      const idempotent = item.follower ? { producer: producerBatchAt(item.bytes) } : this.checkProducer(item);
+      // A follower's chunk may hold many batches (of many producers): each is recorded below, as it is written.
+      const idempotent = item.follower ? { producer: null } : this.checkProducer(item);
       if (idempotent.error) {
         item.reject(idempotent.error);
         continue;
@@ -353,8 +354,13 @@ export class PartitionLog {
         segment = this.active;
         position = 0;
       }
-      if (item.follower) await this.assignFollowerEpochs(item.bytes);
-      else {
+      if (item.follower) {
+        await this.assignFollowerEpochs(item.bytes);
+        forEachBatch(item.bytes, (h, start) => {
+          const producer = producerBatchAt(item.bytes, start);
+          if (producer) this.producers.stage(producer, h.baseOffset, h.baseOffset + h.lastOffsetDelta);
+        });
+      } else {
         if (item.leaderEpoch > this.epochs.latestEpoch) await this.epochs.assign(item.leaderEpoch, baseOffset);
         stampBatches(item.bytes, baseOffset, item.leaderEpoch);
       }
@@ -588,7 +594,12 @@ export class PartitionLog {
   truncateTo(offset: number): Promise<void> {
     if (!Number.isSafeInteger(offset) || offset < 0) return Promise.reject(kafkaError('INVALID_REQUEST', `cannot truncate to offset ${offset}`));
     return this.exclusive(async () => {
-      if (offset >= this.logEndOffset) return;
+      if (offset >= this.logEndOffset) {
+        // Nothing to remove, but an epoch this replica began at its log end (a brief leadership without records)
+        // must go: the leader's history has no such epoch, and keeping it would name it again in every fetch.
+        await this.epochs.truncateFromEnd(offset);
+        return;
+      }
       this.dirty = true;
       if (offset < this.segments[0].baseOffset) await this.truncateFullyAndStartAt(offset);
       else await this.truncateSegmentsTo(offset);

@@ -66,12 +66,58 @@ export interface FetchedPartition {
 /** One broker's answer for the items sent to it, in order; undefined when it was not delivered (gone or busy). */
 type Send<I, R> = (broker: number, items: readonly I[], leaderEpochs: readonly number[]) => Promise<R[] | undefined>;
 
+/**
+ * Requests out at brokers, watched for the brokers leaving the cluster (fenced, or registered again as a new
+ * incarnation): one metadata listener for all of them, not one per request.
+ */
+class Departures {
+  private readonly watched = new Map<number, { incarnation: number; wakes: Set<() => void> }>();
+
+  constructor(private readonly metadata: MetadataClient) {
+    metadata.on('change', () => this.check());
+  }
+
+  watch(broker: number): { promise: Promise<undefined>; cancel(): void } {
+    let wake: () => void = () => undefined;
+    const promise = new Promise<undefined>((resolve) => (wake = () => resolve(undefined)));
+    const node = this.metadata.view.image.nodes[broker];
+    if (!node || node.state !== 'alive') {
+      wake();
+      return { promise, cancel: () => undefined };
+    }
+    let entry = this.watched.get(broker);
+    if (!entry) this.watched.set(broker, (entry = { incarnation: node.incarnation, wakes: new Set() }));
+    const wakes = entry.wakes;
+    wakes.add(wake);
+    return {
+      promise,
+      cancel: () => {
+        wakes.delete(wake);
+        if (wakes.size === 0 && this.watched.get(broker)?.wakes === wakes) this.watched.delete(broker);
+      },
+    };
+  }
+
+  private check(): void {
+    for (const [broker, entry] of this.watched) {
+      const node = this.metadata.view.image.nodes[broker];
+      if (node && node.state === 'alive' && node.incarnation === entry.incarnation) continue;
+      this.watched.delete(broker);
+      for (const wake of entry.wakes) wake();
+    }
+  }
+}
+
 export class PartitionClient {
+  private readonly departures: Departures;
+
   constructor(
     private readonly bus: Bus,
     private readonly subjects: Subjects,
     private readonly metadata: MetadataClient,
-  ) {}
+  ) {
+    this.departures = new Departures(metadata);
+  }
 
   /**
    * Produces to several partitions with one bus message per leading broker (a Kafka produce request usually carries
@@ -80,7 +126,7 @@ export class PartitionClient {
   produceMany(parts: readonly ProducePart[], acks: 1 | -1, deadline: number): Promise<Array<PromiseSettledResult<PartitionProduceResult>>> {
     const send: Send<ProducePart, PartitionProduceResult> = async (broker, items, epochs) => {
       const meta = { acks, timeoutMs: remaining(deadline), partitions: items.map((p, i) => ({ topicId: p.topicId, partition: p.partition, leaderEpoch: epochs[i], bytes: p.batches.length })) };
-      const reply = await this.delivered(this.bus.ask(this.subjects.at(BrokerVerbs.produce, broker), meta, { timeoutMs: remaining(deadline), body: items.map((p) => p.batches) }));
+      const reply = await this.delivered(broker, this.bus.ask(this.subjects.at(BrokerVerbs.produce, broker), meta, { timeoutMs: remaining(deadline), body: items.map((p) => p.batches) }));
       return reply?.partitions;
     };
     return Promise.allSettled(this.route(parts, deadline, send, (outcome) => ({ ...outcome, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 })));
@@ -106,7 +152,7 @@ export class PartitionClient {
         ...limits,
         partitions: items.map((p, i) => ({ topicId: p.topicId, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.maxBytes, leaderEpoch: epochs[i] })),
       };
-      const reply = await this.delivered(this.bus.ask(this.subjects.at(BrokerVerbs.fetch, broker), meta, { timeoutMs: remaining(deadline) + limits.maxWaitMs }), true);
+      const reply = await this.delivered(broker, this.bus.ask(this.subjects.at(BrokerVerbs.fetch, broker), meta, { timeoutMs: remaining(deadline) + limits.maxWaitMs }), true);
       if (!reply) return undefined;
       const out: FetchedPartition[] = [];
       let at = 0;
@@ -127,6 +173,7 @@ export class PartitionClient {
   listOffsets(topicId: string, partition: number, timestamp: number, deadline: number): Promise<PartitionOffsetResult> {
     const send: Send<PartitionTarget & { timestamp: number }, PartitionOffsetResult> = (broker, items, epochs) =>
       this.delivered(
+        broker,
         this.bus.ask(this.subjects.at(BrokerVerbs.listOffsets, broker), { isolationLevel: 0, partitions: items.map((p, i) => ({ ...p, leaderEpoch: epochs[i] })) }, { timeoutMs: remaining(deadline) }),
       ).then((r) => r?.partitions);
     return this.route([{ topicId, partition, timestamp }], deadline, send, (o) => ({ ...o, offset: -1, timestamp: -1, leaderEpoch: -1, logStartOffset: -1, highWatermark: -1 }))[0];
@@ -135,6 +182,7 @@ export class PartitionClient {
   deleteRecords(topicId: string, partition: number, offset: number, deadline: number): Promise<PartitionDeleteRecordsResult> {
     const send: Send<PartitionTarget & { offset: number }, PartitionDeleteRecordsResult> = (broker, items, epochs) =>
       this.delivered(
+        broker,
         this.bus.ask(this.subjects.at(BrokerVerbs.deleteRecords, broker), { partitions: items.map((p, i) => ({ ...p, leaderEpoch: epochs[i] })) }, { timeoutMs: remaining(deadline) }),
       ).then((r) => r?.partitions);
     return this.route([{ topicId, partition, offset }], deadline, send, (o) => ({ ...o, lowWatermark: -1 }))[0];
@@ -153,21 +201,33 @@ export class PartitionClient {
     }
     const send: Send<PartitionTarget & { epoch: number }, PartitionEpochEndResult> = (broker, items, epochs) =>
       this.delivered(
+        broker,
         this.bus.ask(this.subjects.at(BrokerVerbs.offsetForLeaderEpoch, broker), { partitions: items.map((p, i) => ({ ...p, leaderEpoch: epochs[i] })) }, { timeoutMs: remaining(deadline) }),
       ).then((r) => r?.partitions);
     return this.route([{ topicId, partition, epoch }], deadline, send, (o) => ({ ...o, epoch: -1, endOffset: -1 }))[0];
   }
 
-  /** A reply's meta, or undefined when the request was not delivered (the broker is gone or refused it unread). */
-  private async delivered<M>(ask: Promise<{ meta: M; body?: Buffer }>, withBody?: false): Promise<M | undefined>;
-  private async delivered<M>(ask: Promise<{ meta: M; body?: Buffer }>, withBody: true): Promise<(M & { body?: Buffer }) | undefined>;
-  private async delivered<M>(ask: Promise<{ meta: M; body?: Buffer }>, withBody = false): Promise<M | undefined> {
+  /**
+   * A reply's meta, or undefined when the request was not delivered (the broker is gone or refused it unread) or the
+   * broker left the cluster while the request was out: a broker that dies holding a request never answers it, and
+   * waiting for the request's deadline would stall the client as long (a Kafka client's connection would break at once).
+   */
+  private async delivered<M>(broker: number, ask: Promise<{ meta: M; body?: Buffer }>, withBody?: false): Promise<M | undefined>;
+  private async delivered<M>(broker: number, ask: Promise<{ meta: M; body?: Buffer }>, withBody: true): Promise<(M & { body?: Buffer }) | undefined>;
+  private async delivered<M>(broker: number, ask: Promise<{ meta: M; body?: Buffer }>, withBody = false): Promise<M | undefined> {
+    const gone = this.departures.watch(broker);
     try {
-      const reply = await ask;
+      const reply = await Promise.race([ask, gone.promise]);
+      if (reply === undefined) {
+        ask.catch(() => undefined);
+        return undefined;
+      }
       return withBody ? { ...reply.meta, body: reply.body } : reply.meta;
     } catch (err) {
       if (err instanceof SluiceError && notDelivered.has(err.code)) return undefined;
       throw err;
+    } finally {
+      gone.cancel();
     }
   }
 

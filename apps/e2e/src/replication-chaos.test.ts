@@ -1,0 +1,152 @@
+// Replication under failure, with a real Kafka client (KafkaJS, idempotent, acks=all) on a 3-broker stack over a
+// real nats-server: leaders SIGKILLed again and again (sometimes restarted with a wiped disk) while writes go on; a
+// leader paused (SIGSTOP) until it is fenced and resumed as a zombie; a rolling controlled restart of every broker.
+// Nothing acknowledged may be lost or written twice. Bounded in CI by SLUICE_CHAOS_ROUNDS (3);
+// `npm run test:chaos` runs more rounds.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@sluice/testing';
+import { SESSION_TIMEOUT_MS, inSyncBrokers, partitionView, readPartition, useReplicatedStack, waitLeadingAlone } from './replicated-stack.js';
+
+const ROUNDS = Number(process.env.SLUICE_CHAOS_ROUNDS ?? 3);
+const cluster = useReplicatedStack({ SLUICE_REPLICA_LAG_TIME_MAX_MS: '4000' });
+const view = (topic: string) => partitionView(cluster.http, topic);
+const inSync = async (topic: string): Promise<number> => inSyncBrokers(await view(topic)).length;
+const readAll = (topic: string) => readPartition(cluster.http, topic);
+
+async function createTopic(name: string): Promise<void> {
+  const res = await cluster.http.json('POST', '/topics', { name, partitions: 1, replication_factor: 3, configs: { 'min.insync.replicas': '2' } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  await waitFor(async () => (await inSync(name)) === 3, { what: `a full ISR for ${name}` });
+}
+
+/**
+ * An idempotent acks=all producer writing numbered records one batch at a time in the background; remembers which
+ * were acknowledged. A send that fails is counted (the tests expect none: the client retries through failovers).
+ */
+function writer(topic: string) {
+  const kafka = new Kafka({ clientId: `chaos-${topic}`, brokers: [cluster.stack.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 50, initialRetryTime: 100, maxRetryTime: 1000 } });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const acknowledged: string[] = [];
+  const failures: string[] = [];
+  let next = 0;
+  let running = true;
+  const loop = (async () => {
+    await producer.connect();
+    while (running) {
+      const values = Array.from({ length: 10 }, () => `${topic}-${next++}`);
+      try {
+        await producer.send({ topic, acks: -1, timeout: 30_000, messages: values.map((value) => ({ partition: 0, value })) });
+        acknowledged.push(...values);
+      } catch (err) {
+        failures.push(`${values[0]}: ${(err as Error).message}`);
+      }
+    }
+    await producer.disconnect();
+  })();
+  return {
+    acknowledged,
+    failures,
+    /** Waits until `n` more records are acknowledged. */
+    async progress(n: number, timeoutMs = 60_000): Promise<void> {
+      const target = acknowledged.length + n;
+      await waitFor(() => acknowledged.length >= target, { timeoutMs, what: `${n} more acknowledged records (at ${acknowledged.length})` });
+    },
+    async stop(): Promise<void> {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** Every acknowledged value exactly once; any other value at most once (sent, maybe written, not acknowledged). */
+function expectExactlyOnce(values: string[], acknowledged: string[]): void {
+  const at = new Map<string, number[]>();
+  values.forEach((v, offset) => at.set(v, [...(at.get(v) ?? []), offset]));
+  const duplicates = [...at].filter(([, offsets]) => offsets.length > 1).map(([v, offsets]) => `${v} at ${offsets.join(',')}`);
+  const missing = acknowledged.filter((v) => !at.has(v));
+  expect({ duplicates, missing }).toEqual({ duplicates: [], missing: [] });
+}
+
+describe('replication under failure', () => {
+  it(`keeps every acknowledged record through ${ROUNDS} leader kills (some with a wiped disk), then on the last survivor`, async () => {
+    await createTopic('chaos');
+    const w = writer('chaos');
+    try {
+      await w.progress(50);
+      for (let round = 0; round < ROUNDS; round++) {
+        const victim = (await view('chaos')).leader;
+        cluster.stack.brokers.get(victim)!.kill('SIGKILL');
+        // While the leader is down its partition keeps taking acknowledged writes, once a follower took over.
+        await w.progress(30, SESSION_TIMEOUT_MS * 10);
+        if (round % 2 === 1) await rm(join(cluster.stack.dir.path, `broker-${victim}`), { recursive: true, force: true });
+        await cluster.stack.startBroker(victim);
+        await waitFor(async () => (await inSync('chaos')) === 3, { timeoutMs: 60_000, what: `broker ${victim} back in the ISR (round ${round})` });
+        await w.progress(20);
+      }
+    } finally {
+      await w.stop();
+    }
+    expect(w.failures).toEqual([]);
+    // With two of the three brokers killed, the survivor leads and holds everything.
+    const v = await view('chaos');
+    const survivor = v.replicas.find((r) => r.broker !== v.leader)!.broker;
+    for (const r of v.replicas) if (r.broker !== survivor) cluster.stack.brokers.get(r.broker)!.kill('SIGKILL');
+    // Leading alone: until the other two are fenced its high watermark may lag what the old leader acknowledged (it
+    // learns the last one at its next fetch, which never comes), as a new Kafka leader's does.
+    await waitLeadingAlone(cluster.http, 'chaos', survivor);
+    expectExactlyOnce(await readAll('chaos'), w.acknowledged);
+    for (const r of v.replicas) if (r.broker !== survivor) await cluster.stack.startBroker(r.broker);
+    await waitFor(async () => (await inSync('chaos')) === 3, { timeoutMs: 60_000, what: 'the full ISR again' });
+  }, 600_000);
+
+  it('a leader paused past its session (a zombie) acknowledges nothing after it was fenced, and loses nothing acknowledged', async () => {
+    await createTopic('zombie');
+    const w = writer('zombie');
+    let zombie = -1;
+    try {
+      await w.progress(50);
+      zombie = (await view('zombie')).leader;
+      cluster.stack.brokers.get(zombie)!.kill('SIGSTOP');
+      await waitFor(async () => (await view('zombie')).leader !== zombie, { timeoutMs: SESSION_TIMEOUT_MS * 6, what: 'a new leader while the old one is paused' });
+      await w.progress(30, 60_000);
+      cluster.stack.brokers.get(zombie)!.kill('SIGCONT');
+      await w.progress(30);
+      await waitFor(async () => (await inSync('zombie')) === 3, { timeoutMs: 60_000, what: `the zombie ${zombie} back in the ISR as a follower` });
+    } finally {
+      if (zombie >= 0) cluster.stack.brokers.get(zombie)!.kill('SIGCONT');
+      await w.stop();
+    }
+    expect(w.failures).toEqual([]);
+    expectExactlyOnce(await readAll('zombie'), w.acknowledged);
+    // The zombie's log is the leader's: make it lead and read everything from it.
+    const v = await view('zombie');
+    for (const r of v.replicas) if (r.broker !== zombie) await cluster.stack.brokers.get(r.broker)!.stop();
+    await waitLeadingAlone(cluster.http, 'zombie', zombie);
+    expectExactlyOnce(await readAll('zombie'), w.acknowledged);
+    for (const r of v.replicas) if (r.broker !== zombie) await cluster.stack.startBroker(r.broker);
+    await waitFor(async () => (await inSync('zombie')) === 3, { timeoutMs: 60_000, what: 'the full ISR again' });
+  }, 300_000);
+
+  it('a rolling controlled restart of every broker under acks=all load fails no write', async () => {
+    await createTopic('rolling');
+    const w = writer('rolling');
+    try {
+      await w.progress(50);
+      for (const id of [...cluster.stack.brokers.keys()].sort()) {
+        const result = await cluster.stack.brokers.get(id)!.stop();
+        expect(result.code).toBe(0);
+        await w.progress(20);
+        await cluster.stack.startBroker(id);
+        await waitFor(async () => (await inSync('rolling')) === 3, { timeoutMs: 60_000, what: `broker ${id} back in the ISR` });
+      }
+      await w.progress(20);
+    } finally {
+      await w.stop();
+    }
+    expect(w.failures).toEqual([]);
+    expectExactlyOnce(await readAll('rolling'), w.acknowledged);
+  }, 300_000);
+});
