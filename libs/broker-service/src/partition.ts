@@ -153,7 +153,9 @@ export class Partition {
       this.wakeFetches();
       this.wakeFollowerFetches();
     } else if (next === 'leader') {
-      // Still leading: the ISR may have changed (through this leader's request or a broker's fencing).
+      // Still leading: the ISR may have changed (through this leader's request or a broker's fencing), or the replicas
+      // (a reassignment: new ones are tracked from their first fetch, removed ones forgotten).
+      for (const id of this.followers.keys()) if (!info.replicas.includes(id)) this.followers.delete(id);
       if (this.pendingIsr && sameMembers(this.pendingIsr, info.isr)) this.pendingIsr = undefined;
       this.checkParkedAgainstIsr();
       this.maybeIncrementHighWatermark();

@@ -129,3 +129,40 @@ export interface ControllerAlterPartitionReply {
   partitions: Array<{ errorCode: number; errorMessage: string | null; partition?: PartitionInfo }>;
   metadataOffset: number;
 }
+
+/** One partition named by topic name, as admin clients name it. */
+export interface NamedPartition {
+  topic: string;
+  partition: number;
+}
+export interface NamedPartitionResult extends NamedPartition {
+  /** Kafka error code, 0 on success. */
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/**
+ * Leader elections on request (Kafka's ElectLeaders): 'preferred' moves leadership to the first replica when it is
+ * alive and in sync; 'unclean' elects a leader for offline partitions, out of sync if need be. `partitions: null`
+ * means every partition, and then only the partitions an election was tried for are answered.
+ */
+export interface ControllerElectLeadersRequest {
+  electionType: 'preferred' | 'unclean';
+  partitions: NamedPartition[] | null;
+}
+export interface ControllerElectLeadersReply {
+  results: Array<NamedPartitionResult & { leader?: number }>;
+  metadataOffset: number;
+}
+
+/**
+ * Partition reassignments (Kafka's AlterPartitionReassignments): `replicas` is the target replica list (preferred
+ * first); null cancels the reassignment in progress.
+ */
+export interface ControllerAlterReassignmentsRequest {
+  reassignments: Array<NamedPartition & { replicas: number[] | null }>;
+}
+export interface ControllerAlterReassignmentsReply {
+  results: NamedPartitionResult[];
+  metadataOffset: number;
+}

@@ -23,8 +23,13 @@ export interface PartitionInfo {
   leaderEpoch: number;
   /** Bumped on every change of leader, replicas or ISR. */
   partitionEpoch: number;
+  /** Preferred (first) replica first. During a reassignment: the target replicas, then those being removed. */
   replicas: number[];
   isr: number[];
+  /** During a reassignment (Kafka's KIP-455): target replicas that are catching up. Absent otherwise. */
+  addingReplicas?: number[];
+  /** During a reassignment: replicas that go once every target replica is in sync. Absent otherwise. */
+  removingReplicas?: number[];
 }
 
 export interface TopicInfo {

@@ -19,6 +19,10 @@ import type {
 import type {
   ControllerAlterPartitionReply,
   ControllerAlterPartitionRequest,
+  ControllerAlterReassignmentsReply,
+  ControllerAlterReassignmentsRequest,
+  ControllerElectLeadersReply,
+  ControllerElectLeadersRequest,
   ControllerAlterTopicConfigsReply,
   ControllerAlterTopicConfigsRequest,
   ControllerCreatePartitionsReply,
@@ -53,6 +57,10 @@ export const ControllerVerbs = {
   createPartitions: defineVerb<ControllerCreatePartitionsRequest, ControllerCreatePartitionsReply>('ctl', 'create-partitions', 'controller'),
   /** A partition leader's ISR change, checked against its leader and partition epochs. */
   alterPartition: defineVerb<ControllerAlterPartitionRequest, ControllerAlterPartitionReply>('ctl', 'alter-partition', 'controller'),
+  /** Preferred or unclean leader elections asked for by an operator. */
+  electLeaders: defineVerb<ControllerElectLeadersRequest, ControllerElectLeadersReply>('ctl', 'elect-leaders', 'controller'),
+  /** Start or cancel partition reassignments. */
+  alterReassignments: defineVerb<ControllerAlterReassignmentsRequest, ControllerAlterReassignmentsReply>('ctl', 'alter-reassignments', 'controller'),
 } as const;
 
 /**

@@ -20,6 +20,18 @@ export const controllerConfig = defineConfig('controller', {
     default: 1,
     min: 1,
   }),
+  autoLeaderRebalanceEnable: v.bool('SLUICE_AUTO_LEADER_REBALANCE_ENABLE', 'Move leadership back to preferred replicas when brokers are imbalanced (auto.leader.rebalance.enable)', {
+    default: true,
+  }),
+  leaderImbalanceCheckIntervalMs: v.int('SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS', 'How often leader imbalance is checked (leader.imbalance.check.interval.seconds)', {
+    default: 300_000,
+    min: 100,
+  }),
+  leaderImbalancePerBrokerPercentage: v.int(
+    'SLUICE_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE',
+    'Share of a broker’s preferred partitions led elsewhere above which leadership moves back (leader.imbalance.per.broker.percentage)',
+    { default: 10, min: 0, max: 100 },
+  ),
   maxPartitions: v.int('SLUICE_MAX_PARTITIONS', 'Most partitions one topic may have', { default: 10_000, min: 1 }),
   maxClusterPartitions: v.int(
     'SLUICE_MAX_CLUSTER_PARTITIONS',

@@ -88,7 +88,8 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     for (const p of topic.partitions) {
       expect(new Set(p.replicas).size).toBe(3);
       expect(p.leader).toBe(p.replicas[0]);
-      expect(p.isr).toEqual([p.leader]);
+      // Every replica of a new (empty) partition is in sync, as in Kafka.
+      expect(p.isr).toEqual(p.replicas);
     }
   });
 
@@ -225,16 +226,6 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     const topic = (await createTopics({ name: 'm', partitions: 1, replicationFactor: 2 })).results[0].topic!;
     const p = topic.partitions[0];
     const other = p.replicas.find((b) => b !== p.leader)!;
-    // Stand in for replication: the controller's view once the follower has caught up.
-    await controller!.stop();
-    const { MetadataStore } = await import('./metadata-store.js');
-    const { resolveDatabaseUrl } = await import('./controller-config.js');
-    const { url } = resolveDatabaseUrl(controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url }));
-    const { store } = await MetadataStore.open(url);
-    const state = await store.load(subjects.clusterId);
-    await store.persist([{ type: 'partition-changed', topicId: topic.id, partition: { ...p, isr: [p.leader, other] } }], state.image.offset + 1);
-    await store.close();
-    await start();
     const beat = setInterval(() => void ask(ControllerVerbs.heartbeat, { nodeId: other, incarnation: 1 }).catch(() => undefined), 100);
     try {
       const moved = await waitFor(async () => {
@@ -245,6 +236,136 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     } finally {
       clearInterval(beat);
     }
+  });
+
+  /** The leader's ISR change, as its broker sends it. */
+  const alterIsr = async (topicId: string, partition: number, newIsr: number[]) => {
+    const image = await snapshot();
+    const p = image.topics[topicId].partitions[partition];
+    const res = await ask(ControllerVerbs.alterPartition, {
+      brokerId: p.leader,
+      brokerIncarnation: image.nodes[p.leader].incarnation,
+      partitions: [{ topicId, partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr }],
+    });
+    return res.partitions[0];
+  };
+  const partitionOf = async (topicId: string, partition = 0) => (await snapshot()).topics[topicId].partitions[partition];
+  /** A topic on brokers 1 and 2 whose preferred replica has left and come back: another broker leads, it is not in sync. */
+  const leadershipMovedAway = async (name: string) => {
+    const r1 = await register(1);
+    const r2 = await register(2);
+    const topic = (await createTopics({ name, partitions: 1, replicationFactor: 2 })).results[0].topic!;
+    const preferred = topic.partitions[0].replicas[0];
+    const other = topic.partitions[0].replicas[1];
+    await ask(ControllerVerbs.unregister, { nodeId: preferred, incarnation: preferred === 1 ? r1.incarnation : r2.incarnation });
+    await register(preferred);
+    expect(await partitionOf(topic.id)).toMatchObject({ leader: other, isr: [other], leaderEpoch: 1 });
+    return { topic, preferred, other };
+  };
+
+  it('elects preferred leaders on request (ElectLeaders): only alive and in-sync ones, each answered', async () => {
+    const { topic, preferred, other } = await leadershipMovedAway('pref');
+    const elect = (partitions: Array<{ topic: string; partition: number }> | null) => ask(ControllerVerbs.electLeaders, { electionType: 'preferred', partitions });
+    expect((await elect([{ topic: 'pref', partition: 0 }])).results).toEqual([
+      { topic: 'pref', partition: 0, errorCode: KafkaErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `the preferred replica ${preferred} is not in sync` },
+    ]);
+    // The follower caught up: its leader adds it to the ISR.
+    expect((await alterIsr(topic.id, 0, [other, preferred])).errorCode).toBe(0);
+    const res = await elect([
+      { topic: 'pref', partition: 0 },
+      { topic: 'pref', partition: 7 },
+      { topic: 'nope', partition: 0 },
+    ]);
+    expect(res.results.map((r) => [r.topic, r.partition, r.errorCode])).toEqual([
+      ['pref', 0, 0],
+      ['pref', 7, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ['nope', 0, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    expect(await partitionOf(topic.id)).toMatchObject({ leader: preferred, leaderEpoch: 2, isr: [preferred, other].sort((a, b) => topic.partitions[0].replicas.indexOf(a) - topic.partitions[0].replicas.indexOf(b)) });
+    expect((await elect([{ topic: 'pref', partition: 0 }])).results[0].errorCode).toBe(KafkaErrorCode.ELECTION_NOT_NEEDED);
+    // All partitions: those that need no election are left out.
+    expect((await elect(null)).results).toEqual([]);
+    const bad = await bus.ask(address(subjects.at(ControllerVerbs.electLeaders).subject), { electionType: 'random', partitions: null }, { timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('moves leadership back to preferred replicas by itself once they are in sync (auto leader rebalance)', async () => {
+    await controller!.stop();
+    await start({ SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS: '200' });
+    const { topic, preferred, other } = await leadershipMovedAway('auto');
+    expect((await alterIsr(topic.id, 0, [other, preferred])).errorCode).toBe(0);
+    await waitFor(async () => (await partitionOf(topic.id)).leader === preferred, { timeoutMs: 5000, what: 'the preferred replica leading again' });
+    expect((await partitionOf(topic.id)).leaderEpoch).toBe(2);
+  });
+
+  it('elects an out-of-sync replica for an offline partition only when asked to (unclean ElectLeaders)', async () => {
+    const r1 = await register(1);
+    await register(2);
+    const topic = (await createTopics({ name: 'unclean', partitions: 1, replicationFactor: 2 })).results[0].topic!;
+    const { leader, replicas } = topic.partitions[0];
+    const follower = replicas.find((b) => b !== leader)!;
+    expect((await alterIsr(topic.id, 0, [leader])).errorCode).toBe(0);
+    await ask(ControllerVerbs.unregister, { nodeId: leader, incarnation: leader === 1 ? r1.incarnation : 1 });
+    expect(await partitionOf(topic.id)).toMatchObject({ leader: -1, isr: [leader] });
+    const preferred = await ask(ControllerVerbs.electLeaders, { electionType: 'preferred', partitions: [{ topic: 'unclean', partition: 0 }] });
+    expect(preferred.results[0].errorCode).toBe(KafkaErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+    const res = await ask(ControllerVerbs.electLeaders, { electionType: 'unclean', partitions: [{ topic: 'unclean', partition: 0 }] });
+    expect(res.results[0]).toMatchObject({ errorCode: 0, leader: follower });
+    expect(await partitionOf(topic.id)).toMatchObject({ leader: follower, isr: [follower], leaderEpoch: 2 });
+    const again = await ask(ControllerVerbs.electLeaders, { electionType: 'unclean', partitions: [{ topic: 'unclean', partition: 0 }] });
+    expect(again.results[0].errorCode).toBe(KafkaErrorCode.ELECTION_NOT_NEEDED);
+  });
+
+  it('reassigns a partition: adds the target replicas, completes once they are in sync, moves the leader, survives a restart', async () => {
+    for (const id of [1, 2, 3]) await register(id);
+    const topic = (await createTopics({ name: 'moving', partitions: 1, replicationFactor: 2 })).results[0].topic!;
+    const [first, second] = topic.partitions[0].replicas;
+    const third = [1, 2, 3].find((b) => b !== first && b !== second)!;
+    const reassign = (replicas: number[] | null, partition = 0) => ask(ControllerVerbs.alterReassignments, { reassignments: [{ topic: 'moving', partition, replicas }] });
+    // Bad targets are refused for that partition, nothing changes.
+    for (const [replicas, message] of [
+      [[], /non-empty/],
+      [[third, third], /repeat/],
+      [[third, 99], /99 is not alive/],
+    ] as const) {
+      expect((await reassign([...replicas])).results[0]).toMatchObject({ errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: expect.stringMatching(message) });
+    }
+    expect((await reassign([third], 5)).results[0].errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await reassign(null)).results[0].errorCode).toBe(KafkaErrorCode.NO_REASSIGNMENT_IN_PROGRESS);
+    expect(await partitionOf(topic.id)).toEqual(topic.partitions[0]);
+
+    // From {first, second} to {third, second}: third is added, first goes once third is in sync.
+    expect((await reassign([third, second])).results[0]).toEqual({ topic: 'moving', partition: 0, errorCode: 0, errorMessage: null });
+    let p = await partitionOf(topic.id);
+    expect(p).toMatchObject({ replicas: [third, second, first], addingReplicas: [third], removingReplicas: [first], leader: first, leaderEpoch: 0 });
+    // In progress across a controller restart.
+    await controller!.stop();
+    await start();
+    expect(await partitionOf(topic.id)).toEqual(p);
+    // The leader adds the caught-up replica to the ISR: the reassignment completes, and leadership leaves `first`.
+    const accepted = await alterIsr(topic.id, 0, [first, second, third]);
+    expect(accepted.errorCode).toBe(0);
+    p = await partitionOf(topic.id);
+    expect(p).toEqual({ partition: 0, replicas: [third, second], isr: [third, second], leader: second, leaderEpoch: 1, partitionEpoch: p.partitionEpoch });
+    expect(accepted.partition).toEqual(p);
+  });
+
+  it('cancels a reassignment in progress: back to the original replicas', async () => {
+    for (const id of [1, 2, 3]) await register(id);
+    const topic = (await createTopics({ name: 'undo', partitions: 1, replicationFactor: 2 })).results[0].topic!;
+    const original = topic.partitions[0];
+    const third = [1, 2, 3].find((b) => !original.replicas.includes(b))!;
+    await ask(ControllerVerbs.alterReassignments, { reassignments: [{ topic: 'undo', partition: 0, replicas: [third, original.replicas[1]] }] });
+    const res = await ask(ControllerVerbs.alterReassignments, {
+      reassignments: [
+        { topic: 'undo', partition: 0, replicas: null },
+        { topic: 'undo', partition: 0, replicas: null },
+      ],
+    });
+    expect(res.results.map((r) => r.errorCode)).toEqual([0, KafkaErrorCode.INVALID_REQUEST]);
+    const p = await partitionOf(topic.id);
+    expect(p).toEqual({ ...original, partitionEpoch: p.partitionEpoch });
+    expect(p.partitionEpoch).toBe(original.partitionEpoch + 2);
   });
 
   it('keeps everything across a restart, with a new controller epoch and continuing offsets', async () => {

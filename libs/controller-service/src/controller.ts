@@ -6,10 +6,11 @@ import { dirname, resolve } from 'node:path';
 import { BusErrorCode, reply, type Actor, type Reply, type Verb } from '@sluice/bus';
 import { applyDelta, SnapshotCache } from '@sluice/metadata';
 import { KafkaErrorCode, kafkaError, SluiceError, topicNameProblem, unifyCollisionChars } from '@sluice/protocol';
-import { topicConfigProblem, ControllerVerbs, type ControllerAlterPartitionReply, type ControllerAlterPartitionRequest, type ControllerAlterTopicConfigsReply, type ControllerAlterTopicConfigsRequest, type ControllerCreatePartitionsReply, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type ControllerCreateTopicsReply, type ControllerCreateTopicsRequest, type ControllerDeleteTopicsReply, type ControllerDeleteTopicsRequest, type ControllerHeartbeatReply, type ControllerHeartbeatRequest, type MetadataDelta, type MetadataImage, type MetadataRecord, type NodeInfo, type NodeRole, type PartitionInfo, type ControllerRegisterReply, type ControllerRegisterRequest, type ControllerSnapshotReply, type ControllerSnapshotRequest, type TopicInfo, type TopicResult, type ControllerUnregisterRequest } from '@sluice/contracts';
+import { topicConfigProblem, ControllerVerbs, type ControllerAlterPartitionReply, type ControllerAlterPartitionRequest, type ControllerAlterReassignmentsReply, type ControllerAlterReassignmentsRequest, type ControllerElectLeadersReply, type ControllerElectLeadersRequest, type NamedPartition, type ControllerAlterTopicConfigsReply, type ControllerAlterTopicConfigsRequest, type ControllerCreatePartitionsReply, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type ControllerCreateTopicsReply, type ControllerCreateTopicsRequest, type ControllerDeleteTopicsReply, type ControllerDeleteTopicsRequest, type ControllerHeartbeatReply, type ControllerHeartbeatRequest, type MetadataDelta, type MetadataImage, type MetadataRecord, type NodeInfo, type NodeRole, type PartitionInfo, type ControllerRegisterReply, type ControllerRegisterRequest, type ControllerSnapshotReply, type ControllerSnapshotRequest, type TopicInfo, type TopicResult, type ControllerUnregisterRequest } from '@sluice/contracts';
 import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
+import { cancelReassignment, cleanLeader, completeReassignment, electPreferred, electUnclean, imbalancedPartitions, startReassignment, targetProblem, type Outcome } from './partition-changes.js';
 import { assignReplicas } from './replica-assignment.js';
 
 const roles: readonly NodeRole[] = ['controller', 'broker', 'group-coordinator', 'gateway'];
@@ -37,6 +38,7 @@ export class Controller implements RunningService {
   private actors: Actor[] = [];
   private readonly lastHeartbeat = new Map<number, number>();
   private fenceTimer: NodeJS.Timeout | undefined;
+  private rebalanceTimer: NodeJS.Timeout | undefined;
   /** When the session timer last fired. */
   private lastSessionCheck = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -58,7 +60,7 @@ export class Controller implements RunningService {
     const image = () => this.image;
     this.fencings = new Counter({ name: 'sluice_controller_fencings_total', help: 'Nodes fenced for missing their session timeout', registers: [registry] });
     this.isrChanges = new Counter({ name: 'sluice_controller_isr_changes_total', help: 'In-sync replica sets changed, by direction', labelNames: ['change'], registers: [registry] });
-    this.elections = new Counter({ name: 'sluice_controller_leader_elections_total', help: 'Partition leaders elected, by kind (clean, unclean, restored)', labelNames: ['kind'], registers: [registry] });
+    this.elections = new Counter({ name: 'sluice_controller_leader_elections_total', help: 'Partition leaders elected, by kind (clean, unclean, restored, preferred)', labelNames: ['kind'], registers: [registry] });
     new Gauge({
       name: 'sluice_controller_partitions',
       help: 'Partitions by state: online, offline (no leader), under-replicated (ISR smaller than replicas), under-min-isr',
@@ -146,12 +148,20 @@ export class Controller implements RunningService {
       serve(ControllerVerbs.alterTopicConfigs, (m) => this.alterTopicConfigs(m)),
       serve(ControllerVerbs.createPartitions, (m) => this.createPartitions(m)),
       serve(ControllerVerbs.alterPartition, (m) => this.alterPartition(m)),
+      serve(ControllerVerbs.electLeaders, (m) => this.electLeaders(m)),
+      serve(ControllerVerbs.alterReassignments, (m) => this.alterReassignments(m)),
     ];
     await bus.flush();
     this.serving = true;
     this.lastSessionCheck = now;
     this.fenceTimer = setInterval(() => this.checkSessions(), FENCE_CHECK_INTERVAL_MS);
     this.fenceTimer.unref();
+    if (this.config.autoLeaderRebalanceEnable) {
+      this.rebalanceTimer = setInterval(() => {
+        void this.exclusive(() => this.rebalanceLeaders()).catch((err: unknown) => this.deps.logger.error({ err }, 'leader rebalance failed'));
+      }, this.config.leaderImbalanceCheckIntervalMs);
+      this.rebalanceTimer.unref();
+    }
     logger.info(
       { controllerEpoch: this.image.controllerEpoch, metadataOffset: this.image.offset, topics: Object.keys(this.image.topics).length },
       'controller active',
@@ -329,7 +339,7 @@ export class Controller implements RunningService {
         let next: PartitionInfo = { ...p, isr, partitionEpoch: p.partitionEpoch + 1 };
         if (p.isr.includes(node.id) && isr.length < p.isr.length) this.isrChanges.inc({ change: 'shrink' });
         if (p.leader === node.id) {
-          let leader = p.replicas.find((b) => isr.includes(b) && alive(b)) ?? -1;
+          let leader = cleanLeader({ ...p, isr }, alive);
           let kind = 'clean';
           if (leader < 0 && topic.configs['unclean.leader.election.enable'] === 'true') {
             leader = p.replicas.find(alive) ?? -1;
@@ -383,15 +393,125 @@ export class Controller implements RunningService {
       } else if (newIsr.some((b) => !p.isr.includes(b) && !this.aliveBroker(b))) refuse('INELIGIBLE_REPLICA', `ISR ${JSON.stringify(newIsr)} adds a fenced broker`);
       else {
         const isr = p.replicas.filter((b) => newIsr.includes(b));
-        const next: PartitionInfo = { ...p, isr, partitionEpoch: p.partitionEpoch + 1 };
-        deltas.push({ type: 'partition-changed', topicId: topic.id, partition: next });
-        results.push({ errorCode: KafkaErrorCode.NONE, errorMessage: null, partition: next });
+        let next: PartitionInfo = { ...p, isr, partitionEpoch: p.partitionEpoch + 1 };
         this.isrChanges.inc({ change: isr.length > p.isr.length ? 'expand' : 'shrink' });
         this.deps.logger.info({ topic: topic.name, partition: p.partition, isr, previous: p.isr, partitionEpoch: next.partitionEpoch }, 'ISR changed');
+        // The last target replica of a reassignment caught up: the reassignment completes in the same change.
+        const completed = completeReassignment(next, (b) => this.aliveBroker(b));
+        if (completed) {
+          this.logReassignmentDone(topic.name, next, completed);
+          next = completed;
+        }
+        deltas.push({ type: 'partition-changed', topicId: topic.id, partition: next });
+        results.push({ errorCode: KafkaErrorCode.NONE, errorMessage: null, partition: next });
       }
     }
     await this.commit(deltas);
     return { partitions: results, metadataOffset: this.image.offset };
+  }
+
+  // ---- elections and reassignments ---------------------------------------------------------------------------------
+
+  /** The partitions a request names (all of them for null), each with its topic, or the error for a name not found. */
+  private *namedPartitions(refs: NamedPartition[] | null): Iterable<{ ref: NamedPartition; topicId?: string; p?: PartitionInfo }> {
+    if (refs === null) {
+      for (const topic of Object.values(this.image.topics)) for (const p of topic.partitions) yield { ref: { topic: topic.name, partition: p.partition }, topicId: topic.id, p };
+      return;
+    }
+    if (!Array.isArray(refs)) invalid('partitions must be an array or null');
+    for (const ref of refs) {
+      const topic = isObject(ref) && typeof ref.topic === 'string' ? this.topicByName(ref.topic) : undefined;
+      const p = topic && isInt(ref.partition) ? topic.partitions[ref.partition] : undefined;
+      yield { ref: { topic: String(ref?.topic), partition: Number(ref?.partition) }, topicId: topic?.id, p };
+    }
+  }
+
+  /** Kafka's ElectLeaders: preferred or unclean elections for the partitions named (or all). */
+  private async electLeaders(req: ControllerElectLeadersRequest): Promise<ControllerElectLeadersReply> {
+    if (req.electionType !== 'preferred' && req.electionType !== 'unclean') invalid("electionType must be 'preferred' or 'unclean'");
+    const all = req.partitions === null;
+    const alive = (b: number) => this.aliveBroker(b);
+    const deltas: MetadataDelta[] = [];
+    const results: ControllerElectLeadersReply['results'] = [];
+    for (const { ref, topicId, p } of this.namedPartitions(req.partitions)) {
+      if (!topicId || !p) {
+        results.push({ ...ref, errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `partition ${ref.partition} of topic "${ref.topic}" does not exist` });
+        continue;
+      }
+      const outcome = req.electionType === 'preferred' ? electPreferred(p, alive) : electUnclean(p, alive);
+      if (outcome.next) {
+        const unclean = 'unclean' in outcome && outcome.unclean === true;
+        deltas.push({ type: 'partition-changed', topicId, partition: outcome.next });
+        this.elections.inc({ kind: unclean ? 'unclean' : req.electionType });
+        const log = { topic: ref.topic, partition: ref.partition, leader: outcome.next.leader, previous: p.leader, leaderEpoch: outcome.next.leaderEpoch };
+        if (unclean) this.deps.logger.error({ ...log, lostIsr: p.isr }, 'unclean leader election (asked for): an out-of-sync replica leads, records it lacks are lost');
+        else this.deps.logger.info(log, `${req.electionType} leader elected`);
+        results.push({ ...ref, errorCode: KafkaErrorCode.NONE, errorMessage: null, leader: outcome.next.leader });
+      } else if (!(all && outcome.errorCode === KafkaErrorCode.ELECTION_NOT_NEEDED)) {
+        results.push({ ...ref, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage });
+      }
+    }
+    await this.commit(deltas);
+    return { results, metadataOffset: this.image.offset };
+  }
+
+  /**
+   * Kafka's auto leader rebalance: every SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS, leadership moves back to
+   * preferred replicas on brokers whose share of preferred partitions led elsewhere is above the threshold.
+   */
+  private async rebalanceLeaders(): Promise<void> {
+    const alive = (b: number) => this.aliveBroker(b);
+    const deltas: MetadataDelta[] = [];
+    for (const { topicId, partition } of imbalancedPartitions(this.image, alive, this.config.leaderImbalancePerBrokerPercentage)) {
+      const outcome = electPreferred(partition, alive);
+      if (outcome.next) deltas.push({ type: 'partition-changed', topicId, partition: outcome.next });
+    }
+    if (deltas.length === 0) return;
+    await this.commit(deltas);
+    this.elections.inc({ kind: 'preferred' }, deltas.length);
+    this.deps.logger.info({ partitions: deltas.length }, 'leadership moved back to preferred replicas');
+  }
+
+  /** Kafka's AlterPartitionReassignments: start (or replace) a reassignment to the target replicas, or cancel one. */
+  private async alterReassignments(req: ControllerAlterReassignmentsRequest): Promise<ControllerAlterReassignmentsReply> {
+    if (!Array.isArray(req.reassignments)) invalid('reassignments must be an array');
+    const alive = (b: number) => this.aliveBroker(b);
+    const deltas: MetadataDelta[] = [];
+    const results: ControllerAlterReassignmentsReply['results'] = [];
+    const seen = new Set<string>();
+    for (const [i, { ref, topicId, p }] of [...this.namedPartitions(req.reassignments)].entries()) {
+      const target = req.reassignments[i]?.replicas;
+      const answer = (outcome: Outcome) => results.push({ ...ref, errorCode: outcome.errorCode ?? KafkaErrorCode.NONE, errorMessage: outcome.errorCode === undefined ? null : outcome.errorMessage });
+      const key = `${ref.topic}:${ref.partition}`;
+      if (!topicId || !p) {
+        answer({ errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `partition ${ref.partition} of topic "${ref.topic}" does not exist` });
+        continue;
+      }
+      if (seen.has(key)) {
+        answer({ errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: `${key} appears more than once in the request` });
+        continue;
+      }
+      seen.add(key);
+      const problem = target === null ? undefined : targetProblem(target, alive);
+      if (problem) {
+        answer({ errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: problem });
+        continue;
+      }
+      const outcome = target === null ? cancelReassignment(p, alive) : startReassignment(p, target, alive);
+      answer(outcome);
+      if (!outcome.next || outcome.next === p) continue;
+      deltas.push({ type: 'partition-changed', topicId, partition: outcome.next });
+      const done = !outcome.next.addingReplicas && !outcome.next.removingReplicas;
+      if (target === null) this.deps.logger.info({ topic: ref.topic, partition: ref.partition, replicas: outcome.next.replicas }, 'reassignment cancelled');
+      else if (done) this.logReassignmentDone(ref.topic, p, outcome.next);
+      else this.deps.logger.info({ topic: ref.topic, partition: ref.partition, target, adding: outcome.next.addingReplicas, removing: outcome.next.removingReplicas }, 'reassignment started');
+    }
+    await this.commit(deltas);
+    return { results, metadataOffset: this.image.offset };
+  }
+
+  private logReassignmentDone(topic: string, before: PartitionInfo, after: PartitionInfo): void {
+    this.deps.logger.info({ topic, partition: after.partition, replicas: after.replicas, leader: after.leader, previousLeader: before.leader }, 'reassignment completed');
   }
 
   // ---- topics ------------------------------------------------------------------------------------------------------
@@ -461,8 +581,8 @@ export class Controller implements RunningService {
     const configProblem = topicConfigProblem(configs as Record<string, string>, rf);
     if (configProblem) return fail(KafkaErrorCode.INVALID_CONFIG, configProblem);
     const start = randomInt(brokers.length);
-    // Followers are not in the ISR until they have copied the log, and replication is not built yet: the ISR starts
-    // as the leader alone.
+    // Every replica of a new partition is in sync (all are empty), as in Kafka: acks=all can be answered as soon as
+    // the followers have fetched, and one that does not fetch leaves the ISR after replica.lag.time.max.ms.
     const topic: TopicInfo = {
       id: randomUUID(),
       name: spec.name,
@@ -473,7 +593,7 @@ export class Controller implements RunningService {
         leaderEpoch: 0,
         partitionEpoch: 0,
         replicas,
-        isr: [replicas[0]],
+        isr: replicas,
       })),
     };
     return { name: spec.name, errorCode: KafkaErrorCode.NONE, errorMessage: null, topic };
@@ -551,7 +671,7 @@ export class Controller implements RunningService {
       // Leaders go on round-robin from where the topic's first partition started.
       const first = Math.max(0, brokers.indexOf(topic.partitions[0]?.replicas[0] ?? -1));
       const added = assignReplicas(brokers, count - current, rf, (first + current) % brokers.length, randomInt(brokers.length)).map(
-        (replicas, i): PartitionInfo => ({ partition: current + i, leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0, replicas, isr: [replicas[0]] }),
+        (replicas, i): PartitionInfo => ({ partition: current + i, leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0, replicas, isr: replicas }),
       );
       deltas.push({ type: 'partitions-created', topicId: topic.id, partitions: added });
       partitions += added.length;
@@ -595,6 +715,7 @@ export class Controller implements RunningService {
   async stop(): Promise<void> {
     this.serving = false;
     clearInterval(this.fenceTimer);
+    clearInterval(this.rebalanceTimer);
     await Promise.all(this.actors.map((a) => a.stop()));
     await this.queue;
     await this.store?.close();

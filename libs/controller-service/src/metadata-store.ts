@@ -80,6 +80,7 @@ export class MetadataStore {
           partitionEpoch: p.partitionEpoch,
           replicas: JSON.parse(p.replicas) as number[],
           isr: JSON.parse(p.isr) as number[],
+          ...reassignmentOf(p.reassignment),
         });
       }
       if (page.length < LOAD_PAGE_ROWS) break;
@@ -174,12 +175,13 @@ export class MetadataStore {
   }
 
   private upsertPartitions(partitions: readonly PartitionRow[]): Array<PrismaPromise<unknown>> {
-    return chunkRows(partitions, 7).map((chunk) => {
-      const rows = chunk.map((r) => Prisma.sql`(${r.topicId}, ${r.partition}, ${r.leader}, ${r.leaderEpoch}, ${r.partitionEpoch}, ${r.replicas}, ${r.isr})`);
-      return this.prisma.$executeRaw`INSERT INTO "Partition" ("topicId", "partition", "leader", "leaderEpoch", "partitionEpoch", "replicas", "isr")
+    return chunkRows(partitions, 8).map((chunk) => {
+      const rows = chunk.map((r) => Prisma.sql`(${r.topicId}, ${r.partition}, ${r.leader}, ${r.leaderEpoch}, ${r.partitionEpoch}, ${r.replicas}, ${r.isr}, ${r.reassignment})`);
+      return this.prisma.$executeRaw`INSERT INTO "Partition" ("topicId", "partition", "leader", "leaderEpoch", "partitionEpoch", "replicas", "isr", "reassignment")
         VALUES ${Prisma.join(rows)}
         ON CONFLICT ("topicId", "partition") DO UPDATE SET "leader" = excluded."leader", "leaderEpoch" = excluded."leaderEpoch",
-          "partitionEpoch" = excluded."partitionEpoch", "replicas" = excluded."replicas", "isr" = excluded."isr"`;
+          "partitionEpoch" = excluded."partitionEpoch", "replicas" = excluded."replicas", "isr" = excluded."isr",
+          "reassignment" = excluded."reassignment"`;
     });
   }
 
@@ -200,6 +202,7 @@ interface PartitionRow {
   partitionEpoch: number;
   replicas: string;
   isr: string;
+  reassignment: string | null;
 }
 
 function partitionRow(topicId: string, p: PartitionInfo): PartitionRow {
@@ -211,7 +214,14 @@ function partitionRow(topicId: string, p: PartitionInfo): PartitionRow {
     partitionEpoch: p.partitionEpoch,
     replicas: JSON.stringify(p.replicas),
     isr: JSON.stringify(p.isr),
+    reassignment: p.addingReplicas || p.removingReplicas ? JSON.stringify({ adding: p.addingReplicas ?? [], removing: p.removingReplicas ?? [] }) : null,
   };
+}
+
+function reassignmentOf(column: string | null): Pick<PartitionInfo, 'addingReplicas' | 'removingReplicas'> {
+  if (column === null) return {};
+  const { adding, removing } = JSON.parse(column) as { adding: number[]; removing: number[] };
+  return { addingReplicas: adding, removingReplicas: removing };
 }
 
 export type { TopicInfo };

@@ -795,7 +795,8 @@ export const PartitionScalarFieldEnum = {
   leaderEpoch: 'leaderEpoch',
   partitionEpoch: 'partitionEpoch',
   replicas: 'replicas',
-  isr: 'isr'
+  isr: 'isr',
+  reassignment: 'reassignment'
 } as const
 
 export type PartitionScalarFieldEnum = (typeof PartitionScalarFieldEnum)[keyof typeof PartitionScalarFieldEnum]

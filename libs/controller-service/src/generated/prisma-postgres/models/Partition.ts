@@ -48,6 +48,7 @@ export type PartitionMinAggregateOutputType = {
   partitionEpoch: number | null
   replicas: string | null
   isr: string | null
+  reassignment: string | null
 }
 
 export type PartitionMaxAggregateOutputType = {
@@ -58,6 +59,7 @@ export type PartitionMaxAggregateOutputType = {
   partitionEpoch: number | null
   replicas: string | null
   isr: string | null
+  reassignment: string | null
 }
 
 export type PartitionCountAggregateOutputType = {
@@ -68,6 +70,7 @@ export type PartitionCountAggregateOutputType = {
   partitionEpoch: number
   replicas: number
   isr: number
+  reassignment: number
   _all: number
 }
 
@@ -94,6 +97,7 @@ export type PartitionMinAggregateInputType = {
   partitionEpoch?: true
   replicas?: true
   isr?: true
+  reassignment?: true
 }
 
 export type PartitionMaxAggregateInputType = {
@@ -104,6 +108,7 @@ export type PartitionMaxAggregateInputType = {
   partitionEpoch?: true
   replicas?: true
   isr?: true
+  reassignment?: true
 }
 
 export type PartitionCountAggregateInputType = {
@@ -114,6 +119,7 @@ export type PartitionCountAggregateInputType = {
   partitionEpoch?: true
   replicas?: true
   isr?: true
+  reassignment?: true
   _all?: true
 }
 
@@ -211,6 +217,7 @@ export type PartitionGroupByOutputType = {
   partitionEpoch: number
   replicas: string
   isr: string
+  reassignment: string | null
   _count: PartitionCountAggregateOutputType | null
   _avg: PartitionAvgAggregateOutputType | null
   _sum: PartitionSumAggregateOutputType | null
@@ -244,6 +251,7 @@ export type PartitionWhereInput = {
   partitionEpoch?: Prisma.IntFilter<"Partition"> | number
   replicas?: Prisma.StringFilter<"Partition"> | string
   isr?: Prisma.StringFilter<"Partition"> | string
+  reassignment?: Prisma.StringNullableFilter<"Partition"> | string | null
   topic?: Prisma.XOR<Prisma.TopicScalarRelationFilter, Prisma.TopicWhereInput>
 }
 
@@ -255,6 +263,7 @@ export type PartitionOrderByWithRelationInput = {
   partitionEpoch?: Prisma.SortOrder
   replicas?: Prisma.SortOrder
   isr?: Prisma.SortOrder
+  reassignment?: Prisma.SortOrderInput | Prisma.SortOrder
   topic?: Prisma.TopicOrderByWithRelationInput
 }
 
@@ -270,6 +279,7 @@ export type PartitionWhereUniqueInput = Prisma.AtLeast<{
   partitionEpoch?: Prisma.IntFilter<"Partition"> | number
   replicas?: Prisma.StringFilter<"Partition"> | string
   isr?: Prisma.StringFilter<"Partition"> | string
+  reassignment?: Prisma.StringNullableFilter<"Partition"> | string | null
   topic?: Prisma.XOR<Prisma.TopicScalarRelationFilter, Prisma.TopicWhereInput>
 }, "topicId_partition">
 
@@ -281,6 +291,7 @@ export type PartitionOrderByWithAggregationInput = {
   partitionEpoch?: Prisma.SortOrder
   replicas?: Prisma.SortOrder
   isr?: Prisma.SortOrder
+  reassignment?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.PartitionCountOrderByAggregateInput
   _avg?: Prisma.PartitionAvgOrderByAggregateInput
   _max?: Prisma.PartitionMaxOrderByAggregateInput
@@ -299,6 +310,7 @@ export type PartitionScalarWhereWithAggregatesInput = {
   partitionEpoch?: Prisma.IntWithAggregatesFilter<"Partition"> | number
   replicas?: Prisma.StringWithAggregatesFilter<"Partition"> | string
   isr?: Prisma.StringWithAggregatesFilter<"Partition"> | string
+  reassignment?: Prisma.StringNullableWithAggregatesFilter<"Partition"> | string | null
 }
 
 export type PartitionCreateInput = {
@@ -308,6 +320,7 @@ export type PartitionCreateInput = {
   partitionEpoch: number
   replicas: string
   isr: string
+  reassignment?: string | null
   topic: Prisma.TopicCreateNestedOneWithoutPartitionsInput
 }
 
@@ -319,6 +332,7 @@ export type PartitionUncheckedCreateInput = {
   partitionEpoch: number
   replicas: string
   isr: string
+  reassignment?: string | null
 }
 
 export type PartitionUpdateInput = {
@@ -328,6 +342,7 @@ export type PartitionUpdateInput = {
   partitionEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   replicas?: Prisma.StringFieldUpdateOperationsInput | string
   isr?: Prisma.StringFieldUpdateOperationsInput | string
+  reassignment?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   topic?: Prisma.TopicUpdateOneRequiredWithoutPartitionsNestedInput
 }
 
@@ -339,6 +354,7 @@ export type PartitionUncheckedUpdateInput = {
   partitionEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   replicas?: Prisma.StringFieldUpdateOperationsInput | string
   isr?: Prisma.StringFieldUpdateOperationsInput | string
+  reassignment?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type PartitionCreateManyInput = {
@@ -349,6 +365,7 @@ export type PartitionCreateManyInput = {
   partitionEpoch: number
   replicas: string
   isr: string
+  reassignment?: string | null
 }
 
 export type PartitionUpdateManyMutationInput = {
@@ -358,6 +375,7 @@ export type PartitionUpdateManyMutationInput = {
   partitionEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   replicas?: Prisma.StringFieldUpdateOperationsInput | string
   isr?: Prisma.StringFieldUpdateOperationsInput | string
+  reassignment?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type PartitionUncheckedUpdateManyInput = {
@@ -368,6 +386,7 @@ export type PartitionUncheckedUpdateManyInput = {
   partitionEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   replicas?: Prisma.StringFieldUpdateOperationsInput | string
   isr?: Prisma.StringFieldUpdateOperationsInput | string
+  reassignment?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type PartitionListRelationFilter = {
@@ -393,6 +412,7 @@ export type PartitionCountOrderByAggregateInput = {
   partitionEpoch?: Prisma.SortOrder
   replicas?: Prisma.SortOrder
   isr?: Prisma.SortOrder
+  reassignment?: Prisma.SortOrder
 }
 
 export type PartitionAvgOrderByAggregateInput = {
@@ -410,6 +430,7 @@ export type PartitionMaxOrderByAggregateInput = {
   partitionEpoch?: Prisma.SortOrder
   replicas?: Prisma.SortOrder
   isr?: Prisma.SortOrder
+  reassignment?: Prisma.SortOrder
 }
 
 export type PartitionMinOrderByAggregateInput = {
@@ -420,6 +441,7 @@ export type PartitionMinOrderByAggregateInput = {
   partitionEpoch?: Prisma.SortOrder
   replicas?: Prisma.SortOrder
   isr?: Prisma.SortOrder
+  reassignment?: Prisma.SortOrder
 }
 
 export type PartitionSumOrderByAggregateInput = {
@@ -478,6 +500,7 @@ export type PartitionCreateWithoutTopicInput = {
   partitionEpoch: number
   replicas: string
   isr: string
+  reassignment?: string | null
 }
 
 export type PartitionUncheckedCreateWithoutTopicInput = {
@@ -487,6 +510,7 @@ export type PartitionUncheckedCreateWithoutTopicInput = {
   partitionEpoch: number
   replicas: string
   isr: string
+  reassignment?: string | null
 }
 
 export type PartitionCreateOrConnectWithoutTopicInput = {
@@ -526,6 +550,7 @@ export type PartitionScalarWhereInput = {
   partitionEpoch?: Prisma.IntFilter<"Partition"> | number
   replicas?: Prisma.StringFilter<"Partition"> | string
   isr?: Prisma.StringFilter<"Partition"> | string
+  reassignment?: Prisma.StringNullableFilter<"Partition"> | string | null
 }
 
 export type PartitionCreateManyTopicInput = {
@@ -535,6 +560,7 @@ export type PartitionCreateManyTopicInput = {
   partitionEpoch: number
   replicas: string
   isr: string
+  reassignment?: string | null
 }
 
 export type PartitionUpdateWithoutTopicInput = {
@@ -544,6 +570,7 @@ export type PartitionUpdateWithoutTopicInput = {
   partitionEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   replicas?: Prisma.StringFieldUpdateOperationsInput | string
   isr?: Prisma.StringFieldUpdateOperationsInput | string
+  reassignment?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type PartitionUncheckedUpdateWithoutTopicInput = {
@@ -553,6 +580,7 @@ export type PartitionUncheckedUpdateWithoutTopicInput = {
   partitionEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   replicas?: Prisma.StringFieldUpdateOperationsInput | string
   isr?: Prisma.StringFieldUpdateOperationsInput | string
+  reassignment?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type PartitionUncheckedUpdateManyWithoutTopicInput = {
@@ -562,6 +590,7 @@ export type PartitionUncheckedUpdateManyWithoutTopicInput = {
   partitionEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   replicas?: Prisma.StringFieldUpdateOperationsInput | string
   isr?: Prisma.StringFieldUpdateOperationsInput | string
+  reassignment?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 
@@ -574,6 +603,7 @@ export type PartitionSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   partitionEpoch?: boolean
   replicas?: boolean
   isr?: boolean
+  reassignment?: boolean
   topic?: boolean | Prisma.TopicDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["partition"]>
 
@@ -585,6 +615,7 @@ export type PartitionSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ext
   partitionEpoch?: boolean
   replicas?: boolean
   isr?: boolean
+  reassignment?: boolean
   topic?: boolean | Prisma.TopicDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["partition"]>
 
@@ -596,6 +627,7 @@ export type PartitionSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ext
   partitionEpoch?: boolean
   replicas?: boolean
   isr?: boolean
+  reassignment?: boolean
   topic?: boolean | Prisma.TopicDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["partition"]>
 
@@ -607,9 +639,10 @@ export type PartitionSelectScalar = {
   partitionEpoch?: boolean
   replicas?: boolean
   isr?: boolean
+  reassignment?: boolean
 }
 
-export type PartitionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"topicId" | "partition" | "leader" | "leaderEpoch" | "partitionEpoch" | "replicas" | "isr", ExtArgs["result"]["partition"]>
+export type PartitionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"topicId" | "partition" | "leader" | "leaderEpoch" | "partitionEpoch" | "replicas" | "isr" | "reassignment", ExtArgs["result"]["partition"]>
 export type PartitionInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   topic?: boolean | Prisma.TopicDefaultArgs<ExtArgs>
 }
@@ -639,6 +672,10 @@ export type $PartitionPayload<ExtArgs extends runtime.Types.Extensions.InternalA
      * JSON array of broker ids.
      */
     isr: string
+    /**
+     * During a reassignment, JSON {"adding": [...], "removing": [...]}; null otherwise.
+     */
+    reassignment: string | null
   }, ExtArgs["result"]["partition"]>
   composites: {}
 }
@@ -1070,6 +1107,7 @@ export interface PartitionFieldRefs {
   readonly partitionEpoch: Prisma.FieldRef<"Partition", 'Int'>
   readonly replicas: Prisma.FieldRef<"Partition", 'String'>
   readonly isr: Prisma.FieldRef<"Partition", 'String'>
+  readonly reassignment: Prisma.FieldRef<"Partition", 'String'>
 }
     
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Partition" ADD COLUMN     "reassignment" TEXT;
