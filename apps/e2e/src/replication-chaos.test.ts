@@ -5,10 +5,9 @@
 // `npm run test:chaos` runs more rounds.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@sluice/testing';
-import { SESSION_TIMEOUT_MS, inSyncBrokers, partitionView, readPartition, useReplicatedStack, waitLeadingAlone } from './replicated-stack.js';
+import { SESSION_TIMEOUT_MS, createReplicatedTopic, expectExactlyOnce, inSyncBrokers, partitionView, readPartition, startWriter, useReplicatedStack, waitLeadingAlone } from './replicated-stack.js';
 
 const ROUNDS = Number(process.env.SLUICE_CHAOS_ROUNDS ?? 3);
 const cluster = useReplicatedStack({ SLUICE_REPLICA_LAG_TIME_MAX_MS: '4000' });
@@ -16,59 +15,8 @@ const view = (topic: string) => partitionView(cluster.http, topic);
 const inSync = async (topic: string): Promise<number> => inSyncBrokers(await view(topic)).length;
 const readAll = (topic: string) => readPartition(cluster.http, topic);
 
-async function createTopic(name: string): Promise<void> {
-  const res = await cluster.http.json('POST', '/topics', { name, partitions: 1, replication_factor: 3, configs: { 'min.insync.replicas': '2' } });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  await waitFor(async () => (await inSync(name)) === 3, { what: `a full ISR for ${name}` });
-}
-
-/**
- * An idempotent acks=all producer writing numbered records one batch at a time in the background; remembers which
- * were acknowledged. A send that fails is counted (the tests expect none: the client retries through failovers).
- */
-function writer(topic: string) {
-  const kafka = new Kafka({ clientId: `chaos-${topic}`, brokers: [cluster.stack.kafkaBootstrap], logLevel: logLevel.NOTHING, retry: { retries: 50, initialRetryTime: 100, maxRetryTime: 1000 } });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const acknowledged: string[] = [];
-  const failures: string[] = [];
-  let next = 0;
-  let running = true;
-  const loop = (async () => {
-    await producer.connect();
-    while (running) {
-      const values = Array.from({ length: 10 }, () => `${topic}-${next++}`);
-      try {
-        await producer.send({ topic, acks: -1, timeout: 30_000, messages: values.map((value) => ({ partition: 0, value })) });
-        acknowledged.push(...values);
-      } catch (err) {
-        failures.push(`${values[0]}: ${(err as Error).message}`);
-      }
-    }
-    await producer.disconnect();
-  })();
-  return {
-    acknowledged,
-    failures,
-    /** Waits until `n` more records are acknowledged. */
-    async progress(n: number, timeoutMs = 60_000): Promise<void> {
-      const target = acknowledged.length + n;
-      await waitFor(() => acknowledged.length >= target, { timeoutMs, what: `${n} more acknowledged records (at ${acknowledged.length})` });
-    },
-    async stop(): Promise<void> {
-      running = false;
-      await loop;
-    },
-  };
-}
-
-/** Every acknowledged value exactly once; any other value at most once (sent, maybe written, not acknowledged). */
-function expectExactlyOnce(values: string[], acknowledged: string[]): void {
-  const at = new Map<string, number[]>();
-  values.forEach((v, offset) => at.set(v, [...(at.get(v) ?? []), offset]));
-  const duplicates = [...at].filter(([, offsets]) => offsets.length > 1).map(([v, offsets]) => `${v} at ${offsets.join(',')}`);
-  const missing = acknowledged.filter((v) => !at.has(v));
-  expect({ duplicates, missing }).toEqual({ duplicates: [], missing: [] });
-}
+const createTopic = (name: string) => createReplicatedTopic(cluster, name);
+const writer = (topic: string) => startWriter(cluster, topic);
 
 describe('replication under failure', () => {
   it(`keeps every acknowledged record through ${ROUNDS} leader kills (some with a wiped disk), then on the last survivor`, async () => {

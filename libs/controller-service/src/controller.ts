@@ -11,7 +11,7 @@ import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readin
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
 import { cancelReassignment, cleanLeader, completeReassignment, electPreferred, electUnclean, imbalancedPartitions, startReassignment, targetProblem, type Outcome } from './partition-changes.js';
-import { assignReplicas } from './replica-assignment.js';
+import { placementOrder, placeReplicas, type PlacedBroker } from './replica-assignment.js';
 
 const roles: readonly NodeRole[] = ['controller', 'broker', 'group-coordinator', 'gateway'];
 /** How often expired sessions are looked for. */
@@ -587,7 +587,7 @@ export class Controller implements RunningService {
       id: randomUUID(),
       name: spec.name,
       configs: configs as Record<string, string>,
-      partitions: assignReplicas(brokers, partitions, rf, start, randomInt(brokers.length)).map((replicas, partition) => ({
+      partitions: placeReplicas(brokers, partitions, rf, start, randomInt(brokers.length)).map((replicas, partition) => ({
         partition,
         leader: replicas[0],
         leaderEpoch: 0,
@@ -669,8 +669,8 @@ export class Controller implements RunningService {
         continue;
       }
       // Leaders go on round-robin from where the topic's first partition started.
-      const first = Math.max(0, brokers.indexOf(topic.partitions[0]?.replicas[0] ?? -1));
-      const added = assignReplicas(brokers, count - current, rf, (first + current) % brokers.length, randomInt(brokers.length)).map(
+      const first = Math.max(0, placementOrder(brokers).indexOf(topic.partitions[0]?.replicas[0] ?? -1));
+      const added = placeReplicas(brokers, count - current, rf, (first + current) % brokers.length, randomInt(brokers.length)).map(
         (replicas, i): PartitionInfo => ({ partition: current + i, leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0, replicas, isr: replicas }),
       );
       deltas.push({ type: 'partitions-created', topicId: topic.id, partitions: added });
@@ -686,11 +686,12 @@ export class Controller implements RunningService {
     return { results, metadataOffset: this.image.offset };
   }
 
-  private liveBrokers(): number[] {
+  /** The live brokers with their racks, in id order. */
+  private liveBrokers(): PlacedBroker[] {
     return Object.values(this.image.nodes)
       .filter((n) => n.role === 'broker' && n.state === 'alive')
-      .map((n) => n.id)
-      .sort((a, b) => a - b);
+      .map((n) => ({ id: n.id, rack: n.rack }))
+      .sort((a, b) => a.id - b.id);
   }
 
   private async alterTopicConfigs(req: ControllerAlterTopicConfigsRequest): Promise<ControllerAlterTopicConfigsReply> {

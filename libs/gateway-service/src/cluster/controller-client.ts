@@ -2,7 +2,15 @@
 // controller, then waits until this gateway's metadata image has the change, so the caller's next read sees it.
 import type { Bus } from '@sluice/bus';
 import type { MetadataClient } from '@sluice/metadata';
-import { ControllerVerbs, type CreateTopicSpec, type Subjects, type TopicResult } from '@sluice/contracts';
+import {
+  ControllerVerbs,
+  type ControllerAlterReassignmentsRequest,
+  type ControllerElectLeadersRequest,
+  type CreateTopicSpec,
+  type NamedPartitionResult,
+  type Subjects,
+  type TopicResult,
+} from '@sluice/contracts';
 
 export class ControllerClient {
   constructor(
@@ -44,5 +52,19 @@ export class ControllerClient {
     );
     await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
     return res.meta.result;
+  }
+
+  /** Leader elections (Kafka's ElectLeaders), answered per partition. */
+  async electLeaders(req: ControllerElectLeadersRequest): Promise<NamedPartitionResult[]> {
+    const res = await this.bus.ask(this.subjects.at(ControllerVerbs.electLeaders), req, { timeoutMs: this.timeoutMs });
+    await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
+    return res.meta.results;
+  }
+
+  /** Starts or cancels partition reassignments (Kafka's AlterPartitionReassignments), answered per partition. */
+  async alterReassignments(reassignments: ControllerAlterReassignmentsRequest['reassignments']): Promise<NamedPartitionResult[]> {
+    const res = await this.bus.ask(this.subjects.at(ControllerVerbs.alterReassignments), { reassignments }, { timeoutMs: this.timeoutMs });
+    await this.metadata.waitForOffset(res.meta.metadataOffset, this.timeoutMs);
+    return res.meta.results;
   }
 }

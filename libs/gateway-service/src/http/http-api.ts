@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { GatewayCluster } from '../cluster/gateway-cluster.js';
 import { HttpError } from './http-error.js';
 import { topicsRoutes } from './topics-routes.js';
+import { replicasRoutes } from './replicas-routes.js';
 import { produceRoutes } from './produce-routes.js';
 import { recordsRoutes } from './records-routes.js';
 import { groupsRoutes } from './groups-routes.js';
@@ -105,6 +106,7 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
   app.get('/', { schema: { hide: true } }, async () => ({ name: 'sluice', api: '/openapi.json' }));
 
   await app.register(topicsRoutes);
+  await app.register(replicasRoutes);
   await app.register(produceRoutes);
   await app.register(recordsRoutes);
   await app.register(groupsRoutes);

@@ -32,7 +32,7 @@ export const partitionParams = {
 
 export const replicaSchema = {
   type: 'object',
-  properties: { broker: { type: 'integer' }, leader: { type: 'boolean' }, in_sync: { type: 'boolean' } },
+  properties: { broker: { type: 'integer' }, leader: { type: 'boolean' }, in_sync: { type: 'boolean' }, adding: { type: 'boolean' }, removing: { type: 'boolean' } },
 } as const;
 
 export const partitionSchema = {

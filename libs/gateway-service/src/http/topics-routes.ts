@@ -19,7 +19,14 @@ function describePartition(p: PartitionInfo) {
     partition: p.partition,
     leader: p.leader,
     leader_epoch: p.leaderEpoch,
-    replicas: p.replicas.map((broker) => ({ broker, leader: broker === p.leader, in_sync: p.isr.includes(broker) })),
+    replicas: p.replicas.map((broker) => ({
+      broker,
+      leader: broker === p.leader,
+      in_sync: p.isr.includes(broker),
+      // Set while a reassignment moves the partition: replicas it adds and replicas it will drop.
+      ...(p.addingReplicas?.includes(broker) && { adding: true }),
+      ...(p.removingReplicas?.includes(broker) && { removing: true }),
+    })),
   };
 }
 

@@ -5,6 +5,7 @@ import { KafkaConnection, type CoarseClock } from './kafka-connection.js';
 import { RequestMemory } from './request-memory.js';
 import type { KafkaContext } from './kafka-context.js';
 import { alterConfigsApi, createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
+import { alterPartitionReassignmentsApi, electLeadersApi, listPartitionReassignmentsApi } from './handlers/replicas.js';
 import { apiVersionsApi, describeClusterApi, initProducerIdApi, metadataApi } from './handlers/cluster.js';
 import {
   deleteGroupsApi,
@@ -51,6 +52,9 @@ export function kafkaApis(): ApiRegistry {
     saslAuthenticateApi,
     deleteGroupsApi,
     describeClusterApi,
+    electLeadersApi,
+    alterPartitionReassignmentsApi,
+    listPartitionReassignmentsApi,
   ]);
   return registry;
 }

@@ -27,6 +27,9 @@ export * from './create-partitions.js';
 export * from './delete-groups.js';
 export * from './incremental-alter-configs.js';
 export * from './describe-cluster.js';
+export * from './elect-leaders.js';
+export * from './alter-partition-reassignments.js';
+export * from './list-partition-reassignments.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 
@@ -59,6 +62,9 @@ export const apiCatalog = [
   { name: 'DeleteGroups', key: 42, minVersion: 0, maxVersion: 2, flexibleFrom: 2 },
   { name: 'IncrementalAlterConfigs', key: 44, minVersion: 0, maxVersion: 1, flexibleFrom: 1 },
   { name: 'DescribeCluster', key: 60, minVersion: 0, maxVersion: 1, flexibleFrom: 0 },
+  { name: 'ElectLeaders', key: 43, minVersion: 0, maxVersion: 2, flexibleFrom: 2 },
+  { name: 'AlterPartitionReassignments', key: 45, minVersion: 0, maxVersion: 0, flexibleFrom: 0 },
+  { name: 'ListPartitionReassignments', key: 46, minVersion: 0, maxVersion: 0, flexibleFrom: 0 },
 ] as const;
 
 export const ApiKey = {
@@ -89,4 +95,7 @@ export const ApiKey = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   DescribeCluster: 60,
+  ElectLeaders: 43,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
 } as const;
