@@ -22,6 +22,14 @@ async function produceAll(topic: string, values: string[]): Promise<void> {
   for (const o of res.body.offsets) expect(o.error).toBeNull();
 }
 
+interface ReplicaLag {
+  broker: number;
+  in_sync: boolean;
+  log_end_offset: number;
+  lag: number;
+  caught_up_ms_ago: number;
+}
+
 describe('replication on three brokers', () => {
   it('copies every record to the followers: the ISR is full and Kafka clients see the real replicas and ISR', async () => {
     const create = await cluster.http.json('POST', '/topics', { name: 'replicated', partitions: 1, replication_factor: 3, configs: { 'min.insync.replicas': '2' } });
@@ -45,6 +53,15 @@ describe('replication on three brokers', () => {
     expect(after.leader_epoch).toBeGreaterThan(before.leader_epoch);
     expect(inSync(after)).not.toContain(victim);
     await produceAll('replicated', Array.from({ length: 100 }, (_, i) => `s${i}`));
+    // The HTTP API shows each replica's position and lag as the new leader sees it: the dead one at most where the
+    // leader was when it took over (-1: never fetched from it), the live follower caught up.
+    const [lagging] = (await cluster.http.json<Array<{ end_offset: number; log_end_offset: number; replicas: ReplicaLag[] }>>('GET', '/topics/replicated/partitions')).body;
+    expect(lagging).toMatchObject({ end_offset: 300, log_end_offset: 300 });
+    const byBroker = new Map(lagging.replicas.map((r) => [r.broker, r]));
+    expect(byBroker.get(after.leader)).toMatchObject({ log_end_offset: 300, lag: 0, caught_up_ms_ago: 0 });
+    const live = [...byBroker.values()].find((r) => r.broker !== victim && r.broker !== after.leader)!;
+    expect(live).toMatchObject({ log_end_offset: 300, lag: 0, in_sync: true });
+    expect(byBroker.get(victim)).toMatchObject({ log_end_offset: -1, lag: -1, in_sync: false });
     const values = await readValues('replicated');
     expect(values).toEqual([...Array.from({ length: 200 }, (_, i) => `r${i}`), ...Array.from({ length: 100 }, (_, i) => `s${i}`)]);
     // The new leader reports the partition under-replicated, and the killed replica lagging, on its /metrics.

@@ -13,6 +13,8 @@ import {
   type PartitionFetchResult,
   type PartitionInfo,
   type PartitionOffsetResult,
+  type PartitionReplicasResult,
+  type ReplicaState,
   type PartitionProduceResult,
   type PartitionReplicaFetchResult,
 } from '@sluice/contracts';
@@ -558,6 +560,26 @@ export class Partition {
     const found = await log.offsetForTimestamp(timestamp);
     const visible = found && found.offset < log.highWatermark ? found : undefined;
     return { ...base, offset: visible?.offset ?? -1, timestamp: visible?.timestamp ?? -1 };
+  }
+
+  /** Offsets, and where each replica is as this leader knows it (the leader itself: its own log end). */
+  describeReplicas(leaderEpoch: number, now = Date.now()): PartitionReplicasResult {
+    const log = this.log;
+    const base = { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset };
+    const problem = this.leaderProblem(leaderEpoch);
+    if (problem) return { ...base, errorCode: problem.errorCode, errorMessage: problem.message, replicas: [] };
+    const replicas = this.info.replicas.map((broker): ReplicaState => {
+      if (broker === this.options.brokerId) return { broker, logEndOffset: log.logEndOffset, lagRecords: 0, caughtUpMsAgo: 0 };
+      const f = this.followers.get(broker);
+      const known = f !== undefined && f.logEndOffset >= 0;
+      return {
+        broker,
+        logEndOffset: known ? f.logEndOffset : -1,
+        lagRecords: known ? Math.max(0, log.logEndOffset - f.logEndOffset) : -1,
+        caughtUpMsAgo: f && f.lastCaughtUpTime > 0 ? Math.max(0, now - f.lastCaughtUpTime) : -1,
+      };
+    });
+    return { ...base, errorCode: KafkaErrorCode.NONE, errorMessage: null, replicas };
   }
 
   /** DeleteRecords: the log start moves up to the offset (the high watermark for -1); whole segments below it go. */

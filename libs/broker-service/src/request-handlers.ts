@@ -12,6 +12,8 @@ import {
   type BrokerFetchRequest,
   type BrokerListOffsetsReply,
   type BrokerListOffsetsRequest,
+  type BrokerDescribeReplicasReply,
+  type BrokerDescribeReplicasRequest,
   type BrokerOffsetForLeaderEpochReply,
   type BrokerOffsetForLeaderEpochRequest,
   type BrokerProduceReply,
@@ -196,6 +198,10 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
     (partition, p) => partition.listOffsets(p.timestamp, p.leaderEpoch),
     (outcome) => ({ ...outcome, offset: -1, timestamp: -1, leaderEpoch: -1, logStartOffset: -1, highWatermark: -1 }),
   );
+  const describeReplicas = perPartition<BrokerDescribeReplicasRequest['partitions'][number], BrokerDescribeReplicasReply['partitions'][number]>(
+    (partition, p) => partition.describeReplicas(p.leaderEpoch),
+    (outcome) => ({ ...outcome, logStartOffset: -1, highWatermark: -1, logEndOffset: -1, replicas: [] }),
+  );
   const deleteRecords = perPartition<BrokerDeleteRecordsRequest['partitions'][number], BrokerDeleteRecordsReply['partitions'][number]>(
     (partition, p) => partition.deleteRecords(p.offset, p.leaderEpoch),
     (outcome) => ({ ...outcome, lowWatermark: -1 }),
@@ -219,6 +225,7 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
     bus.serve(subjects.at(BrokerVerbs.replicaFetch, brokerId), replicaFetch, { ...bounded, maxInFlight: config.maxParkedFetches }),
     bus.serve(subjects.at(BrokerVerbs.listOffsets, brokerId), listOffsets, bounded),
     bus.serve(subjects.at(BrokerVerbs.deleteRecords, brokerId), deleteRecords, bounded),
+    bus.serve(subjects.at(BrokerVerbs.describeReplicas, brokerId), describeReplicas, bounded),
     bus.serve(subjects.at(BrokerVerbs.offsetForLeaderEpoch, brokerId), offsetForLeaderEpoch, bounded),
   ];
 }

@@ -80,6 +80,30 @@ export interface BrokerListOffsetsReply {
   partitions: PartitionOffsetResult[];
 }
 
+/** The leader's view of its partitions' replicas, for operators: offsets, and how far each follower is behind. */
+export interface BrokerDescribeReplicasRequest {
+  partitions: PartitionRef[];
+}
+export interface ReplicaState {
+  broker: number;
+  /** Where the replica's log ends, as its last fetch said (-1: it has not fetched under this leadership). */
+  logEndOffset: number;
+  /** Records it lacks of the leader's log (-1 when unknown). */
+  lagRecords: number;
+  /** Milliseconds since it last had everything the leader had (-1: never under this leadership). */
+  caughtUpMsAgo: number;
+}
+export interface PartitionReplicasResult extends PartitionOutcome {
+  logStartOffset: number;
+  highWatermark: number;
+  logEndOffset: number;
+  /** Every replica, the leader included, in replica order. */
+  replicas: ReplicaState[];
+}
+export interface BrokerDescribeReplicasReply {
+  partitions: PartitionReplicasResult[];
+}
+
 /** Moves each partition's log start offset up to `offset` (-1: the high watermark). */
 export interface BrokerDeleteRecordsRequest {
   partitions: Array<PartitionRef & { offset: number }>;

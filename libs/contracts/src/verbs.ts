@@ -9,6 +9,8 @@ import type {
   BrokerFetchRequest,
   BrokerListOffsetsReply,
   BrokerListOffsetsRequest,
+  BrokerDescribeReplicasReply,
+  BrokerDescribeReplicasRequest,
   BrokerOffsetForLeaderEpochReply,
   BrokerOffsetForLeaderEpochRequest,
   BrokerProduceReply,
@@ -75,6 +77,8 @@ export const BrokerVerbs = {
   listOffsets: defineVerb<BrokerListOffsetsRequest, BrokerListOffsetsReply, number>('brk', 'list-offsets', 'broker'),
   deleteRecords: defineVerb<BrokerDeleteRecordsRequest, BrokerDeleteRecordsReply, number>('brk', 'delete-records', 'broker'),
   offsetForLeaderEpoch: defineVerb<BrokerOffsetForLeaderEpochRequest, BrokerOffsetForLeaderEpochReply, number>('brk', 'offset-for-leader-epoch', 'broker'),
+  /** The leader's view of its partitions' replicas (offsets and follower lag), for operators. */
+  describeReplicas: defineVerb<BrokerDescribeReplicasRequest, BrokerDescribeReplicasReply, number>('brk', 'describe-replicas', 'broker'),
   /** A follower pulling the partitions it follows from this leader broker. */
   replicaFetch: defineVerb<BrokerReplicaFetchRequest, BrokerReplicaFetchReply, number>('brk', 'replica-fetch', 'broker'),
 } as const;

@@ -40,7 +40,7 @@ export function rackAlternated(brokers: readonly PlacedBroker[]): number[] {
     if (!ids) byRack.set(rack, (ids = []));
     ids.push(b.id);
   }
-  const racks = [...byRack.keys()].sort().map((r) => byRack.get(r)!);
+  const racks = [...byRack].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ids]) => ids);
   const out: number[] = [];
   for (let i = 0; out.length < brokers.length; i++) for (const ids of racks) if (i < ids.length) out.push(ids[i]);
   return out;

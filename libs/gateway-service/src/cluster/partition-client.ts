@@ -11,6 +11,7 @@ import {
   BrokerVerbs,
   type BrokerFetchRequest,
   type PartitionDeleteRecordsResult,
+  type PartitionReplicasResult,
   type PartitionEpochEndResult,
   type PartitionFetchResult,
   type PartitionOffsetResult,
@@ -177,6 +178,16 @@ export class PartitionClient {
         this.bus.ask(this.subjects.at(BrokerVerbs.listOffsets, broker), { isolationLevel: 0, partitions: items.map((p, i) => ({ ...p, leaderEpoch: epochs[i] })) }, { timeoutMs: remaining(deadline) }),
       ).then((r) => r?.partitions);
     return this.route([{ topicId, partition, timestamp }], deadline, send, (o) => ({ ...o, offset: -1, timestamp: -1, leaderEpoch: -1, logStartOffset: -1, highWatermark: -1 }))[0];
+  }
+
+  /** The leader's offsets and view of each replica (how far behind it is). */
+  describeReplicas(topicId: string, partition: number, deadline: number): Promise<PartitionReplicasResult> {
+    const send: Send<PartitionTarget, PartitionReplicasResult> = (broker, items, epochs) =>
+      this.delivered(
+        broker,
+        this.bus.ask(this.subjects.at(BrokerVerbs.describeReplicas, broker), { partitions: items.map((p, i) => ({ ...p, leaderEpoch: epochs[i] })) }, { timeoutMs: remaining(deadline) }),
+      ).then((r) => r?.partitions);
+    return this.route([{ topicId, partition }], deadline, send, (o) => ({ ...o, logStartOffset: -1, highWatermark: -1, logEndOffset: -1, replicas: [] }))[0];
   }
 
   deleteRecords(topicId: string, partition: number, offset: number, deadline: number): Promise<PartitionDeleteRecordsResult> {

@@ -32,7 +32,18 @@ export const partitionParams = {
 
 export const replicaSchema = {
   type: 'object',
-  properties: { broker: { type: 'integer' }, leader: { type: 'boolean' }, in_sync: { type: 'boolean' }, adding: { type: 'boolean' }, removing: { type: 'boolean' } },
+  properties: {
+    broker: { type: 'integer' },
+    leader: { type: 'boolean' },
+    in_sync: { type: 'boolean' },
+    /** While a reassignment moves the partition: a replica it adds, or one it will drop. */
+    adding: { type: 'boolean' },
+    removing: { type: 'boolean' },
+    /** As the partition's leader knows it (-1: unknown yet). */
+    log_end_offset: { type: 'integer' },
+    lag: { type: 'integer' },
+    caught_up_ms_ago: { type: 'integer' },
+  },
 } as const;
 
 export const partitionSchema = {
@@ -44,6 +55,8 @@ export const partitionSchema = {
     replicas: { type: 'array', items: replicaSchema },
     beginning_offset: { type: 'integer' },
     end_offset: { type: 'integer' },
+    /** The leader's log end: records at and above end_offset (the high watermark) are not yet on every in-sync replica. */
+    log_end_offset: { type: 'integer' },
     /** Set when the partition's offsets could not be read (e.g. LEADER_NOT_AVAILABLE: the partition is offline). */
     error_code: { type: 'string' },
     error: { type: 'string' },

@@ -1,7 +1,7 @@
 // Topic administration and partition information.
 import type { FastifyPluginAsync } from 'fastify';
 import { KafkaErrorCode } from '@sluice/protocol';
-import { OffsetSpec, type PartitionInfo, type TopicInfo, type TopicResult } from '@sluice/contracts';
+import type { PartitionInfo, PartitionReplicasResult, TopicInfo, TopicResult } from '@sluice/contracts';
 import { HttpError } from './http-error.js';
 import { errorResponses, partitionParams, partitionSchema, topicParams, topicSchema } from './schemas.js';
 
@@ -10,23 +10,29 @@ export function describeTopic(topic: TopicInfo) {
     name: topic.name,
     id: topic.id,
     configs: topic.configs,
-    partitions: topic.partitions.map(describePartition),
+    partitions: topic.partitions.map((p) => describePartition(p)),
   };
 }
 
-function describePartition(p: PartitionInfo) {
+function describePartition(p: PartitionInfo, state?: PartitionReplicasResult) {
   return {
     partition: p.partition,
     leader: p.leader,
     leader_epoch: p.leaderEpoch,
-    replicas: p.replicas.map((broker) => ({
-      broker,
-      leader: broker === p.leader,
-      in_sync: p.isr.includes(broker),
-      // Set while a reassignment moves the partition: replicas it adds and replicas it will drop.
-      ...(p.addingReplicas?.includes(broker) && { adding: true }),
-      ...(p.removingReplicas?.includes(broker) && { removing: true }),
-    })),
+    replicas: p.replicas.map((broker) => {
+      const seen = state?.replicas.find((r) => r.broker === broker);
+      return {
+        broker,
+        leader: broker === p.leader,
+        in_sync: p.isr.includes(broker),
+        // Set while a reassignment moves the partition: replicas it adds and replicas it will drop.
+        ...(p.addingReplicas?.includes(broker) && { adding: true }),
+        ...(p.removingReplicas?.includes(broker) && { removing: true }),
+        // As the leader knows it: where the replica's log ends, the records it lacks, since when it is behind.
+        ...(seen && { log_end_offset: seen.logEndOffset, lag: seen.lagRecords, caught_up_ms_ago: seen.caughtUpMsAgo }),
+      };
+    }),
+    ...(state && { beginning_offset: state.logStartOffset, end_offset: state.highWatermark, log_end_offset: state.logEndOffset }),
   };
 }
 
@@ -37,14 +43,11 @@ function check(result: TopicResult): void {
 export const topicsRoutes: FastifyPluginAsync = async (app) => {
   const ctx = app.cluster;
   const timeoutMs = ctx.config.requestTimeoutMs;
-  const offsets = async (topic: TopicInfo, p: number) => {
-    const deadline = Date.now() + timeoutMs;
-    const [earliest, latest] = await Promise.all([
-      ctx.partitions.listOffsets(topic.id, p, OffsetSpec.earliest, deadline),
-      ctx.partitions.listOffsets(topic.id, p, OffsetSpec.latest, deadline),
-    ]);
-    for (const r of [earliest, latest]) if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'list offsets failed');
-    return { beginning_offset: earliest.offset, end_offset: latest.offset };
+  /** The partition's offsets and replicas as its leader sees them (one request to the leader broker). */
+  const stateOf = async (topic: TopicInfo, p: number) => {
+    const r = await ctx.partitions.describeReplicas(topic.id, p, Date.now() + timeoutMs);
+    if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'describing the partition failed');
+    return r;
   };
 
   app.get('/topics', { schema: { summary: 'Topic names', response: { 200: { type: 'array', items: { type: 'string' } } } } }, async () =>
@@ -141,7 +144,7 @@ export const topicsRoutes: FastifyPluginAsync = async (app) => {
     '/topics/:topic/partitions',
     {
       schema: {
-        summary: 'Partitions with their leaders and earliest/latest offsets',
+        summary: 'Partitions with their leaders, earliest/latest offsets, and each replica’s position and lag as the leader sees it',
         params: topicParams,
         response: { 200: { type: 'array', items: partitionSchema }, ...errorResponses },
       },
@@ -152,7 +155,7 @@ export const topicsRoutes: FastifyPluginAsync = async (app) => {
       return Promise.all(
         topic.partitions.map(async (p) => {
           try {
-            return { ...describePartition(p), ...(await offsets(topic, p.partition)) };
+            return describePartition(p, await stateOf(topic, p.partition));
           } catch (err) {
             const e = HttpError.from(err);
             return { ...describePartition(p), error_code: e.code, error: e.message };
@@ -167,7 +170,7 @@ export const topicsRoutes: FastifyPluginAsync = async (app) => {
     { schema: { summary: 'One partition', params: partitionParams, response: { 200: partitionSchema, ...errorResponses } } },
     async (request) => {
       const { topic, info } = ctx.partition(request.params.topic, request.params.partition);
-      return { ...describePartition(info), ...(await offsets(topic, info.partition)) };
+      return describePartition(info, await stateOf(topic, info.partition));
     },
   );
 
@@ -185,7 +188,8 @@ export const topicsRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const { topic, info } = ctx.partition(request.params.topic, request.params.partition);
-      return offsets(topic, info.partition);
+      const state = await stateOf(topic, info.partition);
+      return { beginning_offset: state.logStartOffset, end_offset: state.highWatermark };
     },
   );
 
