@@ -8,6 +8,8 @@ import type {
   BrokerFetchReply,
   BrokerFetchRequest,
   BrokerListOffsetsReply,
+  BrokerLogDirsReply,
+  BrokerLogDirsRequest,
   BrokerListOffsetsRequest,
   BrokerOffsetForLeaderEpochReply,
   BrokerOffsetForLeaderEpochRequest,
@@ -75,6 +77,8 @@ export const BrokerVerbs = {
   listOffsets: defineVerb<BrokerListOffsetsRequest, BrokerListOffsetsReply, number>('brk', 'list-offsets', 'broker'),
   deleteRecords: defineVerb<BrokerDeleteRecordsRequest, BrokerDeleteRecordsReply, number>('brk', 'delete-records', 'broker'),
   offsetForLeaderEpoch: defineVerb<BrokerOffsetForLeaderEpochRequest, BrokerOffsetForLeaderEpochReply, number>('brk', 'offset-for-leader-epoch', 'broker'),
+  /** The partition logs this broker holds and their sizes (DescribeLogDirs). */
+  logDirs: defineVerb<BrokerLogDirsRequest, BrokerLogDirsReply, number>('brk', 'log-dirs', 'broker'),
   /** A follower pulling the partitions it follows from this leader broker. */
   replicaFetch: defineVerb<BrokerReplicaFetchRequest, BrokerReplicaFetchReply, number>('brk', 'replica-fetch', 'broker'),
 } as const;

@@ -10,6 +10,7 @@ export const servedApis = [
   'Heartbeat', 'LeaveGroup', 'SyncGroup', 'DescribeGroups', 'ListGroups', 'SaslHandshake', 'ApiVersions',
   'CreateTopics', 'DeleteTopics', 'DeleteRecords', 'InitProducerId', 'OffsetForLeaderEpoch', 'DescribeConfigs',
   'AlterConfigs', 'SaslAuthenticate', 'CreatePartitions', 'DeleteGroups', 'IncrementalAlterConfigs', 'DescribeCluster',
+  'DescribeLogDirs', 'OffsetDelete',
 ];
 /** Data formats carried inside group messages (the consumer protocol's subscription and assignment). */
 export const dataMessages = ['ConsumerProtocolSubscription', 'ConsumerProtocolAssignment'];

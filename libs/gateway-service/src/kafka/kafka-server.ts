@@ -4,7 +4,7 @@ import { apiRegistry, createDispatcher, type ApiRegistry } from './kafka-apis.js
 import { KafkaConnection, type CoarseClock } from './kafka-connection.js';
 import { RequestMemory } from './request-memory.js';
 import type { KafkaContext } from './kafka-context.js';
-import { alterConfigsApi, createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
+import { alterConfigsApi, createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, describeLogDirsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
 import { apiVersionsApi, describeClusterApi, initProducerIdApi, metadataApi } from './handlers/cluster.js';
 import {
   deleteGroupsApi,
@@ -15,6 +15,7 @@ import {
   leaveGroupApi,
   listGroupsApi,
   offsetCommitApi,
+  offsetDeleteApi,
   offsetFetchApi,
   syncGroupApi,
 } from './handlers/groups.js';
@@ -51,6 +52,8 @@ export function kafkaApis(): ApiRegistry {
     saslAuthenticateApi,
     deleteGroupsApi,
     describeClusterApi,
+    offsetDeleteApi,
+    describeLogDirsApi,
   ]);
   return registry;
 }

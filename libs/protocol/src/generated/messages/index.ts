@@ -27,6 +27,8 @@ export * from './create-partitions.js';
 export * from './delete-groups.js';
 export * from './incremental-alter-configs.js';
 export * from './describe-cluster.js';
+export * from './describe-log-dirs.js';
+export * from './offset-delete.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 
@@ -59,6 +61,8 @@ export const apiCatalog = [
   { name: 'DeleteGroups', key: 42, minVersion: 0, maxVersion: 2, flexibleFrom: 2 },
   { name: 'IncrementalAlterConfigs', key: 44, minVersion: 0, maxVersion: 1, flexibleFrom: 1 },
   { name: 'DescribeCluster', key: 60, minVersion: 0, maxVersion: 1, flexibleFrom: 0 },
+  { name: 'DescribeLogDirs', key: 35, minVersion: 0, maxVersion: 4, flexibleFrom: 2 },
+  { name: 'OffsetDelete', key: 47, minVersion: 0, maxVersion: 0, flexibleFrom: Infinity },
 ] as const;
 
 export const ApiKey = {
@@ -89,4 +93,6 @@ export const ApiKey = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   DescribeCluster: 60,
+  DescribeLogDirs: 35,
+  OffsetDelete: 47,
 } as const;
