@@ -124,6 +124,31 @@ describe('Kafka admin APIs', () => {
     }
   });
 
+  it('creates topics and partitions on replicas assigned by hand (KafkaJS), refusing unknown brokers and duplicates', async () => {
+    const admin = kafkajs().admin();
+    await admin.connect();
+    try {
+      await http.createTopic('placed-probe', 1);
+      const probe = await admin.fetchTopicMetadata({ topics: ['placed-probe'] });
+      const broker = probe.topics[0].partitions[0].replicas[0];
+      await admin.createTopics({ topics: [{ topic: 'placed', replicaAssignment: [{ partition: 1, replicas: [broker] }, { partition: 0, replicas: [broker] }] }] });
+      const placed = await admin.fetchTopicMetadata({ topics: ['placed'] });
+      expect(placed.topics[0].partitions.map((p) => [p.partitionId, p.replicas]).sort()).toEqual([[0, [broker]], [1, [broker]]]);
+      const refused = (replicas: number[]) => admin.createTopics({ topics: [{ topic: `placed-bad-${replicas.join('-')}`, replicaAssignment: [{ partition: 0, replicas }] }] });
+      await expect(refused([broker + 1000])).rejects.toMatchObject({ errors: [expect.objectContaining({ type: 'INVALID_REPLICA_ASSIGNMENT' })] });
+      await expect(refused([broker, broker])).rejects.toMatchObject({ errors: [expect.objectContaining({ type: 'INVALID_REPLICA_ASSIGNMENT' })] });
+      await admin.createPartitions({ topicPartitions: [{ topic: 'placed', count: 3, assignments: [[broker]] }] });
+      const grown = await admin.fetchTopicMetadata({ topics: ['placed'] });
+      expect(grown.topics[0].partitions.find((p) => p.partitionId === 2)?.replicas).toEqual([broker]);
+      await expect(admin.createPartitions({ topicPartitions: [{ topic: 'placed', count: 4, assignments: [[broker + 1000]] }] })).rejects.toMatchObject({ type: 'INVALID_REPLICA_ASSIGNMENT' });
+      await expect(admin.createPartitions({ topicPartitions: [{ topic: 'placed', count: 5, assignments: [[broker]] }] })).rejects.toMatchObject({ type: 'INVALID_REPLICA_ASSIGNMENT' });
+    } finally {
+      await admin.disconnect();
+    }
+    const records = await http.json('POST', '/topics/placed/partitions/2', { format: 'string', records: [{ value: 'on a placed partition' }] });
+    expect(records.status).toBe(200);
+  });
+
   it('serves broker configs read-only (DescribeConfigs) and refuses altering them as Kafka does', async () => {
     const admin = kafkajs().admin();
     await admin.connect();

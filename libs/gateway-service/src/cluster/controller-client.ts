@@ -2,7 +2,7 @@
 // controller, then waits until this gateway's metadata image has the change, so the caller's next read sees it.
 import type { Bus } from '@sluice/bus';
 import type { MetadataClient } from '@sluice/metadata';
-import { ControllerVerbs, type CreateTopicSpec, type Subjects, type TopicResult } from '@sluice/contracts';
+import { ControllerVerbs, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type Subjects, type TopicResult } from '@sluice/contracts';
 
 export class ControllerClient {
   constructor(
@@ -25,7 +25,7 @@ export class ControllerClient {
   }
 
   /** Grows topics to `count` partitions each. */
-  async createPartitions(topics: Array<{ name: string; count: number }>, validateOnly = false): Promise<TopicResult[]> {
+  async createPartitions(topics: ControllerCreatePartitionsRequest['topics'], validateOnly = false): Promise<TopicResult[]> {
     const res = await this.bus.ask(
       this.subjects.at(ControllerVerbs.createPartitions),
       { topics, validateOnly },

@@ -124,17 +124,13 @@ export const createPartitionsApi = defineApi<kafka.CreatePartitionsRequest, kafk
   read: kafka.readCreatePartitionsRequest,
   write: kafka.writeCreatePartitionsResponse,
   handle: async (req, _info, ctx) => {
-    const manual = req.topics.filter((t) => t.assignments !== null && t.assignments.length > 0);
-    const wanted = req.topics.filter((t) => !manual.includes(t));
+    // A manual assignment lists the replicas of each new partition (the controller validates it).
+    const wanted = req.topics.map((t) => ({ name: t.name, count: t.count, ...(t.assignments?.length ? { assignments: t.assignments.map((a) => a.brokerIds) } : {}) }));
     const answers = await guarded(
-      () => ctx.controller.createPartitions(wanted.map((t) => ({ name: t.name, count: t.count })), req.validateOnly),
+      () => ctx.controller.createPartitions(wanted, req.validateOnly),
       (errorCode, errorMessage): TopicResult[] => wanted.map((t) => ({ name: t.name, errorCode, errorMessage })),
     );
-    const results = req.topics.map((t) => {
-      if (manual.includes(t)) return { name: t.name, errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'manual replica assignment is not supported' };
-      return { name: t.name, ...result(answers[wanted.indexOf(t)]) };
-    });
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: 0, results: req.topics.map((t, i) => ({ name: t.name, ...result(answers[i]) })) };
   },
 });
 
@@ -150,11 +146,14 @@ export const createTopicsApi = defineApi<kafka.CreateTopicsRequest, kafka.Create
       req.topics.map((t) =>
         guarded(
           async (): Promise<kafka.CreateTopicsResponseCreatableTopicResult> => {
-            if (t.assignments.length > 0) {
-              return { name: t.name, errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'manual replica assignment is not supported', configs: null };
+            // A manual assignment names each partition's replicas; its partitions must be 0, 1, ... (any order).
+            const byIndex = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+            if (byIndex.some((a, i) => a.partitionIndex !== i)) {
+              return { name: t.name, errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'the assigned partitions must be numbered 0, 1, ... without gaps or repeats', configs: null };
             }
+            const assignments = byIndex.length > 0 ? { assignments: byIndex.map((a) => a.brokerIds) } : {};
             const configs = Object.fromEntries(t.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]));
-            const [r] = await ctx.controller.createTopics([{ name: t.name, partitions: t.numPartitions, replicationFactor: t.replicationFactor, configs }], req.validateOnly);
+            const [r] = await ctx.controller.createTopics([{ name: t.name, partitions: t.numPartitions, replicationFactor: t.replicationFactor, configs, ...assignments }], req.validateOnly);
             const created = r?.topic ?? ctx.metadata.view.topicByName(t.name);
             return {
               name: t.name,
