@@ -1,9 +1,11 @@
 // SASL on the Kafka listener: PLAIN and SCRAM-SHA-256/512 with kcat and KafkaJS; wrong passwords and requests before
 // authentication are refused.
+import { Producer as PlatformaticProducer, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKey, kafka } from '@sluice/protocol';
+import { ApiKey, kafka, KafkaErrorCode } from '@sluice/protocol';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
+import { Http } from './http-client.js';
 import { WireClient } from './kafka-wire.js';
 import { runKcat } from './kcat.js';
 
@@ -64,5 +66,85 @@ describe('SASL', () => {
     expect(handshake.body).toEqual({ errorCode: 33, mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] });
     client.socket.write(client.frame(ApiKey.Metadata, 4, (w) => kafka.writeMetadataRequest(w, 4, { topics: null, allowAutoTopicCreation: false })));
     expect(await client.whenClosed()).toBe(true);
+  });
+});
+
+describe('SASL re-authentication (KIP-368, connections.max.reauth.ms)', () => {
+  const LIFETIME_MS = 2500;
+  let reauth: EmbeddedSluice;
+
+  beforeAll(async () => {
+    reauth = await startEmbedded({
+      SLUICE_KAFKA_SASL_MECHANISMS: 'PLAIN,SCRAM-SHA-256',
+      SLUICE_KAFKA_SASL_USERS: 'alice:s3cret,bob:hunter2',
+      SLUICE_KAFKA_CONNECTIONS_MAX_REAUTH_MS: String(LIFETIME_MS),
+    });
+    await new Http(reauth.httpUrl).createTopic('reauth', 1);
+  });
+
+  afterAll(async () => {
+    await reauth?.stop();
+  });
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** PLAIN over SaslHandshake v1 and SaslAuthenticate v2: the answer's error and session lifetime. */
+  async function plain(client: WireClient, user: string, password: string): Promise<{ errorCode: number; sessionLifetimeMs: number }> {
+    const handshake = await client.request(ApiKey.SaslHandshake, 1, (w) => kafka.writeSaslHandshakeRequest(w, 1, { mechanism: 'PLAIN' }), kafka.readSaslHandshakeResponse);
+    if (handshake.body.errorCode !== 0) return { errorCode: handshake.body.errorCode, sessionLifetimeMs: -1 };
+    const authBytes = Buffer.from(`\u0000${user}\u0000${password}`);
+    const { body } = await client.request(ApiKey.SaslAuthenticate, 2, (w) => kafka.writeSaslAuthenticateRequest(w, 2, { authBytes }), kafka.readSaslAuthenticateResponse);
+    return { errorCode: body.errorCode, sessionLifetimeMs: Number(body.sessionLifetimeMs) };
+  }
+
+  const metadata = (client: WireClient) => client.request(ApiKey.Metadata, 9, (w) => kafka.writeMetadataRequest(w, 9, { topics: [{ name: 'reauth' }], allowAutoTopicCreation: false }), kafka.readMetadataResponse);
+
+  it('reports the session lifetime, keeps a connection that re-authenticates in time, and closes one that does not', async () => {
+    const renewing = await WireClient.connect(reauth.kafkaBootstrap);
+    const lapsing = await WireClient.connect(reauth.kafkaBootstrap);
+    try {
+      expect(await plain(renewing, 'alice', 's3cret')).toEqual({ errorCode: 0, sessionLifetimeMs: LIFETIME_MS });
+      expect(await plain(lapsing, 'alice', 's3cret')).toEqual({ errorCode: 0, sessionLifetimeMs: LIFETIME_MS });
+      for (let i = 0; i < 3; i++) {
+        await sleep(LIFETIME_MS / 2);
+        expect(await plain(renewing, 'alice', 's3cret')).toEqual({ errorCode: 0, sessionLifetimeMs: LIFETIME_MS });
+        expect((await metadata(renewing)).body.topics[0].errorCode).toBe(0);
+      }
+      // Three half-lifetimes have passed since `lapsing` authenticated: its session expired.
+      lapsing.socket.write(lapsing.frame(ApiKey.Metadata, 9, (w) => kafka.writeMetadataRequest(w, 9, { topics: [{ name: 'reauth' }], allowAutoTopicCreation: false })));
+      expect(await lapsing.whenClosed()).toBe(true);
+      expect(renewing.closed).toBe(false);
+      // Re-authenticating as another user fails, and the connection is closed at its next request.
+      expect((await plain(renewing, 'bob', 'hunter2')).errorCode).toBe(KafkaErrorCode.SASL_AUTHENTICATION_FAILED);
+      renewing.socket.write(renewing.frame(ApiKey.Metadata, 9, (w) => kafka.writeMetadataRequest(w, 9, { topics: [{ name: 'reauth' }], allowAutoTopicCreation: false })));
+      expect(await renewing.whenClosed()).toBe(true);
+    } finally {
+      renewing.close();
+      lapsing.close();
+    }
+  });
+
+  it('lets @platformatic/kafka and KafkaJS, which re-authenticate, produce over sessions longer than the lifetime', async () => {
+    const producer = new PlatformaticProducer({
+      clientId: 'reauth-plt',
+      bootstrapBrokers: [reauth.kafkaBootstrap],
+      serializers: stringSerializers,
+      sasl: { mechanism: 'SCRAM-SHA-256', username: 'bob', password: 'hunter2' },
+    });
+    const client = new Kafka({ clientId: 'reauth-kafkajs', brokers: [reauth.kafkaBootstrap], logLevel: logLevel.NOTHING, sasl: { mechanism: 'plain', username: 'alice', password: 's3cret' }, retry: { retries: 0 } });
+    const kjs = client.producer();
+    await kjs.connect();
+    try {
+      for (let i = 0; i < 6; i++) {
+        await producer.send({ messages: [{ topic: 'reauth', value: `plt-${i}` }] });
+        await kjs.send({ topic: 'reauth', messages: [{ value: `kjs-${i}` }] });
+        await sleep(LIFETIME_MS / 2);
+      }
+    } finally {
+      await producer.close();
+      await kjs.disconnect();
+    }
+    const records = await new Http(reauth.httpUrl).readAll('reauth', 0);
+    expect(records).toHaveLength(12);
   });
 });

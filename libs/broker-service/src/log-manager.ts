@@ -90,7 +90,7 @@ export class LogManager {
     }
   }
 
-  /** The log cleaner: compacts the partitions of compacted topics whose dirty ratio has reached their threshold. */
+  /** The log cleaner: compacts the partitions of compacted topics whose dirty ratio has reached their threshold or whose dirty data waited past max.compaction.lag.ms. */
   private async cleanLogs(logs: Iterable<ManagedLog>): Promise<void> {
     if (this.cleanerRunning || this.stopped) return;
     this.cleanerRunning = true;

@@ -3,6 +3,7 @@
 // actor per verb, each bounded: at most SLUICE_BROKER_MAX_IN_FLIGHT requests run at once across all gateways, more
 // wait in arrival order, and beyond the mailbox they are refused with a retriable error (never unbounded memory).
 // Fetches have their own bound, so parked long polls cannot starve produce.
+import { resolve } from 'node:path';
 import { reply, type Actor, type Bus, type Envelope, type Reply } from '@sluice/bus';
 import {
   BrokerVerbs,
@@ -14,6 +15,8 @@ import {
   type BrokerListOffsetsRequest,
   type BrokerDescribeReplicasReply,
   type BrokerDescribeReplicasRequest,
+  type BrokerLogDirsReply,
+  type BrokerLogDirsRequest,
   type BrokerOffsetForLeaderEpochReply,
   type BrokerOffsetForLeaderEpochRequest,
   type BrokerProduceReply,
@@ -211,6 +214,16 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
     (outcome) => ({ ...outcome, epoch: -1, endOffset: -1 }),
   );
 
+  const logDirs = async (req: Envelope<BrokerLogDirsRequest>): Promise<Reply<BrokerLogDirsReply>> => {
+    const wanted = req.meta.topicIds ? new Set(req.meta.topicIds) : null;
+    const partitions: BrokerLogDirsReply['partitions'] = [];
+    for (const p of replicas.partitions()) {
+      if (wanted && !wanted.has(p.topicId)) continue;
+      partitions.push({ topicId: p.topicId, partition: p.partition, size: p.log.size, offsetLag: Math.max(0, p.log.highWatermark - p.log.logEndOffset) });
+    }
+    return reply({ logDir: resolve(config.dataDir), partitions });
+  };
+
   return [
     bus.serve(subjects.at(BrokerVerbs.produce, brokerId), produce, bounded),
     bus.serve(subjects.at(BrokerVerbs.fetch, brokerId), fetch, { ...bounded, maxInFlight: config.maxParkedFetches }),
@@ -227,6 +240,7 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
     bus.serve(subjects.at(BrokerVerbs.deleteRecords, brokerId), deleteRecords, bounded),
     bus.serve(subjects.at(BrokerVerbs.describeReplicas, brokerId), describeReplicas, bounded),
     bus.serve(subjects.at(BrokerVerbs.offsetForLeaderEpoch, brokerId), offsetForLeaderEpoch, bounded),
+    bus.serve(subjects.at(BrokerVerbs.logDirs, brokerId), logDirs, { mode: 'concurrent' }),
   ];
 }
 

@@ -17,6 +17,8 @@ export function logConfigFor(configs: Readonly<Record<string, string>>, broker: 
     ['flushMs', 'flush.ms'],
     ['deleteRetentionMs', 'delete.retention.ms'],
     ['minCleanableDirtyRatio', 'min.cleanable.dirty.ratio'],
+    ['minCompactionLagMs', 'min.compaction.lag.ms'],
+    ['maxCompactionLagMs', 'max.compaction.lag.ms'],
     ['messageTimestampBeforeMaxMs', 'message.timestamp.before.max.ms'],
     ['messageTimestampAfterMaxMs', 'message.timestamp.after.max.ms'],
   ];

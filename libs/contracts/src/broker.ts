@@ -152,3 +152,20 @@ export interface PartitionReplicaFetchResult extends PartitionOutcome {
 export interface BrokerReplicaFetchReply {
   partitions: Array<PartitionReplicaFetchResult & { bytes: number }>;
 }
+
+/** The partition logs a broker holds (Kafka's DescribeLogDirs): its one log directory and each replica's size. */
+export interface BrokerLogDirsRequest {
+  /** Only these topics (by id); all when absent. */
+  topicIds?: string[];
+}
+export interface BrokerLogDirsReply {
+  logDir: string;
+  partitions: Array<{
+    topicId: string;
+    partition: number;
+    /** Bytes of the partition's log segments on disk. */
+    size: number;
+    /** How far this replica's log end is behind the partition's high watermark as this broker knows it (0 on the leader). */
+    offsetLag: number;
+  }>;
+}

@@ -68,6 +68,8 @@ export interface CreateTopicSpec {
   /** -1 for the cluster default. */
   replicationFactor: number;
   configs?: Record<string, string>;
+  /** Manual replica assignment: the replicas (broker ids, preferred leader first) of each partition, from 0; with it, partitions and replicationFactor are -1. */
+  assignments?: number[][];
 }
 export interface ControllerCreateTopicsRequest {
   topics: CreateTopicSpec[];
@@ -95,7 +97,7 @@ export interface ControllerDeleteTopicsReply {
 
 export interface ControllerCreatePartitionsRequest {
   /** `count`: the topic's new number of partitions (more than it has). */
-  topics: Array<{ name: string; count: number }>;
+  topics: Array<{ name: string; count: number; /** Manual replica assignment of the new partitions, in order. */ assignments?: number[][] }>;
   validateOnly?: boolean;
 }
 export interface ControllerCreatePartitionsReply {

@@ -126,7 +126,7 @@ const rows: Record<string, Row> = {
   'leader.replication.throttled.replicas': replicaList,
   'local.retention.bytes': long(-2, '-2', 'Local retention size with tiered storage (no tiered storage: accepted, not applied)', notApplied),
   'local.retention.ms': long(-2, '-2', 'Local retention time with tiered storage (no tiered storage: accepted, not applied)', notApplied),
-  'max.compaction.lag.ms': long(1, LONG_MAX, 'Longest a record may stay uncompacted (accepted, not applied yet)', notApplied),
+  'max.compaction.lag.ms': long(1, LONG_MAX, 'Longest a dirty segment of a compacted topic waits: older, it is compacted whatever min.cleanable.dirty.ratio (checked every SLUICE_LOG_CLEANER_INTERVAL_MS)'),
   'max.message.bytes': int(0, INT_MAX, '1048588', 'Largest record batch accepted', { brokerVariable: 'SLUICE_MESSAGE_MAX_BYTES' }),
   'message.format.version': {
     type: 'string',
@@ -154,7 +154,7 @@ const rows: Record<string, Row> = {
     doc: 'Share of uncleaned log that makes a compacted partition eligible for cleaning',
     check: number(0, 1),
   },
-  'min.compaction.lag.ms': long(0, '0', 'Shortest a record stays uncompacted (accepted, not applied yet)', notApplied),
+  'min.compaction.lag.ms': long(0, '0', 'Shortest a record stays uncompacted: segments holding a younger record (and those after them) are not compacted'),
   'min.insync.replicas': {
     ...int(1, INT_MAX, '1', 'In-sync replicas an acks=all write needs'),
     check: (v, ctx) => integer(1, INT_MAX)(v, ctx) ?? (Number(v) > ctx.replicationFactor ? `above the replication factor ${ctx.replicationFactor}` : undefined),

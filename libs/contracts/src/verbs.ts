@@ -8,6 +8,8 @@ import type {
   BrokerFetchReply,
   BrokerFetchRequest,
   BrokerListOffsetsReply,
+  BrokerLogDirsReply,
+  BrokerLogDirsRequest,
   BrokerListOffsetsRequest,
   BrokerDescribeReplicasReply,
   BrokerDescribeReplicasRequest,
@@ -79,6 +81,8 @@ export const BrokerVerbs = {
   offsetForLeaderEpoch: defineVerb<BrokerOffsetForLeaderEpochRequest, BrokerOffsetForLeaderEpochReply, number>('brk', 'offset-for-leader-epoch', 'broker'),
   /** The leader's view of its partitions' replicas (offsets and follower lag), for operators. */
   describeReplicas: defineVerb<BrokerDescribeReplicasRequest, BrokerDescribeReplicasReply, number>('brk', 'describe-replicas', 'broker'),
+  /** The partition logs this broker holds and their sizes (DescribeLogDirs). */
+  logDirs: defineVerb<BrokerLogDirsRequest, BrokerLogDirsReply, number>('brk', 'log-dirs', 'broker'),
   /** A follower pulling the partitions it follows from this leader broker. */
   replicaFetch: defineVerb<BrokerReplicaFetchRequest, BrokerReplicaFetchReply, number>('brk', 'replica-fetch', 'broker'),
 } as const;

@@ -51,11 +51,11 @@ describe.each(setups)('controller with %s', (_name, setup) => {
 
   const start = async (env: Record<string, string> = {}) => {
     controller = await startController(
-      controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url, SLUICE_SESSION_TIMEOUT_MS: '400', SLUICE_HEARTBEAT_INTERVAL_MS: '100', ...env }),
+      controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url, SLUICE_SESSION_TIMEOUT_MS: '2000', SLUICE_HEARTBEAT_INTERVAL_MS: '100', ...env }),
       { bus, subjects, registry: createMetricsRegistry('controller'), logger: createLogger({ service: 'controller', level: 'silent' }) },
     );
   };
-  const ask = async <Req, Res>(verb: Verb<Req, Res, void>, meta: NoInfer<Req>): Promise<Res> => (await bus.ask(subjects.at(verb), meta, { timeoutMs: 5000 })).meta;
+  const ask = async <Req, Res>(verb: Verb<Req, Res, void>, meta: NoInfer<Req>): Promise<Res> => (await bus.ask(subjects.at(verb), meta, { timeoutMs: 30_000 })).meta;
   const register = (nodeId: number | undefined, role: NodeRole = 'broker') => ask(ControllerVerbs.register, { role, nodeId, host: 'localhost', ports: {} });
   const createTopics = (...topics: Array<Partial<CreateTopicSpec> & { name: string }>) =>
     ask(ControllerVerbs.createTopics, { topics: topics.map((t) => ({ partitions: -1, replicationFactor: -1, ...t })) });
@@ -226,7 +226,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       const fenced = await waitFor(async () => {
         const image = await snapshot();
         return image.nodes[2].state === 'fenced' ? image : undefined;
-      }, { timeoutMs: 5000, what: 'broker 2 fenced' });
+      }, { timeoutMs: 15_000, what: 'broker 2 fenced' });
       expect(fenced.nodes[1].state).toBe('alive');
       for (const p of led) {
         expect(fenced.topics[topic.id].partitions[p]).toMatchObject({ leader: -1, leaderEpoch: 1, isr: [2] });
@@ -253,7 +253,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       const moved = await waitFor(async () => {
         const image = await snapshot();
         return image.topics[topic.id].partitions[0].leader === other ? image : undefined;
-      }, { timeoutMs: 5000, what: 'leadership moved' });
+      }, { timeoutMs: 15_000, what: 'leadership moved' });
       expect(moved.topics[topic.id].partitions[0]).toMatchObject({ leader: other, isr: [other], leaderEpoch: 1 });
     } finally {
       clearInterval(beat);
@@ -316,7 +316,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
     await start({ SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS: '200' });
     const { topic, preferred, other } = await leadershipMovedAway('auto');
     expect((await alterIsr(topic.id, 0, [other, preferred])).errorCode).toBe(0);
-    await waitFor(async () => (await partitionOf(topic.id)).leader === preferred, { timeoutMs: 5000, what: 'the preferred replica leading again' });
+    await waitFor(async () => (await partitionOf(topic.id)).leader === preferred, { timeoutMs: 15_000, what: 'the preferred replica leading again' });
     expect((await partitionOf(topic.id)).leaderEpoch).toBe(2);
   });
 

@@ -11,7 +11,7 @@ import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readin
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
 import { MetadataStore } from './metadata-store.js';
 import { cancelReassignment, cleanLeader, completeReassignment, electPreferred, electUnclean, imbalancedPartitions, startReassignment, targetProblem, type Outcome } from './partition-changes.js';
-import { placementOrder, placeReplicas, type PlacedBroker } from './replica-assignment.js';
+import { manualAssignmentProblem, newPartition, placementOrder, placeReplicas, type PlacedBroker } from './replica-assignment.js';
 
 const roles: readonly NodeRole[] = ['controller', 'broker', 'group-coordinator', 'gateway'];
 /** How often expired sessions are looked for. */
@@ -566,35 +566,35 @@ export class Controller implements RunningService {
     if (claimed.has(unifyCollisionChars(spec.name))) {
       return fail(KafkaErrorCode.INVALID_TOPIC_EXCEPTION, `topic "${spec.name}" collides with an existing topic ('.' and '_' are the same in metric names)`);
     }
-    const partitions = spec.partitions === -1 || spec.partitions === undefined ? this.config.defaultPartitions : spec.partitions;
+    const manual = spec.assignments !== undefined;
+    if (manual && ((spec.partitions ?? -1) !== -1 || (spec.replicationFactor ?? -1) !== -1)) {
+      return fail(KafkaErrorCode.INVALID_REQUEST, 'both the number of partitions or replication factor and a replica assignment were given');
+    }
+    const manualProblem = manual ? manualAssignmentProblem(spec.assignments, this.brokerIds(), new Set(this.liveBrokers().map((b) => b.id))) : undefined;
+    if (manualProblem) return fail(KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, manualProblem);
+    const partitions = manual ? (spec.assignments?.length ?? 0) : spec.partitions === -1 || spec.partitions === undefined ? this.config.defaultPartitions : spec.partitions;
     if (!isInt(partitions) || partitions < 1 || partitions > this.config.maxPartitions) {
       return fail(KafkaErrorCode.INVALID_PARTITIONS, `number of partitions must be between 1 and ${this.config.maxPartitions}, got ${partitions}`);
     }
     const overLimit = this.clusterLimitProblem(clusterPartitions, partitions);
     if (overLimit) return fail(KafkaErrorCode.INVALID_PARTITIONS, overLimit);
-    const rf = spec.replicationFactor === -1 || spec.replicationFactor === undefined ? this.config.defaultReplicationFactor : spec.replicationFactor;
+    const rf = manual ? (spec.assignments?.[0]?.length ?? 0) : spec.replicationFactor === -1 || spec.replicationFactor === undefined ? this.config.defaultReplicationFactor : spec.replicationFactor;
     const brokers = this.liveBrokers();
     if (!isInt(rf) || rf < 1) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${rf}`);
-    if (rf > brokers.length) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
+    if (rf > brokers.length && !manual) return fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
     const configs = spec.configs ?? {};
     if (!isObject(configs)) return fail(KafkaErrorCode.INVALID_CONFIG, 'configs must be an object');
     const configProblem = topicConfigProblem(configs as Record<string, string>, rf);
     if (configProblem) return fail(KafkaErrorCode.INVALID_CONFIG, configProblem);
     const start = randomInt(brokers.length);
+    const alive = new Set(brokers.map((b) => b.id));
     // Every replica of a new partition is in sync (all are empty), as in Kafka: acks=all can be answered as soon as
     // the followers have fetched, and one that does not fetch leaves the ISR after replica.lag.time.max.ms.
     const topic: TopicInfo = {
       id: randomUUID(),
       name: spec.name,
       configs: configs as Record<string, string>,
-      partitions: placeReplicas(brokers, partitions, rf, start, randomInt(brokers.length)).map((replicas, partition) => ({
-        partition,
-        leader: replicas[0],
-        leaderEpoch: 0,
-        partitionEpoch: 0,
-        replicas,
-        isr: replicas,
-      })),
+      partitions: (spec.assignments ?? placeReplicas(brokers, partitions, rf, start, randomInt(brokers.length))).map((replicas, partition) => newPartition(partition, replicas, alive)),
     };
     return { name: spec.name, errorCode: KafkaErrorCode.NONE, errorMessage: null, topic };
   }
@@ -630,6 +630,7 @@ export class Controller implements RunningService {
     const deltas: MetadataDelta[] = [];
     const seen = new Set<string>();
     const brokers = this.liveBrokers();
+    const alive = new Set(brokers.map((b) => b.id));
     let partitions = this.partitionCount();
     for (const spec of req.topics) {
       const name = isObject(spec) && typeof spec.name === 'string' ? spec.name : String(spec?.name);
@@ -664,14 +665,19 @@ export class Controller implements RunningService {
         continue;
       }
       const rf = topic.partitions[0]?.replicas.length ?? 1;
-      if (rf > brokers.length) {
+      const manualProblem = spec.assignments !== undefined ? manualAssignmentProblem(spec.assignments, this.brokerIds(), alive, rf) : undefined;
+      if (manualProblem || (spec.assignments !== undefined && spec.assignments.length !== count - current)) {
+        fail(KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, manualProblem ?? `the assignment lists ${spec.assignments?.length} partitions, not the ${count - current} added`);
+        continue;
+      }
+      if (rf > brokers.length && spec.assignments === undefined) {
         fail(KafkaErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${rf} is larger than the ${brokers.length} live brokers`);
         continue;
       }
       // Leaders go on round-robin from where the topic's first partition started.
       const first = Math.max(0, placementOrder(brokers).indexOf(topic.partitions[0]?.replicas[0] ?? -1));
-      const added = placeReplicas(brokers, count - current, rf, (first + current) % brokers.length, randomInt(brokers.length)).map(
-        (replicas, i): PartitionInfo => ({ partition: current + i, leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0, replicas, isr: replicas }),
+      const added = (spec.assignments ?? placeReplicas(brokers, count - current, rf, (first + current) % brokers.length, randomInt(brokers.length))).map(
+        (replicas, i): PartitionInfo => newPartition(current + i, replicas, alive),
       );
       deltas.push({ type: 'partitions-created', topicId: topic.id, partitions: added });
       partitions += added.length;
@@ -684,6 +690,11 @@ export class Controller implements RunningService {
       }
     }
     return { results, metadataOffset: this.image.offset };
+  }
+
+  /** Every registered broker, alive or not (manual replica assignments may name any). */
+  private brokerIds(): Set<number> {
+    return new Set(Object.values(this.image.nodes).filter((n) => n.role === 'broker').map((n) => n.id));
   }
 
   /** The live brokers with their racks, in id order. */

@@ -2,7 +2,10 @@
 // shifted by an increasing step, so that leaders and followers spread evenly over the brokers. Rack-aware (when every
 // broker has a rack): the same walk over the brokers listed rack by rack in turn, where a follower is skipped while
 // its rack (or itself) already holds a replica of the partition and some rack (broker) does not, so each partition
-// spans as many racks as it can and losing a rack loses at most the replicas placed there.
+// spans as many racks as it can and losing a rack loses at most the replicas placed there. Manual assignments (replicas
+// named in CreateTopics / CreatePartitions) are validated here too.
+
+import type { PartitionInfo } from '@sluice/contracts';
 
 export interface PlacedBroker {
   id: number;
@@ -84,4 +87,30 @@ export function placeReplicas(brokers: readonly PlacedBroker[], partitions: numb
     out.push(replicas);
   }
   return out;
+}
+
+/**
+ * Why a manual replica assignment (CreateTopics / CreatePartitions with explicit replicas) is invalid, or undefined:
+ * every partition names at least one replica, only known brokers, none twice, all with the same replication factor
+ * (`replicationFactor` when the topic already has one), and at least one live broker to lead each partition.
+ */
+export function manualAssignmentProblem(assignments: unknown, known: ReadonlySet<number>, alive: ReadonlySet<number>, replicationFactor?: number): string | undefined {
+  if (!Array.isArray(assignments) || assignments.length === 0) return 'the assignment must list the replicas of at least one partition';
+  const rf = replicationFactor ?? (Array.isArray(assignments[0]) ? assignments[0].length : 0);
+  for (const [i, replicas] of assignments.entries()) {
+    if (!Array.isArray(replicas) || replicas.length === 0) return `partition ${i} has no replicas`;
+    if (!replicas.every((b) => Number.isInteger(b))) return `partition ${i}: broker ids must be integers`;
+    const unknown = replicas.filter((b: number) => !known.has(b));
+    if (unknown.length > 0) return `partition ${i}: unknown brokers ${unknown.join(', ')}`;
+    if (new Set(replicas).size !== replicas.length) return `partition ${i}: a broker appears more than once in ${replicas.join(', ')}`;
+    if (replicas.length !== rf) return `partition ${i} has ${replicas.length} replicas, not ${rf} like the ${replicationFactor === undefined ? 'first partition' : 'topic'}: all partitions need the same replication factor`;
+    if (!replicas.some((b: number) => alive.has(b))) return `partition ${i}: none of brokers ${replicas.join(', ')} is alive to lead it`;
+  }
+  return undefined;
+}
+
+/** A new partition on `replicas`: its live replicas are in sync (all are empty), the first of them leads. */
+export function newPartition(partition: number, replicas: number[], alive: ReadonlySet<number>): PartitionInfo {
+  const isr = replicas.filter((b) => alive.has(b));
+  return { partition, leader: isr[0], leaderEpoch: 0, partitionEpoch: 0, replicas, isr };
 }

@@ -68,6 +68,11 @@ export const gatewayConfig = defineConfig('gateway', {
     default: [],
     defaultText: '(none)',
   }),
+  kafkaConnectionsMaxReauthMs: v.int(
+    'SLUICE_KAFKA_CONNECTIONS_MAX_REAUTH_MS',
+    'With SASL: a client session lasts at most this long; the client must re-authenticate on its connection before then, or it is closed (connections.max.reauth.ms, KIP-368); 0: sessions never expire',
+    { default: 0, min: 0 },
+  ),
   saslUsers: v.list('SLUICE_KAFKA_SASL_USERS', 'Kafka users as user:password pairs, comma-separated (with SLUICE_KAFKA_SASL_MECHANISMS)', {
     default: [],
     defaultText: '(none)',

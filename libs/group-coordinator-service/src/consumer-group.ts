@@ -2,7 +2,7 @@
 // leave, session and rebalance timeouts, generations, static membership. State changes are synchronous; joins and
 // syncs that must wait for the rest of the group are parked and answered when the rebalance step completes.
 import { randomUUID } from 'node:crypto';
-import { KafkaErrorCode } from '@sluice/protocol';
+import { KafkaErrorCode, Reader } from '@sluice/protocol';
 
 export const GroupState = {
   empty: 'Empty',
@@ -599,6 +599,28 @@ export class ConsumerGroup {
         assignment: m.assignment,
       })),
     };
+  }
+
+  /**
+   * The topics the members subscribe to, from their subscriptions for the group's protocol (consumer protocol
+   * groups); null when they cannot be known (another protocol type, or a subscription that does not decode).
+   */
+  subscribedTopics(): Set<string> | null {
+    if (this.protocolType !== 'consumer') return this.members.size === 0 ? new Set() : null;
+    const topics = new Set<string>();
+    for (const m of this.members.values()) {
+      const chosen = m.protocols.find((p) => p.name === this.protocolName) ?? m.protocols[0];
+      if (!chosen) continue;
+      try {
+        // The topics come first in every version of the subscription (after its int16 version).
+        const r = new Reader(chosen.metadata);
+        r.int16();
+        for (const t of r.array(false, () => r.string())) topics.add(t);
+      } catch {
+        return null;
+      }
+    }
+    return topics;
   }
 
   /** Marks the group dead (deleted, or its shard moved away): every parked request is answered. */

@@ -65,6 +65,8 @@ export class GroupShard {
         return encode(kafka.writeListGroupsResponse, v, await this.list(kafka.readListGroupsRequest(r, v)));
       case ApiKey.DeleteGroups:
         return encode(kafka.writeDeleteGroupsResponse, v, await this.deleteGroups(kafka.readDeleteGroupsRequest(r, v)));
+      case ApiKey.OffsetDelete:
+        return encode(kafka.writeOffsetDeleteResponse, v, await this.deleteOffsets(kafka.readOffsetDeleteRequest(r, v)));
       default:
         throw new Error(`API key ${req.apiKey} is not a group API`);
     }
@@ -318,6 +320,32 @@ export class GroupShard {
     const types = q.typesFilter?.length ? new Set(q.typesFilter.map((s) => s.toLowerCase())) : null;
     const groups = [...listed.values()].filter((g) => (!states || states.has((g.groupState ?? '').toLowerCase())) && (!types || types.has('classic')));
     return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, groups };
+  }
+
+  /**
+   * OffsetDelete (kafka-consumer-groups --delete-offsets): removes the group's committed offsets of the named
+   * partitions, except those of topics an active member subscribes to (GROUP_SUBSCRIBED_TO_TOPIC on each of their
+   * partitions); a group with members whose subscriptions cannot be read is refused whole (NON_EMPTY_GROUP).
+   */
+  private async deleteOffsets(q: kafka.OffsetDeleteRequest): Promise<kafka.OffsetDeleteResponse> {
+    const refuse = (errorCode: number): kafka.OffsetDeleteResponse => ({ errorCode, throttleTimeMs: 0, topics: [] });
+    if (!q.groupId) return refuse(KafkaErrorCode.INVALID_GROUP_ID);
+    if (this.closed) return refuse(KafkaErrorCode.NOT_COORDINATOR);
+    const live = this.groups.get(q.groupId);
+    if (!live && !(await this.ctx.store.group(q.groupId))) return refuse(KafkaErrorCode.GROUP_ID_NOT_FOUND);
+    const subscribed = live ? live.subscribedTopics() : new Set<string>();
+    if (subscribed === null) return refuse(KafkaErrorCode.NON_EMPTY_GROUP);
+    const topics = await this.durable(() =>
+      Promise.all(
+        q.topics.map(async (t) => {
+          const partitions = t.partitions.map((p) => p.partitionIndex);
+          if (subscribed.has(t.name)) return { name: t.name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, errorCode: KafkaErrorCode.GROUP_SUBSCRIBED_TO_TOPIC })) };
+          await this.ctx.store.deleteOffsets(q.groupId, t.name, partitions);
+          return { name: t.name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, errorCode: KafkaErrorCode.NONE })) };
+        }),
+      ),
+    );
+    return { errorCode: KafkaErrorCode.NONE, throttleTimeMs: 0, topics };
   }
 
   private async deleteGroups(q: kafka.DeleteGroupsRequest): Promise<kafka.DeleteGroupsResponse> {

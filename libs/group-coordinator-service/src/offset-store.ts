@@ -181,6 +181,12 @@ export class OffsetStore {
     return groups.count > 0;
   }
 
+  /** Deletes a group's committed offsets of the given partitions of one topic (OffsetDelete). */
+  async deleteOffsets(groupId: string, topic: string, partitions: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.prisma.committedOffset.deleteMany({ where: { groupId, topic, partition: { in: [...partitions] } } });
+  }
+
   /** offsets.retention.minutes: deletes the given groups' offsets (and the groups) last updated before `before`. */
   async expire(groupIds: readonly string[], before: number): Promise<string[]> {
     const stale = await this.prisma.consumerGroup.findMany({ where: { groupId: { in: [...groupIds] }, updatedAt: { lt: BigInt(before) } }, select: { groupId: true } });

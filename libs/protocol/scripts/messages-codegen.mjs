@@ -11,6 +11,7 @@ export const servedApis = [
   'CreateTopics', 'DeleteTopics', 'DeleteRecords', 'InitProducerId', 'OffsetForLeaderEpoch', 'DescribeConfigs',
   'AlterConfigs', 'SaslAuthenticate', 'CreatePartitions', 'DeleteGroups', 'IncrementalAlterConfigs', 'DescribeCluster',
   'ElectLeaders', 'AlterPartitionReassignments', 'ListPartitionReassignments',
+  'DescribeLogDirs', 'OffsetDelete',
 ];
 /** Data formats carried inside group messages (the consumer protocol's subscription and assignment). */
 export const dataMessages = ['ConsumerProtocolSubscription', 'ConsumerProtocolAssignment'];

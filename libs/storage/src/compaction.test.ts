@@ -111,6 +111,52 @@ describe('log compaction', () => {
     await log.close();
   });
 
+  it('never compacts a record younger than min.compaction.lag.ms, nor the segments after it', async () => {
+    const log = await PartitionLog.open(dir.path, { ...compact, minCompactionLagMs: 60_000 });
+    const now = Date.now();
+    // Old segments first, then young ones: the same keys overwritten in each.
+    for (let i = 0; i < 40; i++) await put(log, [[`k${i % 4}`, `old-${i}`]], Compression.none, now - 120_000);
+    for (let i = 0; i < 40; i++) await put(log, [[`k${i % 4}`, `young-${i}`]], Compression.none, now);
+    const before = await readAll(log);
+    const result = await log.compact(now, true);
+    expect(result).not.toBeNull();
+    const after = await readAll(log);
+    // Every young record is still there; old ones were compacted down to (at most) one per key.
+    expect(after.filter((r) => r.value?.startsWith('young'))).toEqual(before.filter((r) => r.value?.startsWith('young')));
+    expect(after.filter((r) => r.value?.startsWith('old')).length).toBeLessThan(before.filter((r) => r.value?.startsWith('old')).length);
+    // Nothing is old enough yet: nothing to do, even forced.
+    const young = await PartitionLog.open(join(dir.path, 'young'), { ...compact, minCompactionLagMs: 60_000 });
+    for (let i = 0; i < 40; i++) await put(young, [['same', `v${i}`]], Compression.none, now);
+    expect(await young.compact(now, true)).toBeNull();
+    expect(await readAll(young)).toHaveLength(40);
+    // Once the lag has passed, it is compacted.
+    expect(await young.compact(now + 61_000, true)).not.toBeNull();
+    expect((await readAll(young)).length).toBeLessThan(40);
+    await young.close();
+    await log.close();
+  });
+
+  it('compacts a dirty segment older than max.compaction.lag.ms even below min.cleanable.dirty.ratio', async () => {
+    const now = Date.now();
+    const fill = async (log: PartitionLog) => {
+      for (let i = 0; i < 40; i++) await put(log, [[`k${i}`, `v${i}`]], Compression.none, now - 120_000);
+      expect(await log.compact(now, true)).not.toBeNull();
+      const segments = log.segmentCount;
+      for (let i = 0; log.segmentCount === segments; i++) await put(log, [[`k${i}`, `again-${i}`]], Compression.none, now - 120_000);
+      expect(log.dirtyRatio).toBeGreaterThan(0);
+      expect(log.dirtyRatio).toBeLessThan(0.5);
+    };
+    const patient = await PartitionLog.open(join(dir.path, 'patient'), { ...compact, minCleanableDirtyRatio: 0.5 });
+    await fill(patient);
+    expect(await patient.compact(now)).toBeNull();
+    await patient.close();
+    const bounded = await PartitionLog.open(join(dir.path, 'bounded'), { ...compact, minCleanableDirtyRatio: 0.5, maxCompactionLagMs: 60_000 });
+    await fill(bounded);
+    expect(await bounded.compact(now)).not.toBeNull();
+    expect(bounded.dirtyRatio).toBe(0);
+    await bounded.close();
+  });
+
   it('does not block appends or reads while it runs', async () => {
     const log = await PartitionLog.open(dir.path, { ...compact, segmentBytes: 4096 });
     for (let i = 0; i < 400; i++) await put(log, [[`k${i % 10}`, `v${i}`]]);

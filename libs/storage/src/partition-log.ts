@@ -24,6 +24,10 @@ export interface LogConfig {
   cleanupPolicy: CleanupPolicy;
   deleteRetentionMs: number;
   minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: a segment holding a record younger than this is not compacted (nor any after it). */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a dirty segment whose records are all older than this is compacted whatever the dirty ratio. */
+  maxCompactionLagMs: number;
   /** How long a producer id's state is kept after its last batch (Kafka's producer.id.expiration.ms). */
   producerIdExpirationMs: number;
   /** message.timestamp.type: CreateTime keeps the producer's timestamps, LogAppendTime stamps the append time. */
@@ -45,6 +49,8 @@ export const defaultLogConfig: LogConfig = {
   cleanupPolicy: 'delete',
   deleteRetentionMs: 24 * 3600 * 1000,
   minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   producerIdExpirationMs: 24 * 3600 * 1000,
   messageTimestampType: 'CreateTime',
   messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
@@ -704,13 +710,40 @@ export class PartitionLog {
 
   /** The share of the closed segments' bytes not yet compacted. */
   get dirtyRatio(): number {
+    return this.dirtyRatioOf(this.segments.slice(0, -1));
+  }
+
+  private dirtyRatioOf(segments: readonly LogSegment[]): number {
     let clean = 0;
     let dirty = 0;
-    for (const s of this.segments.slice(0, -1)) {
+    for (const s of segments) {
       if (s.nextOffset > this.firstDirtyOffset) dirty += s.size;
       else clean += s.size;
     }
     return dirty + clean === 0 ? 0 : dirty / (dirty + clean);
+  }
+
+  /**
+   * The closed segments compaction may rewrite (Kafka's cleanable range): those before the first one holding a record
+   * younger than min.compaction.lag.ms, by their largest timestamp (indexes loaded for segments not read since open).
+   */
+  private async cleanableSegments(nowMs: number): Promise<LogSegment[]> {
+    const closed = this.segments.slice(0, -1);
+    if (this.config.minCompactionLagMs <= 0) return closed;
+    const horizon = nowMs - this.config.minCompactionLagMs;
+    const out: LogSegment[] = [];
+    for (const s of closed) {
+      if (s.maxTimestamp < 0 && s.size > 0) await this.loadIndexes(s);
+      if (s.maxTimestamp > horizon) break;
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Whether a dirty cleanable segment has waited past max.compaction.lag.ms (all its records are older). */
+  private overdue(segments: readonly LogSegment[], nowMs: number): boolean {
+    const firstDirty = segments.find((s) => s.nextOffset > this.firstDirtyOffset);
+    return firstDirty !== undefined && firstDirty.maxTimestamp >= 0 && nowMs - firstDirty.maxTimestamp > this.config.maxCompactionLagMs;
   }
 
   /**
@@ -720,13 +753,14 @@ export class PartitionLog {
    */
   async compact(nowMs: number, force = false): Promise<CompactionResult | null> {
     if (!this.config.cleanupPolicy.includes('compact') || this.cleaning || this.closed) return null;
-    const closedSegments = this.segments.slice(0, -1);
-    if (closedSegments.length === 0) return null;
-    const ratio = this.dirtyRatio;
-    if (ratio === 0 || (!force && ratio < this.config.minCleanableDirtyRatio)) return null;
     this.cleaning = true;
     try {
-      const dirtyEnd = this.active.baseOffset;
+      const closedSegments = await this.cleanableSegments(nowMs);
+      if (closedSegments.length === 0) return null;
+      const ratio = this.dirtyRatioOf(closedSegments);
+      if (ratio === 0 || (!force && ratio < this.config.minCleanableDirtyRatio && !this.overdue(closedSegments, nowMs))) return null;
+      // The cleaned part ends where the cleanable range does (the active segment, or the first too young segment).
+      const dirtyEnd = closedSegments[closedSegments.length - 1].nextOffset;
       const result = await compactSegments(
         {
           files: this.files,

@@ -5,6 +5,7 @@ import type { MetadataClient } from '@sluice/metadata';
 import {
   ControllerVerbs,
   type ControllerAlterReassignmentsRequest,
+  type ControllerCreatePartitionsRequest,
   type ControllerElectLeadersRequest,
   type CreateTopicSpec,
   type NamedPartitionResult,
@@ -33,7 +34,7 @@ export class ControllerClient {
   }
 
   /** Grows topics to `count` partitions each. */
-  async createPartitions(topics: Array<{ name: string; count: number }>, validateOnly = false): Promise<TopicResult[]> {
+  async createPartitions(topics: ControllerCreatePartitionsRequest['topics'], validateOnly = false): Promise<TopicResult[]> {
     const res = await this.bus.ask(
       this.subjects.at(ControllerVerbs.createPartitions),
       { topics, validateOnly },

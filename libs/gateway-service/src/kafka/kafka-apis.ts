@@ -68,6 +68,11 @@ export function createDispatcher(registry: ApiRegistry, ctx: KafkaContext): Disp
     if (ctx.sasl.enabled && connection.auth.principal === null && !beforeAuthentication.has(apiKey)) {
       throw new CloseConnection(`${api.name} request before SASL authentication (client ${header.clientId ?? '-'})`);
     }
+    // KIP-368: a session past its lifetime may only re-authenticate; anything else closes the connection, as Kafka does.
+    const { expiresAt } = connection.auth;
+    if (expiresAt !== null && Date.now() > expiresAt && !beforeAuthentication.has(apiKey)) {
+      throw new CloseConnection(`${api.name} request after the SASL session expired without re-authentication (client ${header.clientId ?? '-'})`);
+    }
     if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return frame(correlationId, 0, (w) => kafka.writeApiVersionsResponse(w, 0, unsupportedApiVersions(registry)));
       throw new CloseConnection(`${api.name} version ${apiVersion} is not supported (${api.minVersion}-${api.maxVersion}; client ${header.clientId ?? '-'})`);

@@ -25,6 +25,8 @@ export interface ConnectionAuth {
   mechanism: string | null;
   session: SaslSession | null;
   principal: string | null;
+  /** When the authenticated session expires (connections.max.reauth.ms, KIP-368); null: never. */
+  expiresAt: number | null;
 }
 
 /** Handles one request frame (without its size prefix); resolves with the response bytes, or null for none (acks=0). */
@@ -62,7 +64,7 @@ let nextId = 1;
 export class KafkaConnection implements ConnectionInfo, MemoryWaiter {
   readonly id = nextId++;
   readonly remote: string;
-  readonly auth: ConnectionAuth = { mechanism: null, session: null, principal: null };
+  readonly auth: ConnectionAuth = { mechanism: null, session: null, principal: null, expiresAt: null };
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Size of the frame being assembled, or -1 before its size prefix is complete. */

@@ -4,8 +4,8 @@ import { apiRegistry, createDispatcher, type ApiRegistry } from './kafka-apis.js
 import { KafkaConnection, type CoarseClock } from './kafka-connection.js';
 import { RequestMemory } from './request-memory.js';
 import type { KafkaContext } from './kafka-context.js';
-import { alterConfigsApi, createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
 import { alterPartitionReassignmentsApi, electLeadersApi, listPartitionReassignmentsApi } from './handlers/replicas.js';
+import { alterConfigsApi, createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, describeLogDirsApi, incrementalAlterConfigsApi } from './handlers/admin.js';
 import { apiVersionsApi, describeClusterApi, initProducerIdApi, metadataApi } from './handlers/cluster.js';
 import {
   deleteGroupsApi,
@@ -16,6 +16,7 @@ import {
   leaveGroupApi,
   listGroupsApi,
   offsetCommitApi,
+  offsetDeleteApi,
   offsetFetchApi,
   syncGroupApi,
 } from './handlers/groups.js';
@@ -55,6 +56,8 @@ export function kafkaApis(): ApiRegistry {
     electLeadersApi,
     alterPartitionReassignmentsApi,
     listPartitionReassignmentsApi,
+    offsetDeleteApi,
+    describeLogDirsApi,
   ]);
   return registry;
 }

@@ -1,9 +1,9 @@
 // Topic administration over the Kafka protocol: CreateTopics, DeleteTopics, DescribeConfigs, AlterConfigs and
 // IncrementalAlterConfigs, each forwarded to the controller (ControllerClient) and answered per topic.
 import { ApiKey, kafka, KafkaErrorCode } from '@sluice/protocol';
-import { topicConfigSpecs, type TopicResult } from '@sluice/contracts';
+import { BrokerVerbs, topicConfigSpecs, type TopicResult } from '@sluice/contracts';
 import { defineApi, errorCodeOf, errorMessageOf } from '../kafka-apis.js';
-import type { KafkaContext } from '../kafka-context.js';
+import { gatewayFor, kafkaBrokers, type KafkaContext } from '../kafka-context.js';
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
@@ -15,6 +15,94 @@ const CONFIG_SOURCE_DEFAULT = 5;
  * started with other SLUICE_LOG_* defaults applies those, which this answer does not show yet.
  */
 const topicConfigDefaults: Record<string, string> = Object.fromEntries(topicConfigSpecs.map((s) => [s.name, s.default]));
+
+const CONFIG_SOURCE_STATIC_BROKER = 4;
+
+/** Kafka's broker-level names of the topic configs' defaults (the topic config they set for topics without one). */
+const brokerSynonyms: Record<string, string> = {
+  'cleanup.policy': 'log.cleanup.policy',
+  'compression.type': 'compression.type',
+  'delete.retention.ms': 'log.cleaner.delete.retention.ms',
+  'flush.messages': 'log.flush.interval.messages',
+  'flush.ms': 'log.flush.interval.ms',
+  'index.interval.bytes': 'log.index.interval.bytes',
+  'max.compaction.lag.ms': 'log.cleaner.max.compaction.lag.ms',
+  'max.message.bytes': 'message.max.bytes',
+  'message.timestamp.after.max.ms': 'log.message.timestamp.after.max.ms',
+  'message.timestamp.before.max.ms': 'log.message.timestamp.before.max.ms',
+  'message.timestamp.type': 'log.message.timestamp.type',
+  'min.cleanable.dirty.ratio': 'log.cleaner.min.cleanable.ratio',
+  'min.compaction.lag.ms': 'log.cleaner.min.compaction.lag.ms',
+  'min.insync.replicas': 'min.insync.replicas',
+  'retention.bytes': 'log.retention.bytes',
+  'retention.ms': 'log.retention.ms',
+  'segment.bytes': 'log.segment.bytes',
+  'segment.ms': 'log.roll.ms',
+  'unclean.leader.election.enable': 'unclean.leader.election.enable',
+};
+
+interface BrokerConfigEntry {
+  value: string;
+  source: number;
+}
+
+/**
+ * The broker configs a Kafka client sees for this gateway (resource type BROKER), all read-only: its own settings
+ * (static, from its environment) and the topic defaults under their broker-level names, as Kafka defines them (a
+ * broker started with other SLUICE_LOG_* values applies those to topics without an override).
+ */
+function brokerConfigs(ctx: KafkaContext): Map<string, BrokerConfigEntry> {
+  const self = ctx.self();
+  const configs = new Map<string, BrokerConfigEntry>();
+  for (const spec of topicConfigSpecs) {
+    const name = brokerSynonyms[spec.name];
+    if (name) configs.set(name, { value: spec.default, source: CONFIG_SOURCE_DEFAULT });
+  }
+  const protocol = ctx.sasl.enabled ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+  const settings: Record<string, string> = {
+    'broker.id': String(self.nodeId),
+    'node.id': String(self.nodeId),
+    'advertised.listeners': `${protocol}://${self.host}:${self.port}`,
+    'auto.create.topics.enable': String(ctx.config.autoCreateTopics),
+    'connections.max.idle.ms': String(ctx.config.kafkaConnectionsMaxIdleMs),
+    'connections.max.reauth.ms': String(ctx.config.kafkaConnectionsMaxReauthMs),
+    'sasl.enabled.mechanisms': [...ctx.sasl.mechanisms].join(','),
+    'socket.request.max.bytes': String(ctx.config.kafkaMaxRequestBytes),
+    'queued.max.request.bytes': String(ctx.config.kafkaMaxQueuedRequestBytes),
+    'request.timeout.ms': String(ctx.config.requestTimeoutMs),
+  };
+  if (self.rack !== null) settings['broker.rack'] = self.rack;
+  for (const [name, value] of Object.entries(settings)) configs.set(name, { value, source: CONFIG_SOURCE_STATIC_BROKER });
+  return configs;
+}
+
+/** Why a BROKER resource name does not name this gateway ('' is the cluster-wide default, as Kafka allows). */
+function brokerResourceProblem(ctx: KafkaContext, name: string): string | undefined {
+  return name === '' || name === String(ctx.self().nodeId) ? undefined : `broker ${name} is not this broker (${ctx.self().nodeId}): send the request to it`;
+}
+
+function describeBroker(ctx: KafkaContext, res: kafka.DescribeConfigsRequestDescribeConfigsResource): kafka.DescribeConfigsResponseDescribeConfigsResult {
+  const base = { resourceType: res.resourceType, resourceName: res.resourceName };
+  const problem = brokerResourceProblem(ctx, res.resourceName);
+  if (problem) return { ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: problem, configs: [] };
+  const configs = [...brokerConfigs(ctx)]
+    .filter(([name]) => !res.configurationKeys || res.configurationKeys.includes(name))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, c]) => ({ name, value: c.value, readOnly: true, isDefault: c.source === CONFIG_SOURCE_DEFAULT, configSource: c.source, isSensitive: false, synonyms: [] }));
+  return { ...base, errorCode: KafkaErrorCode.NONE, errorMessage: null, configs };
+}
+
+/** Alterations of broker configs: every broker config Sluice serves is read-only, refused as Kafka refuses those. */
+function alterBroker(ctx: KafkaContext, resourceType: number, name: string, changed: string[]) {
+  const base = { resourceType, resourceName: name };
+  const problem = brokerResourceProblem(ctx, name);
+  if (problem) return { ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: problem };
+  if (changed.length === 0) return { ...base, errorCode: KafkaErrorCode.NONE, errorMessage: null };
+  const known = brokerConfigs(ctx);
+  const unknown = changed.filter((c) => !known.has(c));
+  if (unknown.length > 0) return { ...base, errorCode: KafkaErrorCode.INVALID_CONFIG, errorMessage: `unknown broker configs: ${unknown.join(', ')}` };
+  return { ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: `Cannot update these configs dynamically: ${changed.join(', ')} (read-only in Sluice: set through the environment)` };
+}
 
 function result(r: TopicResult | undefined): { errorCode: number; errorMessage: string | null } {
   return r ? { errorCode: r.errorCode, errorMessage: r.errorMessage } : { errorCode: KafkaErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: 'no answer for this topic' };
@@ -36,17 +124,13 @@ export const createPartitionsApi = defineApi<kafka.CreatePartitionsRequest, kafk
   read: kafka.readCreatePartitionsRequest,
   write: kafka.writeCreatePartitionsResponse,
   handle: async (req, _info, ctx) => {
-    const manual = req.topics.filter((t) => t.assignments !== null && t.assignments.length > 0);
-    const wanted = req.topics.filter((t) => !manual.includes(t));
+    // A manual assignment lists the replicas of each new partition (the controller validates it).
+    const wanted = req.topics.map((t) => ({ name: t.name, count: t.count, ...(t.assignments?.length ? { assignments: t.assignments.map((a) => a.brokerIds) } : {}) }));
     const answers = await guarded(
-      () => ctx.controller.createPartitions(wanted.map((t) => ({ name: t.name, count: t.count })), req.validateOnly),
+      () => ctx.controller.createPartitions(wanted, req.validateOnly),
       (errorCode, errorMessage): TopicResult[] => wanted.map((t) => ({ name: t.name, errorCode, errorMessage })),
     );
-    const results = req.topics.map((t) => {
-      if (manual.includes(t)) return { name: t.name, errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'manual replica assignment is not supported' };
-      return { name: t.name, ...result(answers[wanted.indexOf(t)]) };
-    });
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: 0, results: req.topics.map((t, i) => ({ name: t.name, ...result(answers[i]) })) };
   },
 });
 
@@ -62,11 +146,14 @@ export const createTopicsApi = defineApi<kafka.CreateTopicsRequest, kafka.Create
       req.topics.map((t) =>
         guarded(
           async (): Promise<kafka.CreateTopicsResponseCreatableTopicResult> => {
-            if (t.assignments.length > 0) {
-              return { name: t.name, errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'manual replica assignment is not supported', configs: null };
+            // A manual assignment names each partition's replicas; its partitions must be 0, 1, ... (any order).
+            const byIndex = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+            if (byIndex.some((a, i) => a.partitionIndex !== i)) {
+              return { name: t.name, errorCode: KafkaErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'the assigned partitions must be numbered 0, 1, ... without gaps or repeats', configs: null };
             }
+            const assignments = byIndex.length > 0 ? { assignments: byIndex.map((a) => a.brokerIds) } : {};
             const configs = Object.fromEntries(t.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]));
-            const [r] = await ctx.controller.createTopics([{ name: t.name, partitions: t.numPartitions, replicationFactor: t.replicationFactor, configs }], req.validateOnly);
+            const [r] = await ctx.controller.createTopics([{ name: t.name, partitions: t.numPartitions, replicationFactor: t.replicationFactor, configs, ...assignments }], req.validateOnly);
             const created = r?.topic ?? ctx.metadata.view.topicByName(t.name);
             return {
               name: t.name,
@@ -125,7 +212,7 @@ export const describeConfigsApi = defineApi<kafka.DescribeConfigsRequest, kafka.
     throttleTimeMs: 0,
     results: req.resources.map((res): kafka.DescribeConfigsResponseDescribeConfigsResult => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
-      if (res.resourceType === RESOURCE_BROKER) return { ...base, errorCode: KafkaErrorCode.NONE, errorMessage: null, configs: [] };
+      if (res.resourceType === RESOURCE_BROKER) return describeBroker(ctx, res);
       if (res.resourceType !== RESOURCE_TOPIC) return { ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: `resource type ${res.resourceType} is not supported`, configs: [] };
       const topic = ctx.metadata.view.topicByName(res.resourceName);
       if (!topic) return { ...base, errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic ${res.resourceName}`, configs: [] };
@@ -150,10 +237,11 @@ export const describeConfigsApi = defineApi<kafka.DescribeConfigsRequest, kafka.
   }),
 });
 
-/** Applies a topic config change for AlterConfigs-style requests; broker resources are refused. */
-async function alterTopic(ctx: KafkaContext, resourceType: number, name: string, change: (current: Record<string, string>) => Record<string, string | null>, validateOnly: boolean) {
+/** Applies a topic config change for AlterConfigs-style requests; broker resources are read-only (alterBroker). */
+async function alterTopic(ctx: KafkaContext, resourceType: number, name: string, change: (current: Record<string, string>) => Record<string, string | null>, validateOnly: boolean, changed: string[]) {
   const base = { resourceType, resourceName: name };
-  if (resourceType !== RESOURCE_TOPIC) return { ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: 'only topic configs can be altered' };
+  if (resourceType === RESOURCE_BROKER) return alterBroker(ctx, resourceType, name, changed);
+  if (resourceType !== RESOURCE_TOPIC) return { ...base, errorCode: KafkaErrorCode.INVALID_REQUEST, errorMessage: `resource type ${resourceType} cannot be altered` };
   const topic = ctx.metadata.view.topicByName(name);
   if (!topic) return { ...base, errorCode: KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic ${name}` };
   return guarded(
@@ -180,6 +268,7 @@ export const alterConfigsApi = defineApi<kafka.AlterConfigsRequest, kafka.AlterC
           res.resourceName,
           (current) => ({ ...Object.fromEntries(Object.keys(current).map((k) => [k, null])), ...Object.fromEntries(res.configs.map((c) => [c.name, c.value])) }),
           req.validateOnly,
+          res.configs.map((c) => c.name),
         ),
       ),
     ),
@@ -219,8 +308,66 @@ export const incrementalAlterConfigsApi = defineApi<kafka.IncrementalAlterConfig
             return out;
           },
           req.validateOnly,
+          res.configs.map((c) => c.name),
         ),
       ),
     ),
   }),
+});
+
+/**
+ * DescribeLogDirs (topic sizes in Kafka UI, AKHQ, Redpanda Console): one log dir per live broker, the directory of
+ * its partition logs, with each replica's size on disk. Clients see the gateways as brokers and sum what each
+ * answers, so a gateway reports the replicas of the partitions it is named leader of in Metadata: summed over the
+ * gateways, every replica counts once. A broker that does not answer in time is reported with KAFKA_STORAGE_ERROR.
+ */
+export const describeLogDirsApi = defineApi<kafka.DescribeLogDirsRequest, kafka.DescribeLogDirsResponse>({
+  key: ApiKey.DescribeLogDirs,
+  name: 'DescribeLogDirs',
+  minVersion: 1,
+  maxVersion: 4,
+  read: kafka.readDescribeLogDirsRequest,
+  write: kafka.writeDescribeLogDirsResponse,
+  handle: async (req, _info, ctx) => {
+    const view = ctx.metadata.view;
+    const self = ctx.self().nodeId;
+    const gateways = kafkaBrokers(ctx);
+    // The partitions asked about (all when topics is null) that this gateway leads as clients see it.
+    const wanted = new Map<string, { name: string; partitions: Set<number> }>();
+    const topics = req.topics === null ? view.topics().map((t) => ({ topic: t, partitions: t.partitions.map((p) => p.partition) })) : req.topics.flatMap((t) => {
+      const topic = view.topicByName(t.topic);
+      return topic ? [{ topic, partitions: t.partitions }] : [];
+    });
+    for (const { topic, partitions } of topics) {
+      const mine = partitions.filter((p) => p < topic.partitions.length && gatewayFor(gateways, topic, p).nodeId === self);
+      if (mine.length > 0) wanted.set(topic.id, { name: topic.name, partitions: new Set(mine) });
+    }
+    const brokers = view.nodes('broker', 'alive').map((n) => n.id).sort((a, b) => a - b);
+    const results = await Promise.all(
+      brokers.map(async (broker): Promise<kafka.DescribeLogDirsResponseDescribeLogDirsResult> => {
+        try {
+          const { meta } = await ctx.bus.ask(ctx.subjects.at(BrokerVerbs.logDirs, broker), { topicIds: [...wanted.keys()] }, { timeoutMs: ctx.config.requestTimeoutMs });
+          const byTopic = new Map<string, kafka.DescribeLogDirsResponseDescribeLogDirsPartition[]>();
+          for (const p of meta.partitions) {
+            const topic = wanted.get(p.topicId);
+            if (!topic?.partitions.has(p.partition)) continue;
+            const list = byTopic.get(topic.name) ?? [];
+            list.push({ partitionIndex: p.partition, partitionSize: p.size, offsetLag: p.offsetLag, isFutureKey: false });
+            byTopic.set(topic.name, list);
+          }
+          return {
+            errorCode: KafkaErrorCode.NONE,
+            logDir: `broker-${broker}:${meta.logDir}`,
+            topics: [...byTopic].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) })),
+            totalBytes: -1,
+            usableBytes: -1,
+          };
+        } catch (err) {
+          ctx.logger.warn({ err, broker }, 'DescribeLogDirs: broker did not answer');
+          return { errorCode: KafkaErrorCode.KAFKA_STORAGE_ERROR, logDir: `broker-${broker}`, topics: [], totalBytes: -1, usableBytes: -1 };
+        }
+      }),
+    );
+    return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, results };
+  },
 });

@@ -8,6 +8,49 @@ import { gatewayFor, kafkaBrokers } from '../kafka-context.js';
 /** "Operations not requested" in Kafka's authorized-operations fields. */
 const OPERATIONS_UNKNOWN = -2147483648;
 
+/** Kafka's ACL operation codes (AclOperation), as bit positions of the authorized-operations bitfields. */
+const AclOperation = {
+  READ: 3,
+  WRITE: 4,
+  CREATE: 5,
+  DELETE: 6,
+  ALTER: 7,
+  DESCRIBE: 8,
+  CLUSTER_ACTION: 9,
+  DESCRIBE_CONFIGS: 10,
+  ALTER_CONFIGS: 11,
+  IDEMPOTENT_WRITE: 12,
+} as const;
+
+const bits = (ops: number[]): number => ops.reduce((acc, op) => acc | (1 << op), 0);
+
+/**
+ * Without ACLs every principal may do everything: the operations Kafka defines for each resource type, all allowed,
+ * returned when a request asks for them (include_*_authorized_operations), as Kafka encodes them.
+ */
+export const AUTHORIZED_TOPIC_OPERATIONS = bits([
+  AclOperation.READ,
+  AclOperation.WRITE,
+  AclOperation.CREATE,
+  AclOperation.DELETE,
+  AclOperation.ALTER,
+  AclOperation.DESCRIBE,
+  AclOperation.DESCRIBE_CONFIGS,
+  AclOperation.ALTER_CONFIGS,
+]);
+export const AUTHORIZED_CLUSTER_OPERATIONS = bits([
+  AclOperation.CREATE,
+  AclOperation.ALTER,
+  AclOperation.DESCRIBE,
+  AclOperation.CLUSTER_ACTION,
+  AclOperation.DESCRIBE_CONFIGS,
+  AclOperation.ALTER_CONFIGS,
+  AclOperation.IDEMPOTENT_WRITE,
+]);
+export const AUTHORIZED_GROUP_OPERATIONS = bits([AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE]);
+
+const authorized = (asked: boolean | undefined, operations: number): number => (asked ? operations : OPERATIONS_UNKNOWN);
+
 export function apiVersionsApi(registry: () => ApiRegistry) {
   return defineApi<kafka.ApiVersionsRequest, kafka.ApiVersionsResponse>({
     key: ApiKey.ApiVersions,
@@ -34,7 +77,7 @@ export function apiVersionsApi(registry: () => ApiRegistry) {
  * `kcat -L`, kafka-topics --describe and admin clients show the replication factor and an under-replicated partition
  * (brokers' ids are not in the Metadata broker list, which holds only the gateways: clients never connect to them).
  */
-function describeTopic(topic: TopicInfo, brokers: ReturnType<typeof kafkaBrokers>, brokerAlive: (id: number) => boolean): kafka.MetadataResponseTopic {
+function describeTopic(topic: TopicInfo, brokers: ReturnType<typeof kafkaBrokers>, brokerAlive: (id: number) => boolean, operations: number): kafka.MetadataResponseTopic {
   return {
     errorCode: KafkaErrorCode.NONE,
     name: topic.name,
@@ -53,7 +96,7 @@ function describeTopic(topic: TopicInfo, brokers: ReturnType<typeof kafkaBrokers
         offlineReplicas: p.replicas.filter((id) => !brokerAlive(id)),
       };
     }),
-    topicAuthorizedOperations: OPERATIONS_UNKNOWN,
+    topicAuthorizedOperations: operations,
   };
 }
 
@@ -70,8 +113,9 @@ export const metadataApi = defineApi<kafka.MetadataRequest, kafka.MetadataRespon
     const topics: kafka.MetadataResponseTopic[] = [];
     const brokers = kafkaBrokers(ctx);
     const alive = (id: number) => view.image.nodes[id]?.state === 'alive';
+    const topicOperations = authorized(req.includeTopicAuthorizedOperations, AUTHORIZED_TOPIC_OPERATIONS);
     if (all) {
-      for (const topic of view.topics()) topics.push(describeTopic(topic, brokers, alive));
+      for (const topic of view.topics()) topics.push(describeTopic(topic, brokers, alive, topicOperations));
     } else {
       const requested = req.topics ?? [];
       // Auto-creation (auto.create.topics.enable): off unless configured; before v4 a request cannot refuse it.
@@ -89,7 +133,7 @@ export const metadataApi = defineApi<kafka.MetadataRequest, kafka.MetadataRespon
       }
       for (const t of requested) {
         const topic = t.name !== null ? view.topicByName(t.name) : t.topicId ? view.topicById(t.topicId) : undefined;
-        if (topic) topics.push(describeTopic(topic, brokers, alive));
+        if (topic) topics.push(describeTopic(topic, brokers, alive, topicOperations));
         else {
           const invalid = t.name !== null && topicNameProblem(t.name) !== undefined;
           const errorCode = invalid ? KafkaErrorCode.INVALID_TOPIC_EXCEPTION : (created.get(t.name ?? '') ?? (t.name === null ? KafkaErrorCode.UNKNOWN_TOPIC_ID : KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
@@ -103,7 +147,7 @@ export const metadataApi = defineApi<kafka.MetadataRequest, kafka.MetadataRespon
       clusterId: view.image.clusterId,
       controllerId: brokers[0].nodeId,
       topics,
-      clusterAuthorizedOperations: OPERATIONS_UNKNOWN,
+      clusterAuthorizedOperations: authorized(req.includeClusterAuthorizedOperations, AUTHORIZED_CLUSTER_OPERATIONS),
     };
   },
 });
@@ -125,7 +169,7 @@ export const describeClusterApi = defineApi<kafka.DescribeClusterRequest, kafka.
       clusterId: ctx.metadata.view.image.clusterId,
       controllerId: brokers[0].nodeId,
       brokers: brokers.map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
-      clusterAuthorizedOperations: OPERATIONS_UNKNOWN,
+      clusterAuthorizedOperations: authorized(req.includeClusterAuthorizedOperations, AUTHORIZED_CLUSTER_OPERATIONS),
     };
   },
 });

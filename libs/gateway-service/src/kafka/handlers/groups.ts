@@ -241,3 +241,19 @@ export const deleteGroupsApi = defineApi<kafka.DeleteGroupsRequest, kafka.Delete
     return { throttleTimeMs: 0, results };
   },
 });
+
+export const offsetDeleteApi = defineApi<kafka.OffsetDeleteRequest, kafka.OffsetDeleteResponse>({
+  key: ApiKey.OffsetDelete,
+  name: 'OffsetDelete',
+  minVersion: 0,
+  maxVersion: 0,
+  read: kafka.readOffsetDeleteRequest,
+  write: kafka.writeOffsetDeleteResponse,
+  handle: (req, info, ctx) =>
+    forward(ctx, info, groupShard(req.groupId), req, {
+      apiKey: ApiKey.OffsetDelete,
+      write: kafka.writeOffsetDeleteRequest,
+      read: kafka.readOffsetDeleteResponse,
+      failed: (errorCode) => ({ errorCode, throttleTimeMs: 0, topics: [] }),
+    }),
+});

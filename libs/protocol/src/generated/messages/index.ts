@@ -30,6 +30,8 @@ export * from './describe-cluster.js';
 export * from './elect-leaders.js';
 export * from './alter-partition-reassignments.js';
 export * from './list-partition-reassignments.js';
+export * from './describe-log-dirs.js';
+export * from './offset-delete.js';
 export * from './consumer-protocol-subscription.js';
 export * from './consumer-protocol-assignment.js';
 
@@ -65,6 +67,8 @@ export const apiCatalog = [
   { name: 'ElectLeaders', key: 43, minVersion: 0, maxVersion: 2, flexibleFrom: 2 },
   { name: 'AlterPartitionReassignments', key: 45, minVersion: 0, maxVersion: 0, flexibleFrom: 0 },
   { name: 'ListPartitionReassignments', key: 46, minVersion: 0, maxVersion: 0, flexibleFrom: 0 },
+  { name: 'DescribeLogDirs', key: 35, minVersion: 0, maxVersion: 4, flexibleFrom: 2 },
+  { name: 'OffsetDelete', key: 47, minVersion: 0, maxVersion: 0, flexibleFrom: Infinity },
 ] as const;
 
 export const ApiKey = {
@@ -98,4 +102,6 @@ export const ApiKey = {
   ElectLeaders: 43,
   AlterPartitionReassignments: 45,
   ListPartitionReassignments: 46,
+  DescribeLogDirs: 35,
+  OffsetDelete: 47,
 } as const;
