@@ -104,10 +104,12 @@ interface Result {
   mbPerSec: number;
   errors: number;
   latencyMs: { p50: number; p99: number; max: number };
+  /** CPU time of this (client) process per second of the phase: near 1 means the client's core is the bottleneck. */
+  clientCpu: number;
   loadAvg: string;
 }
 
-function summarise(name: string, rf: number, acks: 1 | -1, records: number, seconds: number, latencies: number[], errors: number): Result {
+function summarise(name: string, rf: number, acks: 1 | -1, records: number, seconds: number, latencies: number[], errors: number, cpu: NodeJS.CpuUsage): Result {
   const sorted = latencies.sort((a, b) => a - b);
   const r: Result = {
     name,
@@ -119,10 +121,11 @@ function summarise(name: string, rf: number, acks: 1 | -1, records: number, seco
     mbPerSec: (records * RECORD_BYTES) / 1024 / 1024 / seconds,
     errors,
     latencyMs: { p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted[sorted.length - 1] ?? 0 },
+    clientCpu: (cpu.user + cpu.system) / 1e6 / seconds,
     loadAvg: load(),
   };
   console.log(
-    `${name.padEnd(34)} ${Math.round(r.recordsPerSec).toLocaleString('en').padStart(10)} records/s ${r.mbPerSec.toFixed(1).padStart(6)} MB/s  latency ms p50 ${r.latencyMs.p50.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)}${errors ? `  (${errors} failed sends)` : ''}  [load ${r.loadAvg}]`,
+    `${name.padEnd(34)} ${Math.round(r.recordsPerSec).toLocaleString('en').padStart(10)} records/s ${r.mbPerSec.toFixed(1).padStart(6)} MB/s  latency ms p50 ${r.latencyMs.p50.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)}${errors ? `  (${errors} failed sends)` : ''}  [client CPU ${(r.clientCpu * 100).toFixed(0)} %, load ${r.loadAvg}]`,
   );
   return r;
 }
@@ -145,6 +148,7 @@ async function throughput(bootstrap: string, name: string, topic: string, rf: nu
   let records = 0;
   let errors = 0;
   const start = now();
+  const cpu = process.cpuUsage();
   const stop = progress(name, start, () => records);
   const worker = async (p: BenchProducer, lane: number): Promise<void> => {
     let partition = lane % PARTITIONS;
@@ -164,7 +168,7 @@ async function throughput(bootstrap: string, name: string, topic: string, rf: nu
   const seconds = (now() - start) / 1000;
   stop();
   await Promise.all(producers.map((p) => p.close()));
-  return summarise(name, rf, acks, records, seconds, latencies, errors);
+  return summarise(name, rf, acks, records, seconds, latencies, errors, process.cpuUsage(cpu));
 }
 
 /** acks=all latency at a fixed 10,000 records/s: a send of 100 records every 10 ms, round robin over the partitions. */
@@ -178,6 +182,7 @@ async function latencyAtRate(bootstrap: string, topic: string): Promise<Result> 
   let errors = 0;
   const inFlight: Array<Promise<void>> = [];
   const start = now();
+  const cpu = process.cpuUsage();
   const stop = progress('RF 3 acks=all at 10,000 records/s', start, () => records);
   while (now() - start < SECONDS * 1000) {
     const wait = start + sent * (100_000 / RATE) - now();
@@ -198,7 +203,7 @@ async function latencyAtRate(bootstrap: string, topic: string): Promise<Result> 
   const seconds = (now() - start) / 1000;
   stop();
   await producer.close();
-  return summarise('RF 3 acks=all at 10,000 records/s', 3, -1, records, seconds, latencies, errors);
+  return summarise('RF 3 acks=all at 10,000 records/s', 3, -1, records, seconds, latencies, errors, process.cpuUsage(cpu));
 }
 
 interface Failover {
