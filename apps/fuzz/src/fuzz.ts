@@ -44,6 +44,8 @@ export interface FuzzReport {
   maxRssBytes: number;
   canaryRecords: number;
   httpStatuses: Record<string, number>;
+  /** A few HTTP requests that got no answer at all before the connection closed or the client gave up (informational). */
+  unanswered: string[];
   failure?: string;
   failureFile?: string;
 }
@@ -69,7 +71,7 @@ function send(script: Script, port: number): Promise<{ head: string }> {
     const cap = setTimeout(finish, script.kind === 'http' ? 5000 : 2000);
     const quiet = (): void => {
       clearTimeout(idle);
-      idle = setTimeout(finish, script.kind === 'http' ? 3000 : 150);
+      idle = setTimeout(finish, script.kind === 'http' ? 3000 : 50);
     };
     socket.on('data', (d: Buffer) => {
       if (head.length < 64) head += d.subarray(0, 64).toString('latin1');
@@ -152,7 +154,6 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const concurrency = options.concurrency ?? 16;
   const maxRss = options.maxRssBytes ?? 1536 * MB;
   const maxInputs = options.inputs ?? Infinity;
-  const deadline = options.seconds === undefined ? Infinity : Date.now() + options.seconds * 1000;
   log(`sluice fuzz: seed ${options.seed}${options.replay ? ` (replaying ${options.replay.length} scripts)` : ''}`);
 
   const target = await startTarget();
@@ -177,8 +178,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     throw error;
   }
 
-  const report: FuzzReport = { seed: options.seed, rounds: 0, inputs: 0, kafkaInputs: 0, httpRequests: 0, connections: 0, seconds: 0, inputsPerSecond: 0, maxRssBytes: 0, canaryRecords: 0, httpStatuses: {} };
+  const report: FuzzReport = { seed: options.seed, rounds: 0, inputs: 0, kafkaInputs: 0, httpRequests: 0, connections: 0, seconds: 0, inputsPerSecond: 0, maxRssBytes: 0, canaryRecords: 0, httpStatuses: {}, unanswered: [] };
   const started = Date.now();
+  // Fuzzing time: start-up and the first check do not count.
+  const deadline = options.seconds === undefined ? Infinity : started + options.seconds * 1000;
   const cursors = new Map<string, number>();
   let roundScripts: Script[] = [];
   let failure: string | undefined;
@@ -241,6 +244,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
               report.httpRequests++;
               const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 'none';
               report.httpStatuses[status] = (report.httpStatuses[status] ?? 0) + 1;
+              if (status === 'none' && report.unanswered.length < 10) report.unanswered.push(script.label);
               if (status === '500' && !failure) failure = `HTTP 500 for ${script.label}`;
             } else report.kafkaInputs += script.inputs;
           }
