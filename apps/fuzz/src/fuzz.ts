@@ -269,7 +269,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
     await canary.stop();
     if (!failure) await target.stop();
-    else await target.process.stop();
+    else await target.stopKeepingData();
   }
   return report;
 }

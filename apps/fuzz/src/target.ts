@@ -15,6 +15,8 @@ export interface Target {
   /** Resident set size of the process in bytes (from /proc), or 0 where /proc is missing. */
   rss(): Promise<number>;
   stop(): Promise<void>;
+  /** Stops the process and its nats-server but keeps the data directory (and the process's log in it). */
+  stopKeepingData(): Promise<void>;
 }
 
 /** Limits that keep hostile CreateTopics/CreatePartitions inputs from filling the disk (documented in the README). */
@@ -62,6 +64,10 @@ export async function startTarget(env: Record<string, string> = {}): Promise<Tar
       await process.stop();
       await nats.stop();
       await dir.remove();
+    },
+    stopKeepingData: async () => {
+      await process.stop();
+      await nats.stop();
     },
   };
 }
