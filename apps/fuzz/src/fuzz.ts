@@ -39,6 +39,8 @@ export interface FuzzReport {
   kafkaInputs: number;
   httpRequests: number;
   connections: number;
+  /** Kafka connections that got at least one response frame back (the rest were closed or left unanswered). */
+  kafkaAnswered: number;
   seconds: number;
   inputsPerSecond: number;
   maxRssBytes: number;
@@ -178,7 +180,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     throw error;
   }
 
-  const report: FuzzReport = { seed: options.seed, rounds: 0, inputs: 0, kafkaInputs: 0, httpRequests: 0, connections: 0, seconds: 0, inputsPerSecond: 0, maxRssBytes: 0, canaryRecords: 0, httpStatuses: {}, unanswered: [] };
+  const report: FuzzReport = { seed: options.seed, rounds: 0, inputs: 0, kafkaInputs: 0, httpRequests: 0, connections: 0, kafkaAnswered: 0, seconds: 0, inputsPerSecond: 0, maxRssBytes: 0, canaryRecords: 0, httpStatuses: {}, unanswered: [] };
   const started = Date.now();
   // Fuzzing time: start-up and the first check do not count.
   const deadline = options.seconds === undefined ? Infinity : started + options.seconds * 1000;
@@ -246,7 +248,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
               report.httpStatuses[status] = (report.httpStatuses[status] ?? 0) + 1;
               if (status === 'none' && report.unanswered.length < 10) report.unanswered.push(script.label);
               if (status === '500' && !failure) failure = `HTTP 500 for ${script.label}`;
-            } else report.kafkaInputs += script.inputs;
+            } else {
+              report.kafkaInputs += script.inputs;
+              if (head.length > 0) report.kafkaAnswered++;
+            }
           }
         }),
       );

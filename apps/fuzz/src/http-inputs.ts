@@ -110,6 +110,7 @@ export class HttpInputs {
     const contentType = rng.chance(0.75) ? 'application/json' : rng.pick(CONTENT_TYPES);
     if (contentType) headers.push(`Content-Type: ${contentType}`);
     const framing = rng.int(10);
+    const framingLabel = framing === 0 ? ', chunked' : framing === 1 ? ', bad Content-Length' : '';
     let encodedBody: Buffer = payload;
     if (framing === 0) {
       headers.push('Transfer-Encoding: chunked');
@@ -128,6 +129,6 @@ export class HttpInputs {
     if (rng.chance(0.03)) headers.push('Accept: text/event-stream');
     const head = Buffer.from(`${method} ${path} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`, 'latin1');
     const all = Buffer.concat([head, encodedBody]);
-    return { kind: 'http', label: `${method} ${path.slice(0, 120)} (${contentType || 'no type'}, ${payload.length} bytes)`, chunks: rng.chance(0.1) ? splitRandomly(rng, all, 4) : [all], inputs: 1 };
+    return { kind: 'http', label: `${method} ${path.slice(0, 120)} (${contentType || 'no type'}, ${payload.length} bytes${framingLabel})`, chunks: rng.chance(0.1) ? splitRandomly(rng, all, 4) : [all], inputs: 1 };
   }
 }

@@ -49,6 +49,6 @@ const report = await runFuzz({
   replay: replay?.scripts,
 });
 process.stdout.write(
-  `\n${report.failure ? 'FAILED' : 'OK'}: seed ${report.seed}, ${report.rounds} rounds, ${report.inputs} inputs (${report.kafkaInputs} Kafka frames, ${report.httpRequests} HTTP requests) over ${report.connections} connections in ${report.seconds.toFixed(0)} s = ${report.inputsPerSecond.toFixed(0)} inputs/s; max RSS ${(report.maxRssBytes / 1024 / 1024).toFixed(0)} MB; canary ${report.canaryRecords} records read back\nHTTP statuses: ${JSON.stringify(report.httpStatuses)}\n${report.unanswered.length ? `some requests with no answer (the client gives up after 5 s): ${report.unanswered.join('; ')}\n` : ''}`,
+  `\n${report.failure ? 'FAILED' : 'OK'}: seed ${report.seed}, ${report.rounds} rounds, ${report.inputs} inputs (${report.kafkaInputs} Kafka frames, ${report.httpRequests} HTTP requests) over ${report.connections} connections (${report.kafkaAnswered} Kafka connections answered) in ${report.seconds.toFixed(0)} s = ${report.inputsPerSecond.toFixed(0)} inputs/s; max RSS ${(report.maxRssBytes / 1024 / 1024).toFixed(0)} MB; canary ${report.canaryRecords} records read back\nHTTP statuses: ${JSON.stringify(report.httpStatuses)}\n${report.unanswered.length ? `some requests with no answer (the client gives up after 5 s): ${report.unanswered.join('; ')}\n` : ''}`,
 );
 process.exit(report.failure ? 1 : 0);
