@@ -10,7 +10,7 @@ const seconds = Number(process.env.SLUICE_FUZZ_SECONDS ?? 60);
 describe('fuzzing the embedded Sluice', () => {
   it(`survives ${seconds} s of mutated Kafka frames, record batches and hostile HTTP requests with every canary record readable (seed ${seed})`, async () => {
     const report = await runFuzz({ seed, seconds, roundInputs: 1000, concurrency: 8, progressMs: 15_000, log: (line) => console.log(line) });
-    console.log(`fuzz: seed ${seed}: ${report.inputs} inputs in ${report.seconds.toFixed(0)} s (${report.inputsPerSecond.toFixed(0)}/s), ${report.rounds} rounds, max RSS ${(report.maxRssBytes / 1048576).toFixed(0)} MB, HTTP statuses ${JSON.stringify(report.httpStatuses)}`);
+    console.log(`fuzz: seed ${seed}: ${report.inputs} inputs in ${report.seconds.toFixed(0)} s (${report.inputsPerSecond.toFixed(0)}/s), ${report.rounds} rounds, max RSS ${(report.maxRssBytes / 1048576).toFixed(0)} MB, HTTP statuses ${JSON.stringify(report.httpStatuses)}, error-level log lines ${JSON.stringify(report.errorLogs)}`);
     expect(report.failure, `seed ${seed}; inputs kept in ${report.failureFile}`).toBeUndefined();
     expect(report.rounds).toBeGreaterThan(1);
     expect(report.canaryRecords).toBeGreaterThanOrEqual(10 * (report.rounds + 1));

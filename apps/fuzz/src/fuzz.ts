@@ -30,6 +30,8 @@ export interface FuzzOptions {
   /** Progress lines (every `progressMs`). */
   log?: (line: string) => void;
   progressMs?: number;
+  /** Ends the run after the round in flight (and its check), e.g. on Ctrl-C. */
+  signal?: AbortSignal;
 }
 
 export interface FuzzReport {
@@ -48,11 +50,20 @@ export interface FuzzReport {
   httpStatuses: Record<string, number>;
   /** A few HTTP requests that got no answer at all before the connection closed or the client gave up (informational). */
   unanswered: string[];
+  /** Error-level log lines of the process by message (those FATAL_LOG does not fail on). */
+  errorLogs: Record<string, number>;
   failure?: string;
   failureFile?: string;
 }
 
 const MB = 1024 * 1024;
+
+/**
+ * Log lines that fail a run: anything uncaught or unhandled, a request that failed inside the gateway (it closes the
+ * client's connection instead of answering an error), and Node's warnings of timers that overflowed (they fire at
+ * once) or listeners that leak. Other error-level lines are counted in the report.
+ */
+const FATAL_LOG = /uncaught|unhandled|"msg":"kafka request failed"|TimeoutOverflowWarning|MaxListenersExceededWarning/i;
 
 /** Sends one script over its own connection; resolves with the first bytes answered (for HTTP status lines). */
 function send(script: Script, port: number): Promise<{ head: string }> {
@@ -180,7 +191,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     throw error;
   }
 
-  const report: FuzzReport = { seed: options.seed, rounds: 0, inputs: 0, kafkaInputs: 0, httpRequests: 0, connections: 0, kafkaAnswered: 0, seconds: 0, inputsPerSecond: 0, maxRssBytes: 0, canaryRecords: 0, httpStatuses: {}, unanswered: [] };
+  const report: FuzzReport = { seed: options.seed, rounds: 0, inputs: 0, kafkaInputs: 0, httpRequests: 0, connections: 0, kafkaAnswered: 0, seconds: 0, inputsPerSecond: 0, maxRssBytes: 0, canaryRecords: 0, httpStatuses: {}, unanswered: [], errorLogs: {} };
   const started = Date.now();
   // Fuzzing time: start-up and the first check do not count.
   const deadline = options.seconds === undefined ? Infinity : started + options.seconds * 1000;
@@ -203,7 +214,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const lines = target.process.lines;
     for (; logScan < lines.length; logScan++) {
       const raw = lines[logScan].raw;
-      if (/uncaught|unhandled/i.test(raw)) return `logged as uncaught/unhandled: ${raw.slice(0, 2000)}`;
+      if (FATAL_LOG.test(raw)) return `logged: ${raw.slice(0, 2000)}`;
+      const json = lines[logScan].json;
+      if (json && (json.level === 'error' || json.level === 'fatal')) {
+        const msg = String(json.msg);
+        report.errorLogs[msg] = (report.errorLogs[msg] ?? 0) + 1;
+      }
     }
     // The lines were checked: drop them so a long run's memory stays flat (the log file keeps them all).
     lines.splice(0, lines.length);
@@ -219,7 +235,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
   try {
     for (let round = 0; !failure; round++) {
-      if (report.inputs >= maxInputs || Date.now() >= deadline) break;
+      if (report.inputs >= maxInputs || Date.now() >= deadline || options.signal?.aborted) break;
       const rng = Rng.forRound(options.seed, round);
       let scripts: Script[];
       if (options.replay) {

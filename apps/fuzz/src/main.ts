@@ -39,7 +39,11 @@ const num = (name: string, v: string | undefined): number | undefined => {
 const replay = values.replay ? await loadReplay(values.replay) : undefined;
 const inputs = num('inputs', values.inputs);
 const minutes = num('minutes', values.minutes) ?? (inputs === undefined ? 10 : undefined);
+// Ctrl-C (or SIGTERM) ends the run after the round in flight, with its check, the report and the process stopped.
+const stop = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
 const report = await runFuzz({
+  signal: stop.signal,
   seed: num('seed', values.seed) ?? replay?.seed ?? Math.floor(Math.random() * 0x7fffffff),
   inputs,
   seconds: minutes === undefined ? undefined : minutes * 60,
@@ -49,6 +53,6 @@ const report = await runFuzz({
   replay: replay?.scripts,
 });
 process.stdout.write(
-  `\n${report.failure ? 'FAILED' : 'OK'}: seed ${report.seed}, ${report.rounds} rounds, ${report.inputs} inputs (${report.kafkaInputs} Kafka frames, ${report.httpRequests} HTTP requests) over ${report.connections} connections (${report.kafkaAnswered} Kafka connections answered) in ${report.seconds.toFixed(0)} s = ${report.inputsPerSecond.toFixed(0)} inputs/s; max RSS ${(report.maxRssBytes / 1024 / 1024).toFixed(0)} MB; canary ${report.canaryRecords} records read back\nHTTP statuses: ${JSON.stringify(report.httpStatuses)}\n${report.unanswered.length ? `some requests with no answer (the client gives up after 5 s): ${report.unanswered.join('; ')}\n` : ''}`,
+  `\n${report.failure ? 'FAILED' : 'OK'}: seed ${report.seed}, ${report.rounds} rounds, ${report.inputs} inputs (${report.kafkaInputs} Kafka frames, ${report.httpRequests} HTTP requests) over ${report.connections} connections (${report.kafkaAnswered} Kafka connections answered) in ${report.seconds.toFixed(0)} s = ${report.inputsPerSecond.toFixed(0)} inputs/s; max RSS ${(report.maxRssBytes / 1024 / 1024).toFixed(0)} MB; canary ${report.canaryRecords} records read back\nHTTP statuses: ${JSON.stringify(report.httpStatuses)}\nerror-level log lines: ${JSON.stringify(report.errorLogs)}\n${report.unanswered.length ? `some requests with no answer (the client gives up after 5 s): ${report.unanswered.join('; ')}\n` : ''}`,
 );
 process.exit(report.failure ? 1 : 0);
