@@ -66,7 +66,7 @@ const MB = 1024 * 1024;
 const FATAL_LOG = /uncaught|unhandled|"msg":"kafka request failed"|TimeoutOverflowWarning|MaxListenersExceededWarning/i;
 
 /** Sends one script over its own connection; resolves with the first bytes answered (for HTTP status lines). */
-function send(script: Script, port: number): Promise<{ head: string }> {
+export function send(script: Script, port: number): Promise<{ head: string }> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let head = '';
@@ -84,7 +84,7 @@ function send(script: Script, port: number): Promise<{ head: string }> {
     const cap = setTimeout(finish, script.kind === 'http' ? 5000 : 2000);
     const quiet = (): void => {
       clearTimeout(idle);
-      idle = setTimeout(finish, script.kind === 'http' ? 3000 : 50);
+      idle = setTimeout(finish, script.kind === 'http' ? 3000 : 250);
     };
     socket.on('data', (d: Buffer) => {
       if (head.length < 64) head += d.subarray(0, 64).toString('latin1');
@@ -286,7 +286,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const file = join(dir, `seed-${options.seed}-round-${report.rounds - 1}.json`);
       await writeFile(file, JSON.stringify({ seed: options.seed, round: report.rounds - 1, failure, scripts: roundScripts.map((s) => ({ ...s, chunks: s.chunks.map((c) => c.toString('base64')) })) }));
       report.failureFile = file;
-      log(`FAILURE (seed ${options.seed}, round ${report.rounds - 1}): ${failure}\ninputs of the round kept in ${file} (replay: npm run fuzz -- --replay ${file})\nprocess log: ${target.dataDir}/logs`);
+      if (target.process.running) {
+        // A diagnostic report of the live process: where its event loop is, if it is stuck.
+        target.process.kill('SIGUSR2');
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+      log(`FAILURE (seed ${options.seed}, round ${report.rounds - 1}): ${failure}\ninputs of the round kept in ${file} (replay: npm run fuzz -- --replay ${file})\nprocess log: ${target.dataDir}/logs, diagnostic report: ${target.dataDir}/reports`);
     }
     await canary.stop();
     if (!failure) await target.stop();

@@ -157,7 +157,9 @@ export class KafkaInputs {
     const { frame, label } = this.seed(rng);
     let mutated: Buffer;
     let how: string;
-    switch (rng.int(6)) {
+    // Most frames stay well-formed (hostile values from the templates, or one header field changed) so that they reach
+    // the handlers; a connection is closed at the first frame that does not parse.
+    switch (rng.int(8)) {
       case 0: // the header: API key, version, correlation id, client id length
         mutated = Buffer.from(frame);
         if (mutated.length >= 10) {
@@ -170,6 +172,9 @@ export class KafkaInputs {
         how = 'header';
         break;
       case 1: // valid, unmutated: keeps the connection going so later frames are read
+      case 2:
+      case 3:
+      case 4:
         mutated = frame;
         how = 'valid';
         break;
@@ -177,7 +182,7 @@ export class KafkaInputs {
         mutated = mutateBytes(rng, frame, 6);
         how = 'bytes';
     }
-    const prefix = rng.chance(0.08) ? hostilePrefix(rng, mutated.length) : null;
+    const prefix = rng.chance(0.04) ? hostilePrefix(rng, mutated.length) : null;
     const bytes = prefix ? Buffer.concat([prefix, mutated]) : sizePrefixed(mutated);
     return { bytes, label: `${label} ${how}${prefix ? ` prefix ${prefix.readInt32BE(0)}` : ''}` };
   }

@@ -33,6 +33,8 @@ export async function startTarget(env: Record<string, string> = {}): Promise<Tar
     name: 'sluice-fuzz',
     entry: appEntry('cli'),
     args: ['dev'],
+    // SIGUSR2 writes a diagnostic report (with the JavaScript stack, even of a wedged event loop) into reports/.
+    nodeArgs: ['--report-on-signal', `--report-directory=${join(dir.path, 'reports')}`, ...(globalThis.process.env.SLUICE_FUZZ_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { SLUICE_DATA_DIR: dir.path, SLUICE_HTTP_PORT: String(httpPort), SLUICE_ADMIN_PORT: String(adminPort), SLUICE_KAFKA_PORT: String(kafkaPort), SLUICE_NATS_URL: nats.url, ...FUZZ_ENV, ...env },
     logDir: join(dir.path, 'logs'),
   });
