@@ -74,6 +74,20 @@ describe.each(transports)('bus over %s', (_name, makeTransport) => {
     await actor.stop();
   });
 
+  it('waits for a reply when the timeout is beyond a Node timer\'s range (found by apps/fuzz)', async () => {
+    // A JoinGroup with rebalanceTimeoutMs 2^31 − 1 made the gateway ask with that plus a margin: the in-process timer
+    // overflowed, fired after 1 ms and the join failed at once with a timeout.
+    const s = subject('patient');
+    const actor = bus.serve(s, async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      return reply({ ok: true });
+    });
+    await bus.flush();
+    const res = await bus.ask(s, {}, { timeoutMs: 2 ** 31 - 1 + 10_000 });
+    expect(res.meta).toEqual({ ok: true });
+    await actor.stop();
+  });
+
   it('routes each of many concurrent replies, answered out of order, to its own request', async () => {
     const s = subject<{ i: number }, { i: number }>('shuffle');
     const actor = bus.serve(

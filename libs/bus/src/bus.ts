@@ -59,6 +59,9 @@ export function reply<M>(meta: M, body?: Body): Reply<M> {
   return body === undefined ? { meta } : { meta, body };
 }
 
+/** The longest delay a Node timer takes (about 24.8 days); longer ones fire at once, with a TimeoutOverflowWarning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Bus {
   private readonly onError: (err: unknown, subject: string) => void;
 
@@ -71,7 +74,10 @@ export class Bus {
 
   async ask<Req, Res>(to: Address<Req, Res>, meta: NoInfer<Req>, options: AskOptions): Promise<Envelope<Res>> {
     if (!(options.timeoutMs > 0)) throw new SluiceError('BUS_BAD_TIMEOUT', `ask to ${to.subject} needs a positive timeout`);
-    const data = await this.transport.request(to.subject, encodeEnvelope(meta, options.body), options.timeoutMs);
+    // Timeouts often derive from what a client asked for (a JoinGroup's rebalance timeout plus a margin): beyond a
+    // Node timer's range (2^31 − 1 ms) setTimeout fires after 1 ms, so longer ones wait that long instead.
+    const timeoutMs = Math.min(options.timeoutMs, MAX_TIMER_MS);
+    const data = await this.transport.request(to.subject, encodeEnvelope(meta, options.body), timeoutMs);
     return decodeEnvelope<Res>(data);
   }
 

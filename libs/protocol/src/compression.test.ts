@@ -25,6 +25,26 @@ describe('compression codecs', () => {
     expect(decompress(Compression.snappy, snappy.compressSync(sample)).equals(sample)).toBe(true);
   });
 
+  it('refuses a snappy block whose preamble declares gigabytes before the library allocates them (found by apps/fuzz)', () => {
+    // A 476-byte batch payload from the fuzzer: xerial header, one 255-byte block whose varint claims ~4 GiB. Snappy
+    // allocated that much before finding the input corrupt, blocking the event loop for over a second per batch.
+    const header = Buffer.from('82534e4150505900000000010000000000000000', 'hex');
+    const block = Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.alloc(250, 0x11)]);
+    const xerial = Buffer.concat([header.subarray(0, 16), Buffer.from([0, 0, 0, block.length]), block]);
+    for (const payload of [xerial, block]) {
+      const err = (() => {
+        try {
+          decompress(Compression.snappy, payload);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(SluiceError);
+      expect((err as SluiceError).message).toMatch(/declares 4294967295 bytes/);
+    }
+    expect(() => decompress(Compression.snappy, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))).toThrow(/malformed length preamble/);
+  });
+
   it('writes LZ4 and zstd frames with their standard magic numbers', () => {
     expect(compress(Compression.lz4, sample).readUInt32LE(0)).toBe(0x184d2204);
     expect(compress(Compression.zstd, sample).readUInt32LE(0)).toBe(0xfd2fb528);

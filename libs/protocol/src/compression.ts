@@ -53,8 +53,26 @@ function xerialCompress(data: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The most a snappy block may declare it holds: a corrupt preamble can claim up to 4 GiB, which the library allocates. */
+const MAX_SNAPPY_UNCOMPRESSED = 64 * 1024 * 1024;
+
+/**
+ * Raw snappy, after checking the uncompressed length the block's varint preamble declares: the native library
+ * allocates that much before it finds the input corrupt (about a second, event loop blocked, for a 4 GiB claim).
+ */
+function snappyUncompress(block: Buffer): Buffer {
+  let declared = 0;
+  for (let i = 0, shift = 0; ; i++, shift += 7) {
+    if (i >= block.length || i >= 5) throw kafkaError('CORRUPT_MESSAGE', 'snappy block with a malformed length preamble');
+    declared += (block[i] & 0x7f) * 2 ** shift;
+    if ((block[i] & 0x80) === 0) break;
+  }
+  if (declared > MAX_SNAPPY_UNCOMPRESSED) throw kafkaError('CORRUPT_MESSAGE', `snappy block declares ${declared} bytes, over ${MAX_SNAPPY_UNCOMPRESSED}`);
+  return snappy.uncompressSync(block, { asBuffer: true });
+}
+
 function xerialDecompress(data: Buffer): Buffer {
-  if (data.length < XERIAL_HEADER_SIZE || !data.subarray(0, 8).equals(XERIAL_MAGIC)) return snappy.uncompressSync(data, { asBuffer: true });
+  if (data.length < XERIAL_HEADER_SIZE || !data.subarray(0, 8).equals(XERIAL_MAGIC)) return snappyUncompress(data);
   const parts: Buffer[] = [];
   let at = XERIAL_HEADER_SIZE;
   while (at < data.length) {
@@ -62,7 +80,7 @@ function xerialDecompress(data: Buffer): Buffer {
     const length = data.readInt32BE(at);
     at += 4;
     if (length < 0 || at + length > data.length) throw kafkaError('CORRUPT_MESSAGE', 'truncated snappy block');
-    parts.push(snappy.uncompressSync(data.subarray(at, at + length), { asBuffer: true }));
+    parts.push(snappyUncompress(data.subarray(at, at + length)));
     at += length;
   }
   return Buffer.concat(parts);

@@ -138,9 +138,19 @@ export class Writer {
 
   // ---- Kafka protocol types (generated codecs use these) ----
 
-  /** INT64 from a JS number. */
+  /**
+   * INT64 from a JS number. Numbers at or beyond ±2^63 — which is what Reader.int64n makes of INT64_MAX, rounded up —
+   * are written as INT64_MAX / INT64_MIN, so any INT64 a client sent can be forwarded again instead of throwing.
+   */
   int64n(v: number): this {
     this.ensure(8);
+    if (v >= 2 ** 63) {
+      this.buf.writeInt32BE(0x7fffffff, this.pos);
+      this.buf.writeUInt32BE(0xffffffff, this.pos + 4);
+      this.pos += 8;
+      this.#length += 8;
+      return this;
+    }
     const high = Math.floor(v / 4294967296);
     this.buf.writeInt32BE(high, this.pos);
     this.buf.writeUInt32BE(v - high * 4294967296, this.pos + 4);
