@@ -11,6 +11,7 @@ import { recordsRoutes } from './records-routes.js';
 import { groupsRoutes } from './groups-routes.js';
 import { consumersRoutes } from './consumers-routes.js';
 import { streamRoutes } from './stream-routes.js';
+import { clusterRoutes } from './cluster-routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -110,6 +111,7 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
   await app.register(groupsRoutes);
   await app.register(consumersRoutes);
   await app.register(streamRoutes);
+  await app.register(clusterRoutes);
   return app;
 }
 
