@@ -1,14 +1,10 @@
 #!/usr/bin/env node
 // The `sluice` command: the operator verbs (against a gateway's HTTP API) and the commands that run Sluice itself.
-import { runDev, devHelp } from './dev.js';
-import { runStack, stackHelp } from './stack.js';
-import { runDocs } from './docs.js';
-import { runOpenApi } from './openapi.js';
+// The service libraries load only for the commands that run them: the operator verbs start fast.
 import { isOperatorCommand, runOperator } from './ops/operator-cli.js';
 import { usageText } from './usage.js';
 
 const usage = usageText();
-
 
 const [command, ...rest] = process.argv.slice(2);
 const wantsHelp = rest.includes('--help') || rest.includes('-h');
@@ -17,19 +13,23 @@ if (isOperatorCommand(command)) {
   process.exitCode = await runOperator(process.argv.slice(2));
 } else {
   switch (command) {
-    case 'dev':
+    case 'dev': {
+      const { runDev, devHelp } = await import('./dev.js');
       if (wantsHelp) process.stdout.write(devHelp());
       else await runDev();
       break;
-    case 'stack':
+    }
+    case 'stack': {
+      const { runStack, stackHelp } = await import('./stack.js');
       if (wantsHelp) process.stdout.write(stackHelp());
       else await runStack(rest);
       break;
+    }
     case 'docs':
-      await runDocs(rest);
+      await (await import('./docs.js')).runDocs(rest);
       break;
     case 'openapi':
-      process.exitCode = await runOpenApi(rest);
+      process.exitCode = await (await import('./openapi.js')).runOpenApi(rest);
       break;
     case undefined:
     case '--help':

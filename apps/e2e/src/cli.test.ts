@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '@sluice/protocol';
-import { appEntry, startNatsServer, startStack, tempDir, waitFor, workspaceRoot, type NatsServer, type RunningStack, type TempDir } from '@sluice/testing';
+import { appEntry, freePort, startNatsServer, startStack, tempDir, waitFor, workspaceRoot, type NatsServer, type RunningStack, type TempDir } from '@sluice/testing';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 
 interface Run {
@@ -95,9 +95,10 @@ describe('sluice CLI', () => {
   });
 
   it('exits 6 with a clear message when no gateway answers', async () => {
-    const r = await sluiceAt('http://127.0.0.1:1', ['topic', 'list']);
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const r = await sluiceAt(closed, ['topic', 'list']);
     expect(r.code).toBe(6);
-    expect(r.stderr).toContain('no gateway answered at http://127.0.0.1:1');
+    expect(r.stderr).toContain(`no gateway answered at ${closed} (ECONNREFUSED)`);
   });
 
   it('creates, lists, describes, alters, grows and deletes topics', async () => {

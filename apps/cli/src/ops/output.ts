@@ -35,9 +35,10 @@ export function describeFailure(err: unknown, url: string): { code: number; mess
     const code = err.status === 404 ? ExitCode.notFound : err.status === 409 ? ExitCode.conflict : ExitCode.failed;
     return { code, message: `${err.message} (${err.code}, HTTP ${err.status})` };
   }
-  const cause = (err as { cause?: { code?: string } } | undefined)?.cause;
-  if (err instanceof TypeError && cause?.code !== undefined && ['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(cause.code)) {
-    return { code: ExitCode.unreachable, message: `no gateway answered at ${url} (${cause.code}); start one with \`npm start\` or pass --url / SLUICE_URL` };
+  // fetch fails with a TypeError "fetch failed" whose cause says why (refused, unknown host, reset, bad port...).
+  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  if (err instanceof TypeError && err.message === 'fetch failed') {
+    return { code: ExitCode.unreachable, message: `no gateway answered at ${url} (${cause?.code ?? cause?.message ?? 'network error'}); start one with \`npm start\` or pass --url / SLUICE_URL` };
   }
   return { code: ExitCode.failed, message: err instanceof Error ? err.message : String(err) };
 }

@@ -9,6 +9,8 @@ const replicaList = (replicas: Array<{ broker?: number; in_sync?: boolean }> | u
     .map((r) => r.broker)
     .join(',');
 
+const sortedEntries = (configs: Record<string, string>) => Object.entries(configs).sort(([a], [b]) => a.localeCompare(b));
+
 export const topicVerbs: Verb[] = [
   {
     path: ['topic', 'create'],
@@ -40,7 +42,7 @@ export const topicVerbs: Verb[] = [
       const topics = await Promise.all(names.map((topic) => ok(client.GET('/topics/{topic}', { params: { path: { topic } } }))));
       const rows = topics.map((t) => ({ name: t.name ?? '', partitions: t.partitions?.length ?? 0, replication_factor: t.partitions?.[0]?.replicas?.length ?? 0, configs: t.configs ?? {} }));
       if (ctx.json) printJson(rows);
-      else process.stdout.write(table(['NAME', 'PARTITIONS', 'REPLICAS', 'CONFIGS'], rows.map((t) => [t.name, t.partitions, t.replication_factor, Object.entries(t.configs).map(([k, v]) => `${k}=${v}`).join(',')])));
+      else process.stdout.write(table(['NAME', 'PARTITIONS', 'REPLICAS', 'CONFIGS'], rows.map((t) => [t.name, t.partitions, t.replication_factor, sortedEntries(t.configs).map(([k, v]) => `${k}=${v}`).join(',')])));
       return ExitCode.ok;
     },
   },
@@ -56,7 +58,7 @@ export const topicVerbs: Verb[] = [
         printJson({ ...topic, partitions });
         return ExitCode.ok;
       }
-      const configs = Object.entries(topic.configs ?? {});
+      const configs = sortedEntries(topic.configs ?? {});
       process.stdout.write(
         [
           `topic ${topic.name} (id ${topic.id}): ${partitions.length} partitions`,
@@ -86,7 +88,7 @@ export const topicVerbs: Verb[] = [
       const topic = await ok(createSluiceClient(ctx.url).PUT('/topics/{topic}/configs', { params: { path: { topic: ctx.positionals[0] } }, body: { configs } }));
       if (ctx.json) printJson(topic.configs ?? {});
       else {
-        const entries = Object.entries(topic.configs ?? {});
+        const entries = sortedEntries(topic.configs ?? {});
         process.stdout.write(`updated ${topic.name}\n${entries.length === 0 ? 'configs: (broker defaults)\n' : table(['CONFIG', 'VALUE'], entries)}`);
       }
       return ExitCode.ok;
