@@ -60,7 +60,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-describe('sluice CLI', () => {
+describe('sluice CLI', { timeout: 300_000 }, () => {
   it('prints help for every verb, and exits 2 on a bad command line', async () => {
     const top = await sluiceAt(undefined, ['--help']);
     expect(top.code).toBe(0);
