@@ -11,8 +11,9 @@ const allowed = {
   'scope:metadata': ['scope:protocol', 'scope:bus', 'scope:contracts'],
   'scope:runtime': ['scope:protocol', 'scope:bus', 'scope:contracts'],
   'scope:database': [],
+  'scope:http-client': [],
   'type:service': ['scope:protocol', 'scope:storage', 'scope:bus', 'scope:contracts', 'scope:metadata', 'scope:runtime', 'scope:database'],
-  'type:app': ['type:service', 'scope:protocol', 'scope:bus', 'scope:contracts', 'scope:metadata', 'scope:runtime'],
+  'type:app': ['type:service', 'scope:protocol', 'scope:bus', 'scope:contracts', 'scope:metadata', 'scope:runtime', 'scope:http-client'],
   'scope:testing': [],
   'type:e2e': ['*'],
 };

@@ -209,6 +209,26 @@ describe('HTTP API', () => {
       expectError(await http.json('POST', '/topics/api', { format: 'string', records: [{ value: { not: 'a string' } }] }), 422, 'INVALID_RECORD');
     });
     it('an unknown route', async () => expectError(await http.json('GET', '/nothing/here'), 404, 'NOT_FOUND'));
+    it('text/plain bodies: 415, not parsed as a string', async () => {
+      expectError(await raw('POST', '/topics/api', 'hello', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expectError(await raw('POST', '/topics', 'orders', 'text/plain; charset=utf-8'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+    it('a method a known path does not have: 405 with Allow', async () => {
+      const res = await fetch(`${sluice.httpUrl}/topics/api`, { method: 'PUT' });
+      expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD, POST');
+      expectError({ status: res.status, body: await res.json() }, 405, 'METHOD_NOT_ALLOWED');
+      expectError(await http.json('PATCH', '/consumer-groups/some-group/lag'), 405, 'METHOD_NOT_ALLOWED');
+      expectError(await http.json('DELETE', '/nothing/here'), 404, 'NOT_FOUND');
+    });
+    it('Avro, Protobuf and JSON Schema media types: 415 saying why, nothing stored', async () => {
+      const before = await http.endOffset('api', 0);
+      for (const type of ['avro', 'protobuf', 'jsonschema']) {
+        const res = await raw('POST', '/topics/api/partitions/0', JSON.stringify({ records: [{ value: { a: 1 } }] }), `application/vnd.kafka.${type}.v2+json`);
+        expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+        expect(res.body.message).toContain(`${type} needs a schema registry`);
+      }
+      expect(await http.endOffset('api', 0)).toBe(before);
+    });
     it('JSON nested too deep to store, and a stored value too deep to embed', async () => {
       const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
       expectError(await raw('POST', '/topics/api/partitions/1', `{"records":[{"value":${nested(25_000)}}]}`), 400, 'INVALID_JSON');

@@ -156,6 +156,24 @@ describe('HTTP consumer instances', () => {
     expect((await http.json('DELETE', m)).status).toBe(204);
   });
 
+  it('commits everything polled on an empty body with the REST Proxy media type, as REST Proxy clients send it', async () => {
+    await http.createTopic('rest-empty-commit', 2);
+    await produce('rest-empty-commit', 0, 8);
+    await create('empty-commit-group', 'e1', { 'auto.commit.enable': 'false' });
+    const e = base('empty-commit-group', 'e1');
+    expect((await http.json('POST', `${e}/subscription`, { topics: ['rest-empty-commit'] })).status).toBe(204);
+    let records: Rec[] = [];
+    await waitFor(async () => ((records = [...records, ...(await http.json<Rec[]>('GET', `${e}/records?timeout=200`)).body]), records.length >= 8), { timeoutMs: 10_000, what: 'eight records' });
+    for (const body of [undefined, '']) {
+      const res = await fetch(`${sluice.httpUrl}${e}/offsets`, { method: 'POST', headers: { 'content-type': 'application/vnd.kafka.v2+json' }, body });
+      expect(res.status, await res.text()).toBe(204);
+    }
+    const lag = await http.json<Array<{ partition: number; committed_offset: number; lag: number }>>('GET', '/consumer-groups/empty-commit-group/lag');
+    const perPartition = [0, 1].map((p) => records.filter((r) => r.partition === p).length);
+    expect(lag.body.map((l) => [l.partition, l.committed_offset, l.lag]).sort()).toEqual(perPartition.map((n, p) => [p, n, 0]));
+    expect((await http.json('DELETE', e)).status).toBe(204);
+  });
+
   it('produces a request that makes several batches per partition: dense offsets, each partition in request order', async () => {
     await http.createTopic('rest-batches', 3);
     const records = Array.from({ length: 90 }, (_, i) => ({ partition: i % 3, value: `${String(i).padStart(3, '0')}${'x'.repeat(500)}` }));

@@ -5,16 +5,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ApiKey, kafka, KafkaErrorCode, Reader } from '@sluice/protocol';
 import { groupShard, OffsetSpec, type TopicInfo } from '@sluice/contracts';
 import { HttpError } from './http-error.js';
-import { errorResponses } from './schemas.js';
+import { errorResponses, groupSchema, groupSummarySchema, lagSchema, resetResultSchema } from './schemas.js';
 
 const groupParams = { type: 'object', properties: { group: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['group'] } as const;
 
 interface ResetBody {
   topic: string;
-  to: 'earliest' | 'latest' | 'timestamp' | 'offset';
+  to: 'earliest' | 'latest' | 'timestamp' | 'offset' | 'shift';
   timestamp?: number;
   offset?: number;
+  shift_by?: number;
   partitions?: number[];
+  dry_run?: boolean;
 }
 
 function check(errorCode: number, what: string): void {
@@ -68,7 +70,7 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
     return r.offset;
   };
 
-  app.get('/consumer-groups', { schema: { summary: 'Consumer groups with their state' } }, async () => {
+  app.get('/consumer-groups', { schema: { summary: 'Consumer groups with their state', response: { 200: { type: 'array', items: groupSummarySchema }, ...errorResponses } } }, async () => {
     const answers = await ctx.groups.everyShard(
       {},
       {
@@ -83,7 +85,7 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
     return answers.flatMap((a) => a.groups).map((g) => ({ group_id: g.groupId, state: g.groupState ?? '', protocol_type: g.protocolType })).sort((a, b) => a.group_id.localeCompare(b.group_id));
   });
 
-  app.get<{ Params: { group: string } }>('/consumer-groups/:group', { schema: { summary: 'A consumer group: state, members and their partitions', params: groupParams, response: errorResponses } }, async (request) => {
+  app.get<{ Params: { group: string } }>('/consumer-groups/:group', { schema: { summary: 'A consumer group: state, members and their partitions', params: groupParams, response: { 200: groupSchema, ...errorResponses } } }, async (request) => {
     const g = await describe(request.params.group);
     return {
       group_id: g.groupId,
@@ -100,7 +102,7 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
     };
   });
 
-  app.get<{ Params: { group: string } }>('/consumer-groups/:group/lag', { schema: { summary: 'Committed offset, log end offset and lag per partition', params: groupParams, response: errorResponses } }, async (request) => {
+  app.get<{ Params: { group: string } }>('/consumer-groups/:group/lag', { schema: { summary: 'Committed offset, log end offset and lag per partition', params: groupParams, response: { 200: { type: 'array', items: lagSchema }, ...errorResponses } } }, async (request) => {
     await describe(request.params.group);
     const offsets = await committed(request.params.group);
     return Promise.all(
@@ -116,22 +118,25 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
     '/consumer-groups/:group/offsets',
     {
       schema: {
-        summary: 'Reset the committed offsets of an inactive group: to the earliest or latest offset, a timestamp, or an offset',
+        summary:
+          'Reset the committed offsets of an inactive group: to the earliest or latest offset, a timestamp, an offset, or shifted from the committed one by `shift_by` (kept within the partition); `dry_run` only computes them',
         params: groupParams,
         body: {
           type: 'object',
           properties: {
             topic: { type: 'string' },
-            to: { type: 'string', enum: ['earliest', 'latest', 'timestamp', 'offset'] },
+            to: { type: 'string', enum: ['earliest', 'latest', 'timestamp', 'offset', 'shift'] },
             timestamp: { type: 'integer', minimum: 0 },
             // Beyond 2^53 an offset is no longer exact as a JS number; the coordinator would refuse the commit.
             offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            shift_by: { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
             partitions: { type: 'array', items: { type: 'integer', minimum: 0 } },
+            dry_run: { type: 'boolean' },
           },
           required: ['topic', 'to'],
           additionalProperties: false,
         },
-        response: errorResponses,
+        response: { 200: resetResultSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -139,12 +144,21 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
       const b = request.body;
       if (b.to === 'timestamp' && b.timestamp === undefined) throw HttpError.badRequest('"to": "timestamp" needs "timestamp"');
       if (b.to === 'offset' && b.offset === undefined) throw HttpError.badRequest('"to": "offset" needs "offset"');
+      if (b.to === 'shift' && b.shift_by === undefined) throw HttpError.badRequest('"to": "shift" needs "shift_by"');
       const topic = ctx.topic(b.topic);
       const partitions = b.partitions ?? topic.partitions.map((p) => p.partition);
       for (const p of partitions) if (!topic.partitions[p]) throw HttpError.partitionNotFound(b.topic, p);
-      const offsets = await Promise.all(
+      const previous = new Map((await committed(group)).filter((o) => o.topic === b.topic && o.offset >= 0).map((o) => [o.partition, o.offset]));
+      const computed = await Promise.all(
         partitions.map(async (partition) => {
           if (b.to === 'offset') return { partition, offset: b.offset as number };
+          if (b.to === 'shift') {
+            // As Kafka's reset tool: shifted from the committed offset, kept between the partition's first and end offsets.
+            const from = previous.get(partition);
+            if (from === undefined) throw HttpError.badRequest(`partition ${partition} of "${b.topic}" has no committed offset in group "${group}" to shift from`);
+            const [earliest, latest] = await Promise.all([offsetAt(topic, partition, OffsetSpec.earliest), offsetAt(topic, partition, OffsetSpec.latest)]);
+            return { partition, offset: Math.min(latest, Math.max(earliest, from + (b.shift_by as number))) };
+          }
           const spec = b.to === 'earliest' ? OffsetSpec.earliest : b.to === 'latest' ? OffsetSpec.latest : (b.timestamp as number);
           let offset = await offsetAt(topic, partition, spec);
           // No record at or after the timestamp: the end of the partition, as Kafka's reset tool does.
@@ -152,6 +166,13 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
           return { partition, offset };
         }),
       );
+      const offsets = computed.map((o) => ({ ...o, previous_offset: previous.get(o.partition) ?? null }));
+      if (b.dry_run) {
+        // Says whether the reset would be refused, as the real one would, without committing anything.
+        const g = await describe(group).catch((err: unknown) => (err instanceof HttpError && err.status === 404 ? undefined : Promise.reject(err)));
+        if (g && g.members.length > 0) throw new HttpError(409, 40903, 'GROUP_NOT_EMPTY', `consumer group "${group}" has active members; stop them before resetting its offsets`);
+        return { group_id: group, topic: b.topic, dry_run: true, offsets };
+      }
       // A commit outside any generation: the coordinator accepts it only while the group has no members.
       const res = await ctx.groups.call(
         groupShard(group),
@@ -170,7 +191,7 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
         }
         check(p.errorCode, `committing offsets for ${group} failed`);
       }
-      return { group_id: group, topic: b.topic, offsets };
+      return { group_id: group, topic: b.topic, dry_run: false, offsets };
     },
   );
 

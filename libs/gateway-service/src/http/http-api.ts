@@ -12,6 +12,7 @@ import { recordsRoutes } from './records-routes.js';
 import { groupsRoutes } from './groups-routes.js';
 import { consumersRoutes } from './consumers-routes.js';
 import { streamRoutes } from './stream-routes.js';
+import { clusterRoutes } from './cluster-routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -51,6 +52,18 @@ function clientErrorResponse(err: NodeJS.ErrnoException, socket: Duplex): void {
 /** Media types the API accepts as JSON bodies: plain JSON and Confluent REST Proxy v2's. */
 const KAFKA_MEDIA_TYPES = /^application\/vnd\.(kafka|sluice)(\.[a-z]+)?\.v[0-9]+\+json$/;
 
+/** REST Proxy's schema-registry formats: refused (415) rather than stored as plain JSON without their schemas. */
+const SCHEMA_MEDIA_TYPE = /^application\/vnd\.kafka\.(avro|protobuf|jsonschema)\.v[0-9]+\+json/i;
+
+/** `/topics/:topic/partitions/:partition` as a pattern that matches request paths (for 405 on a known path). */
+function routePattern(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${escaped}/?$`);
+}
+
 export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInstance> {
   const { config } = cluster;
   const app = Fastify({
@@ -82,7 +95,36 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
   );
   app.decorate('cluster', cluster);
 
-  app.addContentTypeParser(KAFKA_MEDIA_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // REST Proxy clients send an empty body with their media type (e.g. committing every polled offset): no body, not
+  // an error. Plain application/json keeps Fastify's parser (an empty body there is INVALID_JSON).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(KAFKA_MEDIA_TYPES, { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    return json(request, body as string, done);
+  });
+  // Bodies are JSON: text/plain is not parsed as a string body (415 instead).
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request) => {
+    const type = request.headers['content-type'];
+    const accept = request.headers.accept;
+    const schemaType = (type && SCHEMA_MEDIA_TYPE.exec(type)) ?? (accept && SCHEMA_MEDIA_TYPE.exec(accept));
+    if (schemaType) {
+      throw new HttpError(
+        415,
+        41502,
+        'UNSUPPORTED_MEDIA_TYPE',
+        `${schemaType[1]} needs a schema registry, which Sluice does not have yet: use application/vnd.kafka.json.v2+json, application/vnd.kafka.binary.v2+json or application/json`,
+      );
+    }
+  });
+  // Which methods each route path has, for 405 (with Allow) instead of 404 on a path that exists.
+  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+  app.addHook('onRoute', (route) => {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
+    const existing = routes.find((r) => r.pattern.source === routePattern(route.url).source);
+    if (existing) for (const m of methods) existing.methods.add(m);
+    else routes.push({ pattern: routePattern(route.url), methods: new Set(methods) });
+  });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const mapped = toHttpError(err);
@@ -91,6 +133,15 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
     void reply.status(mapped.status).send(mapped.body());
   });
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => [...r.methods]));
+    if (allowed.size > 0) {
+      void reply
+        .status(405)
+        .header('allow', [...allowed].sort().join(', '))
+        .send(new HttpError(405, 40501, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path} (allowed: ${[...allowed].sort().join(', ')})`).body());
+      return;
+    }
     void reply.status(404).send(new HttpError(404, 40400, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).body());
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -112,6 +163,7 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
   await app.register(groupsRoutes);
   await app.register(consumersRoutes);
   await app.register(streamRoutes);
+  await app.register(clusterRoutes);
   return app;
 }
 

@@ -137,3 +137,120 @@ export const recordOutSchema = {
     headers: { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, value: { type: ['string', 'null'] } } } },
   },
 } as const;
+
+export const nodeSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    host: { type: 'string' },
+    ports: { type: 'object', additionalProperties: { type: 'integer' } },
+    rack: { type: ['string', 'null'] },
+    state: { type: 'string', enum: ['alive', 'fenced'] },
+  },
+  required: ['id', 'host', 'ports', 'rack', 'state'],
+} as const;
+
+const partitionStateSchema = {
+  type: 'object',
+  properties: {
+    topic: { type: 'string' },
+    partition: { type: 'integer' },
+    replicas: { type: 'array', items: { type: 'integer' } },
+    isr: { type: 'array', items: { type: 'integer' } },
+  },
+  required: ['topic', 'partition', 'replicas', 'isr'],
+} as const;
+
+export const clusterSchema = {
+  type: 'object',
+  properties: {
+    cluster_id: { type: 'string' },
+    /** Epoch of the active controller (bumped at each failover). */
+    controller_epoch: { type: 'integer' },
+    metadata_offset: { type: 'integer' },
+    brokers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { ...nodeSchema.properties, partitions: { type: 'integer' }, leaders: { type: 'integer' } },
+        required: [...nodeSchema.required, 'partitions', 'leaders'],
+      },
+    },
+    group_coordinators: { type: 'array', items: nodeSchema },
+    gateways: { type: 'array', items: nodeSchema },
+    topics: { type: 'integer' },
+    partitions: { type: 'integer' },
+    /** Partitions without a live leader. */
+    offline_partitions: { type: 'array', items: partitionStateSchema },
+    /** Partitions with a leader whose ISR is smaller than their replica set. */
+    under_replicated_partitions: { type: 'array', items: partitionStateSchema },
+  },
+  required: ['cluster_id', 'controller_epoch', 'metadata_offset', 'brokers', 'group_coordinators', 'gateways', 'topics', 'partitions', 'offline_partitions', 'under_replicated_partitions'],
+} as const;
+
+export const groupSummarySchema = {
+  type: 'object',
+  properties: { group_id: { type: 'string' }, state: { type: 'string' }, protocol_type: { type: 'string' } },
+  required: ['group_id', 'state', 'protocol_type'],
+} as const;
+
+const topicPartitionSchema = {
+  type: 'object',
+  properties: { topic: { type: 'string' }, partition: { type: 'integer' } },
+  required: ['topic', 'partition'],
+} as const;
+
+export const groupSchema = {
+  type: 'object',
+  properties: {
+    group_id: { type: 'string' },
+    state: { type: 'string' },
+    protocol_type: { type: 'string' },
+    protocol: { type: 'string' },
+    members: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          member_id: { type: 'string' },
+          group_instance_id: { type: ['string', 'null'] },
+          client_id: { type: 'string' },
+          client_host: { type: 'string' },
+          assignments: { type: 'array', items: topicPartitionSchema },
+        },
+        required: ['member_id', 'group_instance_id', 'client_id', 'client_host', 'assignments'],
+      },
+    },
+  },
+  required: ['group_id', 'state', 'protocol_type', 'protocol', 'members'],
+} as const;
+
+export const lagSchema = {
+  type: 'object',
+  properties: {
+    topic: { type: 'string' },
+    partition: { type: 'integer' },
+    committed_offset: { type: 'integer' },
+    log_end_offset: { type: 'integer' },
+    lag: { type: ['integer', 'null'] },
+  },
+  required: ['topic', 'partition', 'committed_offset', 'log_end_offset', 'lag'],
+} as const;
+
+export const resetResultSchema = {
+  type: 'object',
+  properties: {
+    group_id: { type: 'string' },
+    topic: { type: 'string' },
+    dry_run: { type: 'boolean' },
+    offsets: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { partition: { type: 'integer' }, offset: { type: 'integer' }, previous_offset: { type: ['integer', 'null'] } },
+        required: ['partition', 'offset', 'previous_offset'],
+      },
+    },
+  },
+  required: ['group_id', 'topic', 'dry_run', 'offsets'],
+} as const;

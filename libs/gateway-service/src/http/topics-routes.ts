@@ -174,14 +174,19 @@ export const topicsRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.get<{ Params: { topic: string; partition: number } }>(
+  app.get<{ Params: { topic: string; partition: number }; Querystring: { timestamp?: number } }>(
     '/topics/:topic/partitions/:partition/offsets',
     {
       schema: {
-        summary: 'Earliest and latest offsets of a partition',
+        summary: 'Earliest and latest offsets of a partition; with `timestamp` (ms), also the first offset whose timestamp is at or after it (null: none)',
         params: partitionParams,
+        querystring: { type: 'object', properties: { timestamp: { type: 'integer', minimum: 0 } } },
         response: {
-          200: { type: 'object', properties: { beginning_offset: { type: 'integer' }, end_offset: { type: 'integer' } } },
+          200: {
+            type: 'object',
+            properties: { beginning_offset: { type: 'integer' }, end_offset: { type: 'integer' }, timestamp_offset: { type: ['integer', 'null'] } },
+            required: ['beginning_offset', 'end_offset'],
+          },
           ...errorResponses,
         },
       },
@@ -189,7 +194,12 @@ export const topicsRoutes: FastifyPluginAsync = async (app) => {
     async (request) => {
       const { topic, info } = ctx.partition(request.params.topic, request.params.partition);
       const state = await stateOf(topic, info.partition);
-      return { beginning_offset: state.logStartOffset, end_offset: state.highWatermark };
+      const range = { beginning_offset: state.logStartOffset, end_offset: state.highWatermark };
+      const { timestamp } = request.query;
+      if (timestamp === undefined) return range;
+      const r = await ctx.partitions.listOffsets(topic.id, info.partition, timestamp, Date.now() + timeoutMs);
+      if (r.errorCode !== KafkaErrorCode.NONE) throw HttpError.fromKafka(r.errorCode, r.errorMessage ?? 'list offsets failed');
+      return { ...range, timestamp_offset: r.offset >= 0 ? r.offset : null };
     },
   );
 

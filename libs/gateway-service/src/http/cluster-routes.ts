@@ -1,0 +1,50 @@
+// The cluster as this gateway's metadata image shows it: brokers, group coordinators and gateways (controllers are not
+// in the image: only the epoch of the active one), partition and leader counts per broker,
+// and the partitions that are offline or under-replicated (what `sluice cluster info|health` prints).
+import type { FastifyPluginAsync } from 'fastify';
+import type { NodeInfo, NodeRole } from '@sluice/contracts';
+import { clusterSchema } from './schemas.js';
+
+function describeNode(n: NodeInfo) {
+  return { id: n.id, host: n.host, ports: n.ports, rack: n.rack, state: n.state };
+}
+
+export const clusterRoutes: FastifyPluginAsync = async (app) => {
+  const ctx = app.cluster;
+
+  app.get('/cluster', { schema: { summary: 'Nodes of every role, partitions and leaders per broker, offline and under-replicated partitions', response: { 200: clusterSchema } } }, async () => {
+    const view = ctx.metadata.view;
+    const image = view.image;
+    const alive = new Set(view.liveBrokers().map((b) => b.id));
+    const replicasOf = new Map<number, number>();
+    const leadersOf = new Map<number, number>();
+    const offline: Array<{ topic: string; partition: number; replicas: number[]; isr: number[] }> = [];
+    const underReplicated: Array<{ topic: string; partition: number; replicas: number[]; isr: number[] }> = [];
+    let total = 0;
+    for (const topic of view.topics()) {
+      for (const p of topic.partitions) {
+        total++;
+        for (const r of p.replicas) replicasOf.set(r, (replicasOf.get(r) ?? 0) + 1);
+        const entry = { topic: topic.name, partition: p.partition, replicas: p.replicas, isr: p.isr };
+        if (p.leader < 0 || !alive.has(p.leader)) offline.push(entry);
+        else {
+          leadersOf.set(p.leader, (leadersOf.get(p.leader) ?? 0) + 1);
+          if (p.isr.length < p.replicas.length - (p.removingReplicas?.length ?? 0)) underReplicated.push(entry);
+        }
+      }
+    }
+    const nodes = (role: NodeRole) => view.nodes(role).map(describeNode);
+    return {
+      cluster_id: image.clusterId,
+      controller_epoch: image.controllerEpoch,
+      metadata_offset: image.offset,
+      brokers: view.nodes('broker').map((b) => ({ ...describeNode(b), partitions: replicasOf.get(b.id) ?? 0, leaders: leadersOf.get(b.id) ?? 0 })),
+      group_coordinators: nodes('group-coordinator'),
+      gateways: nodes('gateway'),
+      topics: view.topics().length,
+      partitions: total,
+      offline_partitions: offline,
+      under_replicated_partitions: underReplicated,
+    };
+  });
+};
