@@ -64,7 +64,7 @@ describe('sluice CLI', { timeout: 300_000 }, () => {
   it('prints help for every verb, and exits 2 on a bad command line', async () => {
     const top = await sluiceAt(undefined, ['--help']);
     expect(top.code).toBe(0);
-    for (const verb of ['cluster info', 'cluster health', 'topic create', 'topic list', 'topic describe', 'topic alter-config', 'topic add-partitions', 'topic delete', 'produce', 'consume', 'group list', 'group describe', 'group reset-offsets', 'group delete']) {
+    for (const verb of ['cluster info', 'cluster health', 'partition reassign', 'partition reassignments', 'leader elect', 'topic create', 'topic list', 'topic describe', 'topic alter-config', 'topic add-partitions', 'topic delete', 'produce', 'consume', 'group list', 'group describe', 'group reset-offsets', 'group delete']) {
       expect(top.stdout).toContain(`sluice ${verb}`);
       const help = await sluiceAt(undefined, [...verb.split(' '), '--help']);
       expect(help.code, verb).toBe(0);
@@ -275,6 +275,38 @@ describe('sluice cluster health on a stack that loses a broker', () => {
   afterAll(async () => {
     await stack?.stop();
     await nats?.stop();
+  });
+
+  it('moves a partition to the other broker (partition reassign) and elects preferred leaders (leader elect)', async () => {
+    const run = (args: string[]) => sluiceAt(stack!.httpUrl, args);
+    expect((await run(['topic', 'create', 'moved', '-p', '1', '-r', '1'])).code).toBe(0);
+    const replicasOf = async () => {
+      const r = await run(['topic', 'describe', 'moved', '--json']);
+      return (JSON.parse(r.stdout) as { partitions: Array<{ leader: number; replicas: Array<{ broker: number; in_sync: boolean }> }> }).partitions[0];
+    };
+    const from = (await replicasOf()).leader;
+    const to = from === 1 ? 2 : 1;
+    const started = await run(['partition', 'reassign', 'moved', '0', '--replicas', String(to)]);
+    expect(started.code, started.stdout + started.stderr).toBe(0);
+    expect(started.stdout).toMatch(/^moved\s+0\s+started$/m);
+    await waitFor(async () => (await replicasOf()).leader === to, { timeoutMs: 30_000, what: `the partition moved to broker ${to}` });
+    expect((await replicasOf()).replicas.map((r) => r.broker)).toEqual([to]);
+    const listed = await run(['partition', 'reassignments', '--json']);
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    // Nothing to cancel now, and bad command lines are usage errors.
+    const cancel = await run(['partition', 'reassign', 'moved', '0', '--cancel']);
+    expect(cancel.code).toBe(1);
+    expect(cancel.stdout).toContain('NO_REASSIGNMENT_IN_PROGRESS');
+    for (const bad of [['partition', 'reassign', 'moved', '0'], ['partition', 'reassign', 'moved', 'x', '--replicas', '1'], ['partition', 'reassign', 'moved', '0', '--replicas', 'a,b']]) {
+      expect((await run(bad)).code, bad.join(' ')).toBe(2);
+    }
+    const elect = await run(['leader', 'elect', 'moved']);
+    expect(elect.code, elect.stdout).toBe(0);
+    expect(elect.stdout).toMatch(/^moved\s+0\s+ELECTION_NOT_NEEDED/m);
+    expect((await run(['leader', 'elect', 'no-such-topic'])).code).toBe(3);
+    // The next test counts this stack's partitions: leave none behind.
+    expect((await run(['topic', 'delete', 'moved'])).code).toBe(0);
+    await waitFor(async () => (await run(['topic', 'describe', 'moved'])).code === 3, { what: 'the moved topic deleted' });
   });
 
   it('exits 0 while every partition is in sync, 5 once some are offline or under-replicated', async () => {

@@ -5,10 +5,11 @@ import { consumeVerb } from './consume-verb.js';
 import { groupVerbs } from './group-verbs.js';
 import { describeFailure, ExitCode } from './output.js';
 import { produceVerb } from './produce-verb.js';
+import { replicaVerbs } from './replica-verbs.js';
 import { topicVerbs } from './topic-verbs.js';
 import { globalOptions, parseVerb, UsageError, verbHelp, type Verb } from './verb.js';
 
-export const operatorVerbs: Verb[] = [...clusterVerbs, ...topicVerbs, produceVerb, consumeVerb, ...groupVerbs];
+export const operatorVerbs: Verb[] = [...clusterVerbs, ...topicVerbs, ...replicaVerbs, produceVerb, consumeVerb, ...groupVerbs];
 
 /** Nouns and the names they are also known by. */
 const aliases: Record<string, string> = { topics: 'topic', groups: 'group', clusters: 'cluster' };
