@@ -71,6 +71,17 @@ describe('kcat (librdkafka)', () => {
     expect(new Set(await storedCodecs('kcat-codecs', 0))).toEqual(new Set([0, 1, 2, 4]));
   });
 
+  it('stores batches in the topic’s compression.type, whatever codec the producer used (the leader recompresses)', async () => {
+    await http.json('POST', '/topics', { name: 'kcat-zstd', partitions: 1, configs: { 'compression.type': 'zstd' } });
+    await waitFor(async () => (await kcat(['-Q', '-t', 'kcat-zstd:0:-1'])).includes('offset 0'), { timeoutMs: 20_000, what: 'the partition leader' });
+    for (const codec of ['none', 'gzip', 'snappy']) {
+      await kcat(['-P', '-t', 'kcat-zstd', '-p', '0', '-z', codec], Array.from({ length: 10 }, (_, i) => `${codec}-${i}`).join('\n') + '\n');
+    }
+    const out = await kcat(['-C', '-t', 'kcat-zstd', '-p', '0', '-o', 'beginning', '-e', '-f', '%o:%s\\n']);
+    expect(out.trim().split('\n')).toEqual(['none', 'gzip', 'snappy'].flatMap((codec, c) => Array.from({ length: 10 }, (_, i) => `${c * 10 + i}:${codec}-${i}`)));
+    expect(new Set(await storedCodecs('kcat-zstd', 0))).toEqual(new Set([4]));
+  });
+
   it('consumes one partition from an offset, and from a timestamp', async () => {
     await http.createTopic('kcat-offsets', 2);
     const start = Date.now();

@@ -2,6 +2,10 @@
 import { topicConfigNumber as num } from '@sluice/contracts';
 import type { CleanupPolicy, LogConfig } from '@sluice/storage';
 import type { BrokerConfig } from './broker-config.js';
+import { Compression, type CompressionType } from '@sluice/protocol';
+
+/** compression.type values → batch codecs (Kafka's `uncompressed` is none). */
+const codecs: Record<string, CompressionType> = { uncompressed: Compression.none, gzip: Compression.gzip, snappy: Compression.snappy, lz4: Compression.lz4, zstd: Compression.zstd };
 
 export function logConfigFor(configs: Readonly<Record<string, string>>, broker: BrokerConfig): Partial<LogConfig> {
   const flushMessages = num(configs, 'flush.messages') ?? (broker.flushMessages > 0 ? broker.flushMessages : undefined);
@@ -29,6 +33,8 @@ export function logConfigFor(configs: Readonly<Record<string, string>>, broker: 
   if (flushMessages !== undefined) out.flushMessages = flushMessages;
   const policy = cleanupPolicy(configs['cleanup.policy']);
   if (policy) out.cleanupPolicy = policy;
+  const codec = configs['compression.type'];
+  if (codec !== undefined) out.compressionType = codec === 'producer' ? 'producer' : (codecs[codec] ?? 'producer');
   const timestampType = configs['message.timestamp.type'];
   if (timestampType === 'CreateTime' || timestampType === 'LogAppendTime') out.messageTimestampType = timestampType;
   return out;

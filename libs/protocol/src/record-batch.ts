@@ -632,3 +632,32 @@ export function filterRecordBatch(batch: Buffer, keep: (record: RecordRef) => bo
   out.writeUInt32BE(crc32c(out.subarray(BatchField.attributes)), BatchField.crc);
   return out;
 }
+
+/**
+ * The batches of a produce payload in `codec` (a topic's compression.type other than producer), as Kafka's leader
+ * recompresses them: each batch whose codec differs gets its records decompressed and compressed again, its header
+ * kept (offsets, timestamps, producer fields, other attributes) with the new codec and CRC; batches already in the
+ * codec, and control batches, are kept as they are. Returns `bytes` itself when no batch changes.
+ */
+export function recompressBatches(bytes: Buffer, codec: CompressionType): Buffer {
+  const out: Buffer[] = [];
+  let changed = false;
+  forEachBatch(bytes, (h, start, end) => {
+    const batch = bytes.subarray(start, end);
+    const current = batchCompression(h.attributes);
+    if (current === codec || isControlBatch(h.attributes)) {
+      out.push(batch);
+      return;
+    }
+    changed = true;
+    const payload = compress(codec, decompress(current, batch.subarray(RECORD_BATCH_HEADER_SIZE)));
+    const rebuilt = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + payload.length);
+    batch.copy(rebuilt, 0, 0, RECORD_BATCH_HEADER_SIZE);
+    rebuilt.writeInt32BE(rebuilt.length - LOG_OVERHEAD, BatchField.batchLength);
+    rebuilt.writeInt16BE((h.attributes & ~ATTR_COMPRESSION_MASK) | codec, BatchField.attributes);
+    payload.copy(rebuilt, RECORD_BATCH_HEADER_SIZE);
+    rebuilt.writeUInt32BE(crc32c(rebuilt.subarray(BatchField.attributes)), BatchField.crc);
+    out.push(rebuilt);
+  });
+  return changed ? Buffer.concat(out) : bytes;
+}

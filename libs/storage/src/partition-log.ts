@@ -2,7 +2,7 @@
 // offsets stamped by the leader (Kafka's UnifiedLog and LocalLog in one). See README.md for its guarantees.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BatchField, decodeRecords, forEachBatch, kafkaError, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE, SluiceError, stampBatches, validateBatches, type BatchesSummary } from '@sluice/protocol';
+import { BatchField, decodeRecords, forEachBatch, kafkaError, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE, recompressBatches, SluiceError, stampBatches, validateBatches, type BatchesSummary, type CompressionType } from '@sluice/protocol';
 import { defaultFilePool, FileRetiredError, type FilePool } from './file-pool.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { producerBatchAt, ProducerState, type ProducerBatch } from './producer-state.js';
@@ -30,6 +30,8 @@ export interface LogConfig {
   maxCompactionLagMs: number;
   /** How long a producer id's state is kept after its last batch (Kafka's producer.id.expiration.ms). */
   producerIdExpirationMs: number;
+  /** compression.type: the codec batches are stored in; producer keeps the producer's. */
+  compressionType: 'producer' | CompressionType;
   /** message.timestamp.type: CreateTime keeps the producer's timestamps, LogAppendTime stamps the append time. */
   messageTimestampType: 'CreateTime' | 'LogAppendTime';
   /** message.timestamp.before.max.ms / after.max.ms: how far behind / ahead of now a CreateTime timestamp may be. */
@@ -52,6 +54,7 @@ export const defaultLogConfig: LogConfig = {
   minCompactionLagMs: 0,
   maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   producerIdExpirationMs: 24 * 3600 * 1000,
+  compressionType: 'producer',
   messageTimestampType: 'CreateTime',
   messageTimestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
   // Kafka 4's default: a timestamp more than an hour ahead is refused.
@@ -277,6 +280,16 @@ export class PartitionLog {
       now,
     });
     if (summary instanceof SluiceError) return Promise.reject(summary);
+    if (c.compressionType !== 'producer') {
+      // compression.type: the leader stores the batches in the topic's codec (followers copy them as they are).
+      let stored: Buffer;
+      try {
+        stored = recompressBatches(bytes, c.compressionType);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return this.enqueue({ bytes: stored, summary: { ...summary, bytes: stored.length }, leaderEpoch, follower: false, logAppendTimeMs: logAppendTime ? now : -1 });
+    }
     return this.enqueue({ bytes, summary, leaderEpoch, follower: false, logAppendTimeMs: logAppendTime ? now : -1 });
   }
 
