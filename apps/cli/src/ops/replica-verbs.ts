@@ -11,10 +11,14 @@ interface PartitionResult {
   error?: string | null;
 }
 
-/** A non-negative integer positional, or a usage error naming it. */
+/** A non-negative integer positional (undefined when absent), or a usage error naming it. */
 function intPositional(ctx: VerbContext, index: number, name: string): number | undefined {
   const raw = ctx.positionals[index];
   if (raw === undefined) return undefined;
+  return parsePartition(raw, name);
+}
+
+function parsePartition(raw: string, name: string): number {
   if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${name} must be a non-negative integer, not "${raw}"`);
   return Number(raw);
 }
@@ -38,7 +42,7 @@ export const replicaVerbs: Verb[] = [
     notes: 'The move goes on in the background; `sluice partition reassignments` lists those in progress.',
     async run(ctx) {
       const topic = ctx.positionals[0];
-      const partition = intPositional(ctx, 1, 'PARTITION')!;
+      const partition = parsePartition(ctx.positionals[1], 'PARTITION');
       const raw = ctx.values.replicas;
       if ((raw === undefined) === (ctx.values.cancel !== true)) throw new UsageError('give either --replicas IDS or --cancel');
       let replicas: number[] | null = null;
