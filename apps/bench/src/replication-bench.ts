@@ -1,5 +1,8 @@
-// Replication on the multi-process stack (3 brokers over its own nats-server), driven by a real Kafka client
-// (@platformatic/kafka by default, KafkaJS with --client kafkajs) through the gateway's Kafka listener. In one run:
+// Replication on the multi-process stack (3 brokers over its own nats-server), driven through the gateway's Kafka
+// listener by bench:kafka's load generator (pre-built batches over raw Produce requests, `--client wire`, the default:
+// it measures Sluice rather than a client's CPU) or a real Kafka client (`--client platformatic` for
+// @platformatic/kafka, `--client kafkajs`). The failover phase always uses @platformatic/kafka, whose retries ride
+// through the election. In one run:
 //  1. produce throughput and latency with RF 1 acks=1 (the baseline), RF 3 acks=1 and RF 3 acks=all: 100-byte records
 //     in ~16 KiB batches (one batch per send), several producers (one connection each), several sends in flight each;
 //  2. produce latency of RF 3 acks=all at a fixed 10,000 records/s (100 records every 10 ms);
@@ -7,7 +10,7 @@
 //     the kill is acknowledged, beside the stack's session timeout.
 // Prints each figure beside its target (never fails on them), the load average while it ran, and writes
 // bench-results/replication.json.
-//   npm run bench:replication -- [--seconds N] [--client platformatic|kafkajs] [--producers N] [--in-flight N]
+//   npm run bench:replication -- [--seconds N] [--client wire|platformatic|kafkajs] [--producers N] [--in-flight N]
 //                                [--partitions N] [--session-timeout-ms N] [--profile]
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -15,13 +18,15 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Producer as PlatformaticProducer } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
+import { ApiKey, buildRecordBatch, kafka, KafkaErrorCode, Reader, readResponseHeader } from '@sluice/protocol';
 import { startNatsServer, startStack, waitFor, type RunningStack } from '@sluice/testing';
+import { LoadConnection } from './kafka-connection.js';
 import { summariseProfiles } from './profiles.js';
 
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
-    client: { type: 'string', default: 'platformatic' },
+    client: { type: 'string', default: 'wire' },
     producers: { type: 'string', default: '4' },
     'in-flight': { type: 'string', default: '8' },
     partitions: { type: 'string', default: '6' },
@@ -42,8 +47,8 @@ const PRODUCERS = positive('producers', args.producers);
 const IN_FLIGHT = positive('in-flight', args['in-flight']);
 const PARTITIONS = positive('partitions', args.partitions);
 const SESSION_TIMEOUT_MS = positive('session-timeout-ms', args['session-timeout-ms']);
-const CLIENT = args.client ?? 'platformatic';
-if (CLIENT !== 'platformatic' && CLIENT !== 'kafkajs') throw new Error(`--client: expected platformatic or kafkajs, got "${CLIENT}"`);
+const CLIENT = args.client ?? 'wire';
+if (CLIENT !== 'wire' && CLIENT !== 'platformatic' && CLIENT !== 'kafkajs') throw new Error(`--client: expected wire, platformatic or kafkajs, got "${CLIENT}"`);
 const RECORD_BYTES = 100;
 const BATCH_BYTES = 16 * 1024;
 /** 100-byte values with a record's overhead (~10 bytes: length, attributes, deltas, key, headers) fill 16 KiB. */
@@ -60,7 +65,28 @@ interface BenchProducer {
   close(): Promise<void>;
 }
 
+/** Raw Produce v7 requests on one connection, each send's records built into a batch once and sent as is. */
+async function openWireProducer(bootstrap: string): Promise<BenchProducer> {
+  const c = await LoadConnection.open(bootstrap);
+  const batches = new WeakMap<Buffer[], Buffer>();
+  return {
+    send: async (topic, partition, values, acks) => {
+      let records = batches.get(values);
+      if (!records) batches.set(values, (records = buildRecordBatch(values.map((value) => ({ value })))));
+      const batch = records;
+      const frame = c.frame(ApiKey.Produce, 7, (w) => kafka.writeProduceRequest(w, 7, { acks, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] }));
+      const response = await c.send(frame);
+      const r = new Reader(response ?? Buffer.alloc(0));
+      readResponseHeader(r, 0);
+      const errorCode = kafka.readProduceResponse(r, 7).responses[0]?.partitionResponses[0]?.errorCode ?? -1;
+      if (errorCode !== KafkaErrorCode.NONE) throw new Error(`produce to ${topic}-${partition} failed with Kafka error ${errorCode}`);
+    },
+    close: async () => c.close(),
+  };
+}
+
 async function openProducer(bootstrap: string, name: string, inFlight: number, failover = false): Promise<BenchProducer> {
+  if (CLIENT === 'wire' && !failover) return openWireProducer(bootstrap);
   if (CLIENT === 'kafkajs') {
     const kafka = new Kafka({
       clientId: name,
@@ -289,7 +315,7 @@ async function main(): Promise<void> {
   const profileDir = join(dir, 'profiles');
   const loadBefore = load();
   console.log(
-    `Replication benchmark: 3 brokers, ${CLIENT === 'kafkajs' ? 'KafkaJS' : '@platformatic/kafka'}, ${PRODUCERS} producers × ${IN_FLIGHT} sends in flight, ${PARTITIONS} partitions, ${RECORDS_PER_BATCH} × ${RECORD_BYTES}-byte records per send, ${SECONDS} s per phase, session timeout ${SESSION_TIMEOUT_MS} ms`,
+    `Replication benchmark: 3 brokers, ${{ wire: 'raw Produce requests (bench:kafka load generator)', kafkajs: 'KafkaJS', platformatic: '@platformatic/kafka' }[CLIENT]}, ${PRODUCERS} producers × ${IN_FLIGHT} sends in flight, ${PARTITIONS} partitions, ${RECORDS_PER_BATCH} × ${RECORD_BYTES}-byte records per send, ${SECONDS} s per phase, session timeout ${SESSION_TIMEOUT_MS} ms`,
   );
   console.log(`load average (1/5/15 min) at the start: ${loadBefore}  (${cpus().length} cores; the figures are measured under that load)\n`);
   const nats = await startNatsServer();
