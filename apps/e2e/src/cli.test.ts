@@ -64,7 +64,7 @@ describe('sluice CLI', { timeout: 300_000 }, () => {
   it('prints help for every verb, and exits 2 on a bad command line', async () => {
     const top = await sluiceAt(undefined, ['--help']);
     expect(top.code).toBe(0);
-    for (const verb of ['cluster info', 'cluster health', 'partition reassign', 'partition reassignments', 'leader elect', 'topic create', 'topic list', 'topic describe', 'topic alter-config', 'topic add-partitions', 'topic delete', 'produce', 'consume', 'group list', 'group describe', 'group reset-offsets', 'group delete']) {
+    for (const verb of ['cluster info', 'cluster health', 'partition reassign', 'partition reassignments', 'leader elect', 'topic create', 'topic list', 'topic describe', 'topic alter-config', 'topic add-partitions', 'topic delete', 'produce', 'consume', 'group list', 'group describe', 'group reset-offsets', 'group delete', 'group delete-offsets']) {
       expect(top.stdout).toContain(`sluice ${verb}`);
       const help = await sluiceAt(undefined, [...verb.split(' '), '--help']);
       expect(help.code, verb).toBe(0);
@@ -240,6 +240,16 @@ describe('sluice CLI', { timeout: 300_000 }, () => {
     expect(latest.code).toBe(0);
     expect((await cli(['group', 'reset-offsets', 'cli-group', '--topic', 'cli-lag'])).code).toBe(2);
     expect((await cli(['group', 'reset-offsets', 'cli-group', '--topic', 'cli-lag', '--to-earliest', '--to-latest'])).code).toBe(2);
+
+    // Kafka's OffsetDelete: partition 0's committed offset goes, partition 1's stays.
+    const dropped = await cli(['group', 'delete-offsets', 'cli-group', '--topic', 'cli-lag', '-p', '0']);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(dropped.stdout).toContain('deleted the committed offsets of group cli-group on cli-lag partitions 0');
+    const afterDrop = await json<{ lag: Lag[] }>(['group', 'describe', 'cli-group']);
+    expect(afterDrop.lag.filter((l) => l.partition === 0 && l.committed_offset >= 0)).toEqual([]);
+    expect(afterDrop.lag.filter((l) => l.partition === 1 && l.committed_offset >= 0)).toHaveLength(1);
+    expect((await cli(['group', 'delete-offsets', 'cli-group'])).code).toBe(2);
+    expect((await cli(['group', 'delete-offsets', 'cli-group', '--topic', 'no-such-topic'])).code).toBe(3);
 
     const deleted = await cli(['group', 'delete', 'cli-group']);
     expect(deleted.code, deleted.stderr).toBe(0);

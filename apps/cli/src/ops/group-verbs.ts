@@ -1,7 +1,7 @@
-// `sluice group list|describe|reset-offsets|delete`.
+// `sluice group list|describe|reset-offsets|delete|delete-offsets`.
 import { createSluiceClient, ok } from '@sluice/http-client';
 import { ExitCode, printJson, table } from './output.js';
-import { intOption, UsageError, type Verb } from './verb.js';
+import { intOption, UsageError, type Verb, type VerbContext } from './verb.js';
 
 export const groupVerbs: Verb[] = [
   {
@@ -91,10 +91,7 @@ export const groupVerbs: Verb[] = [
         default:
           body = { topic, to: 'shift', shift_by: intOption(ctx, 'shift-by', -Number.MAX_SAFE_INTEGER) };
       }
-      const partitions = (ctx.values.partition as string[] | undefined)?.map((p) => {
-        if (!/^[0-9]+$/.test(p)) throw new UsageError(`-p takes a partition number, not "${p}"`);
-        return Number(p);
-      });
+      const partitions = partitionList(ctx);
       const dryRun = ctx.values['dry-run'] === true;
       const result = await ok(
         createSluiceClient(ctx.url).POST('/consumer-groups/{group}/offsets', { params: { path: { group: ctx.positionals[0] } }, body: { ...body, ...(partitions ? { partitions } : {}), dry_run: dryRun } }),
@@ -119,4 +116,34 @@ export const groupVerbs: Verb[] = [
       return ExitCode.ok;
     },
   },
+  {
+    path: ['group', 'delete-offsets'],
+    summary: 'delete a group’s committed offsets of one topic (Kafka’s OffsetDelete)',
+    positionals: ['GROUP'],
+    options: {
+      topic: { type: 'string', value: 'TOPIC', description: 'the topic (required)' },
+      partition: { type: 'string', short: 'p', multiple: true, value: 'N', description: 'only this partition (default: all)' },
+    },
+    notes: 'Refused (exit 4) while a member of the group consumes the topic.',
+    async run(ctx) {
+      const topic = ctx.values.topic as string | undefined;
+      if (!topic) throw new UsageError('give --topic TOPIC');
+      const partitions = partitionList(ctx);
+      const [group] = ctx.positionals;
+      const result = await ok(
+        createSluiceClient(ctx.url).DELETE('/consumer-groups/{group}/offsets', { params: { path: { group }, query: { topic, ...(partitions ? { partitions: partitions.join(',') } : {}) } } }),
+      );
+      if (ctx.json) printJson(result);
+      else process.stdout.write(`deleted the committed offsets of group ${group} on ${topic} partitions ${(result.partitions ?? []).join(',')}\n`);
+      return ExitCode.ok;
+    },
+  },
 ];
+
+/** The repeatable -p option as partition numbers (undefined when absent). */
+function partitionList(ctx: VerbContext): number[] | undefined {
+  return (ctx.values.partition as string[] | undefined)?.map((p) => {
+    if (!/^[0-9]+$/.test(p)) throw new UsageError(`-p takes a partition number, not "${p}"`);
+    return Number(p);
+  });
+}

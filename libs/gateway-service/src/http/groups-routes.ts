@@ -195,6 +195,45 @@ export const groupsRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
+  app.delete<{ Params: { group: string }; Querystring: { topic: string; partitions?: string } }>(
+    '/consumer-groups/:group/offsets',
+    {
+      schema: {
+        summary: 'Delete a group’s committed offsets of a topic (all its partitions, or `partitions=0,2`), as Kafka’s OffsetDelete (kafka-consumer-groups --delete-offsets); refused while a member of the group consumes the topic',
+        params: groupParams,
+        querystring: {
+          type: 'object',
+          properties: { topic: { type: 'string', minLength: 1, maxLength: 249 }, partitions: { type: 'string', pattern: '^[0-9]{1,9}(,[0-9]{1,9})*$' } },
+          required: ['topic'],
+        },
+        response: {
+          200: { type: 'object', properties: { group_id: { type: 'string' }, topic: { type: 'string' }, partitions: { type: 'array', items: { type: 'integer' } } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { group } = request.params;
+      const topic = ctx.topic(request.query.topic);
+      const partitions = request.query.partitions === undefined ? topic.partitions.map((p) => p.partition) : request.query.partitions.split(',').map(Number);
+      for (const p of partitions) if (!topic.partitions[p]) throw HttpError.partitionNotFound(topic.name, p);
+      const res = await ctx.groups.call(
+        groupShard(group),
+        { groupId: group, topics: [{ name: topic.name, partitions: partitions.map((partitionIndex) => ({ partitionIndex })) }] },
+        {
+          apiKey: ApiKey.OffsetDelete,
+          version: 0,
+          write: kafka.writeOffsetDeleteRequest,
+          read: kafka.readOffsetDeleteResponse,
+          failed: (errorCode) => ({ errorCode, throttleTimeMs: 0, topics: [] }),
+        },
+      );
+      check(res.errorCode, `deleting the offsets of ${group} failed`);
+      for (const p of res.topics[0]?.partitions ?? []) check(p.errorCode, `deleting the offsets of ${group} on ${topic.name}-${p.partitionIndex} failed`);
+      return { group_id: group, topic: topic.name, partitions };
+    },
+  );
+
   app.delete<{ Params: { group: string } }>('/consumer-groups/:group', { schema: { summary: 'Delete an inactive group and its committed offsets', params: groupParams, response: errorResponses } }, async (request, reply) => {
     const { group } = request.params;
     const res = await ctx.groups.call(groupShard(group), { groupsNames: [group] }, {

@@ -76,6 +76,8 @@ export class HttpError extends Error {
         return new HttpError(404, 40403, name, message);
       case KafkaErrorCode.NON_EMPTY_GROUP:
         return new HttpError(409, 40902, name, message);
+      case KafkaErrorCode.GROUP_SUBSCRIBED_TO_TOPIC:
+        return new HttpError(409, 40905, name, message);
       default:
         return isRetriableKafkaError(kafkaCode) ? new HttpError(503, 50301, name, message) : new HttpError(500, 50002, name, message);
     }
