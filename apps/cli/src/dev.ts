@@ -79,12 +79,17 @@ export async function runDev(): Promise<void> {
           await s.service.stop().catch((err: unknown) => logger.error({ err, service: s.name }, 'stop failed'));
         }
       };
+      let kafkaAt = '';
+      let httpAt = '';
       try {
         started.push({ name: 'controller', service: await startController(controller, deps('controller')) });
         const brokerServices = await Promise.all(brokers.map((b, i) => startBroker(b, deps('broker', { brokerId: i + 1 }))));
         brokerServices.forEach((service, i) => started.push({ name: `broker-${i + 1}`, service }));
         started.push({ name: 'group-coordinator', service: await startGroupCoordinator(coordinator, deps('group-coordinator')) });
-        started.push({ name: 'gateway', service: await startGateway(gateway, deps('gateway')) });
+        const running = await startGateway(gateway, deps('gateway'));
+        started.push({ name: 'gateway', service: running });
+        kafkaAt = `${gateway.advertisedHost}:${running.kafkaPort}`;
+        httpAt = `http://${gateway.advertisedHost}:${running.httpPort}`;
       } catch (err) {
         await stopAll();
         await lock.release();
@@ -103,7 +108,9 @@ export async function runDev(): Promise<void> {
             : { ready: false, reason: notReady.map((s) => `${s.name}: ${s.r.reason ?? 'not ready'}`).join('; ') };
         },
       });
-      logger.info({ dataDir, brokers: config.brokers, adminPort: admin.port }, 'sluice started (embedded)');
+      logger.info({ dataDir, brokers: config.brokers, adminPort: admin.port, kafka: kafkaAt, http: httpAt }, 'sluice started (embedded)');
+      // Where to go next, as the last line of a start.
+      logger.info({ kafka: kafkaAt, http: httpAt }, `ready: Kafka clients at ${kafkaAt}, HTTP API at ${httpAt} (${httpAt}/openapi.json); try \`npx sluice cluster info\``);
       return {
         logger,
         service: {

@@ -31,6 +31,15 @@ describe('embedded mode (sluice dev)', () => {
     expect(list.body).toContain('events');
   });
 
+  it('ends its start with where to go next: the Kafka and HTTP addresses it listens on', async () => {
+    const ready = await sluice.process.waitForLog((l) => typeof l.json?.msg === 'string' && l.json.msg.startsWith('ready: '));
+    const kafkaPort = sluice.kafkaBootstrap.split(':')[1];
+    const httpPort = new URL(sluice.httpUrl).port;
+    expect(ready.json?.msg).toBe(
+      `ready: Kafka clients at 127.0.0.1:${kafkaPort}, HTTP API at http://127.0.0.1:${httpPort} (http://127.0.0.1:${httpPort}/openapi.json); try \`npx sluice cluster info\``,
+    );
+  });
+
   it('serves health, readiness and Prometheus metrics on its admin port', async () => {
     expect((await fetch(`${sluice.adminUrl}/healthz`)).status).toBe(200);
     const metrics = await (await fetch(`${sluice.adminUrl}/metrics`)).text();

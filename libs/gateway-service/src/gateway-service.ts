@@ -1,6 +1,6 @@
 // The gateway: the edge of the cluster. Holds no durable state; follows the metadata and forwards to owners over the bus.
 import { MetadataClient, NodeSession } from '@sluice/metadata';
-import type { RunningService, ServiceFactory } from '@sluice/runtime';
+import type { RunningService, ServiceDeps } from '@sluice/runtime';
 import { gatewayConfig, type GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { GatewayCluster } from './cluster/gateway-cluster.js';
@@ -13,7 +13,7 @@ export interface Gateway extends RunningService {
   readonly kafkaPort: number;
 }
 
-export const startGateway: ServiceFactory<GatewayConfig> = async (config, deps) => {
+export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Promise<Gateway> => {
   const { logger } = deps;
   // Checked before anything starts: a bad SASL setting stops the gateway naming the variable.
   const sasl = new SaslAuthenticator(config.saslMechanisms, config.saslUsers);
