@@ -1,7 +1,13 @@
 // `sluice group list|describe|reset-offsets|delete|delete-offsets`.
 import { createSluiceClient, ok } from '@sluice/http-client';
 import { ExitCode, printJson, table } from './output.js';
-import { intOption, UsageError, type Verb, type VerbContext } from './verb.js';
+import { intOption, UsageError, type OptionSpec, type Verb, type VerbContext } from './verb.js';
+
+/** The topic and partitions a group verb acts on. */
+const topicOptions: Record<string, OptionSpec> = {
+  topic: { type: 'string', value: 'TOPIC', description: 'the topic (required)' },
+  partition: { type: 'string', short: 'p', multiple: true, value: 'N', description: 'only this partition (default: all)' },
+};
 
 export const groupVerbs: Verb[] = [
   {
@@ -56,8 +62,7 @@ export const groupVerbs: Verb[] = [
     summary: 'move the committed offsets of an inactive group on one topic',
     positionals: ['GROUP'],
     options: {
-      topic: { type: 'string', value: 'TOPIC', description: 'the topic (required)' },
-      partition: { type: 'string', short: 'p', multiple: true, value: 'N', description: 'only this partition (default: all)' },
+      ...topicOptions,
       'to-earliest': { type: 'boolean', description: 'to the first offset of each partition' },
       'to-latest': { type: 'boolean', description: 'to the end of each partition' },
       'to-offset': { type: 'string', value: 'N', description: 'to offset N' },
@@ -67,8 +72,7 @@ export const groupVerbs: Verb[] = [
     },
     notes: 'Exactly one --to-* or --shift-by. The group must have no active members (exit 4 otherwise).',
     async run(ctx) {
-      const topic = ctx.values.topic as string | undefined;
-      if (!topic) throw new UsageError('give --topic TOPIC');
+      const topic = requiredTopic(ctx);
       const chosen = ['to-earliest', 'to-latest', 'to-offset', 'to-datetime', 'shift-by'].filter((k) => ctx.values[k] !== undefined && ctx.values[k] !== false);
       if (chosen.length !== 1) throw new UsageError('give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by');
       let body: { topic: string; to: 'earliest' | 'latest' | 'timestamp' | 'offset' | 'shift'; offset?: number; timestamp?: number; shift_by?: number };
@@ -121,13 +125,11 @@ export const groupVerbs: Verb[] = [
     summary: 'delete a group’s committed offsets of one topic (Kafka’s OffsetDelete)',
     positionals: ['GROUP'],
     options: {
-      topic: { type: 'string', value: 'TOPIC', description: 'the topic (required)' },
-      partition: { type: 'string', short: 'p', multiple: true, value: 'N', description: 'only this partition (default: all)' },
+      ...topicOptions,
     },
     notes: 'Refused (exit 4) while a member of the group consumes the topic.',
     async run(ctx) {
-      const topic = ctx.values.topic as string | undefined;
-      if (!topic) throw new UsageError('give --topic TOPIC');
+      const topic = requiredTopic(ctx);
       const partitions = partitionList(ctx);
       const [group] = ctx.positionals;
       const result = await ok(
@@ -139,6 +141,12 @@ export const groupVerbs: Verb[] = [
     },
   },
 ];
+
+function requiredTopic(ctx: VerbContext): string {
+  const topic = ctx.values.topic as string | undefined;
+  if (!topic) throw new UsageError('give --topic TOPIC');
+  return topic;
+}
 
 /** The repeatable -p option as partition numbers (undefined when absent). */
 function partitionList(ctx: VerbContext): number[] | undefined {
