@@ -14,6 +14,8 @@ export interface ServiceDeps {
   subjects: Subjects;
   logger: Logger;
   registry: Registry;
+  /** The admin HTTP server's configured port (0: chosen when it starts), for services that advertise it. */
+  adminPort?: number;
 }
 
 export interface RunningService {
@@ -71,7 +73,7 @@ export function hostService<S extends Record<string, VarSpec<unknown>>>(
       logger.info({ nats: hostVars.natsUrl, maxPayload: transport.maxPayload }, 'connected to NATS');
       const bus = new Bus(transport, { onError: (err, subject) => logger.warn({ err, subject }, 'bus message failed') });
       const registry = createMetricsRegistry(options.service);
-      const running = await options.start(config, { bus, subjects, logger, registry });
+      const running = await options.start(config, { bus, subjects, logger, registry, adminPort: hostVars.adminPort });
       const admin = await startAdminServer({
         host: hostVars.adminHost,
         port: hostVars.adminPort,
