@@ -338,7 +338,12 @@ export class Controller implements RunningService {
   private async commit(deltas: MetadataDelta[]): Promise<void> {
     if (deltas.length === 0) return;
     if (!this.store) throw kafkaError('NOT_CONTROLLER', 'the controller is not started');
-    await this.store.persist(this.image.controllerEpoch, deltas, this.image.offset + deltas.length);
+    try {
+      await this.store.persist(this.image.controllerEpoch, deltas, this.image.offset + deltas.length);
+    } catch (err) {
+      if (err instanceof ControllerFencedError) this.lease?.lose('a write was fenced: another controller took over');
+      throw err;
+    }
     this.nameIndex = undefined;
     for (const delta of deltas) {
       applyDelta(this.image, delta);
