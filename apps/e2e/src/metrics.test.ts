@@ -2,12 +2,14 @@
 // records produced over Kafka (KafkaJS) and HTTP, read back with kcat and HTTP, and a group's committed offsets
 // show up on each service's /metrics as per-topic bytes and records in and out, Kafka and HTTP request histograms,
 // open connections and event streams, rebalances and consumer lag.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, startStack, waitFor, type NatsServer, type RunningStack } from '@sluice/testing';
+import { startNatsServer, startStack, waitFor, workspaceRoot, type NatsServer, type RunningStack } from '@sluice/testing';
 import { Http } from './http-client.js';
 import { kcatOk } from './kcat.js';
-import { metricValue, scrape, type Sample } from './prometheus.js';
+import { declaredMetrics, metricValue, scrape, scrapeText, type Sample } from './prometheus.js';
 
 let nats: NatsServer;
 let stack: RunningStack;
@@ -134,5 +136,22 @@ describe('Prometheus metrics', () => {
     expect(metricValue(b, 'sluice_broker_under_replicated_partitions')).toBe(0);
     expect(metricValue(b, 'sluice_broker_offline_replica_partitions')).toBe(0);
     expect(metricValue(b, 'sluice_broker_leader_partitions')).toBe(3);
+  });
+
+  it('documents every metric the services expose, and the Grafana dashboard queries only metrics that exist', async () => {
+    const text = await scrapeText([
+      { process: stack.controller, service: 'controller' },
+      ...[...stack.brokers.values()].map((process) => ({ process, service: 'broker' })),
+      { process: stack.coordinator, service: 'group-coordinator' },
+      { process: stack.gateway, service: 'gateway' },
+    ]);
+    const declared = declaredMetrics(text);
+    const exposed = [...declared].filter((name) => name.startsWith('sluice_'));
+    const docs = new Set([...(await readFile(join(workspaceRoot, 'docs/metrics.md'), 'utf8')).matchAll(/`(sluice_[a-z_]+)/g)].map((m) => m[1]));
+    expect(exposed.filter((name) => !docs.has(name)), 'exposed but not in docs/metrics.md').toEqual([]);
+    expect([...docs].filter((name) => !declared.has(name)), 'in docs/metrics.md but not exposed').toEqual([]);
+    const dashboard = await readFile(join(workspaceRoot, 'docker/grafana/dashboards/sluice.json'), 'utf8');
+    const queried = new Set([...dashboard.matchAll(/\b((?:sluice|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1].replace(/_(bucket|count|sum)$/, '')));
+    expect([...queried].filter((name) => !declared.has(name)), 'queried by the dashboard but not exposed').toEqual([]);
   });
 });

@@ -26,8 +26,18 @@ export function metricValue(samples: readonly Sample[], name: string, labels: Re
   return matching.length === 0 ? undefined : matching.reduce((n, s) => n + s.value, 0);
 }
 
+/** The metric names a scrape declares (`# TYPE` lines), with or without series. */
+export function declaredMetrics(text: string): Set<string> {
+  return new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+}
+
 /** Scrapes the admin /metrics of service processes (their samples together). */
 export async function scrape(processes: ReadonlyArray<{ process: ServiceProcess; service: string }>): Promise<Sample[]> {
+  return parseMetrics(await scrapeText(processes));
+}
+
+/** The /metrics texts of service processes, one after the other. */
+export async function scrapeText(processes: ReadonlyArray<{ process: ServiceProcess; service: string }>): Promise<string> {
   const texts = await Promise.all(
     processes.map(async ({ process, service }) => {
       const port = await waitReady(process, service);
@@ -36,5 +46,5 @@ export async function scrape(processes: ReadonlyArray<{ process: ServiceProcess;
       return res.text();
     }),
   );
-  return texts.flatMap(parseMetrics);
+  return texts.join('\n');
 }
