@@ -40,7 +40,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   const recordsOut = family('sluice_gateway_http_records_read_total', 'Records read over HTTP, by topic');
   const bytesOut = family('sluice_gateway_http_batch_bytes_read_total', 'Record batch bytes fetched for HTTP reads, by topic');
   const http = sharedHistogramFamily(registry, 'sluice_gateway_http_request_seconds', 'HTTP request durations, by method, route pattern and status', ['method', 'route', 'status'], LATENCY_BUCKETS);
-  const kafka = sharedHistogramFamily(registry, 'sluice_gateway_kafka_request_seconds', 'Kafka request durations (read to response written into the connection), by API', ['api'], LATENCY_BUCKETS);
+  const kafka = sharedHistogramFamily(registry, 'sluice_gateway_kafka_request_seconds', 'Kafka request durations (request decoded to response encoded), by API', ['api'], LATENCY_BUCKETS);
   const accepted = family('sluice_gateway_connections_accepted_total', 'Client connections accepted, by protocol', ['protocol']);
   return {
     httpTopic: (topic) => ({ recordsIn: recordsIn.child(topic), bytesIn: bytesIn.child(topic), recordsOut: recordsOut.child(topic), bytesOut: bytesOut.child(topic) }),

@@ -28,6 +28,10 @@ describe('counter and histogram families', () => {
     expect(text).toContain('sluice_test_seconds_bucket{api="Produce",le="+Inf",service="test"} 4');
     expect(text).toContain('sluice_test_seconds_count{api="Produce",service="test"} 4');
     expect(text).toMatch(/sluice_test_seconds_sum\{api="Produce",service="test"\} 3\.155/);
+    registry.resetMetrics();
+    expect(await registry.metrics()).toContain('sluice_test_bytes_total{topic="orders",service="test"} 0');
+    orders.inc(5);
+    expect(await registry.metrics()).toContain('sluice_test_bytes_total{topic="orders",service="test"} 5');
     bytes.remove('orders');
     expect(await registry.metrics()).not.toContain('topic="orders"');
   });

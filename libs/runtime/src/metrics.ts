@@ -95,10 +95,12 @@ abstract class Family<C extends { labels: Labels }> {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.cells.values()].flatMap((c) => this.values(c)) };
   }
 
-  // What prom-client's Registry calls besides get().
+  /** Zeroes every series (prom-client's Registry.resetMetrics); the cells others keep stay the ones scraped. */
   reset(): void {
-    this.cells.clear();
+    for (const cell of this.cells.values()) this.zero(cell);
   }
+
+  protected abstract zero(cell: C): void;
 }
 
 export class CounterFamily extends Family<CounterCell> {
@@ -108,6 +110,9 @@ export class CounterFamily extends Family<CounterCell> {
   }
   protected values(cell: CounterCell): MetricValue[] {
     return [{ labels: cell.labels, value: cell.value }];
+  }
+  protected zero(cell: CounterCell): void {
+    cell.value = 0;
   }
 }
 
@@ -134,6 +139,11 @@ export class HistogramFamily extends Family<HistogramCell> {
     out.push({ metricName: `${this.name}_sum`, labels: cell.labels, value: cell.sum });
     out.push({ metricName: `${this.name}_count`, labels: cell.labels, value: cell.count });
     return out;
+  }
+  protected zero(cell: HistogramCell): void {
+    cell.counts.fill(0);
+    cell.sum = 0;
+    cell.count = 0;
   }
 }
 
