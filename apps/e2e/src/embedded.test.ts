@@ -43,7 +43,10 @@ describe('embedded mode (sluice dev)', () => {
   it('serves health, readiness and Prometheus metrics on its admin port', async () => {
     expect((await fetch(`${sluice.adminUrl}/healthz`)).status).toBe(200);
     const metrics = await (await fetch(`${sluice.adminUrl}/metrics`)).text();
-    expect(metrics).toMatch(/sluice_broker_records_in_total\{service="sluice"\} \d+/);
+    expect(metrics).toMatch(/sluice_broker_records_in_total\{topic="events",service="sluice"\} \d+/);
     expect(metrics).toMatch(/sluice_controller_topics\{service="sluice"\} 1/);
+    // Every service's metrics share the one registry: the gateway's and the group coordinator's are there too.
+    expect(metrics).toMatch(/sluice_gateway_kafka_request_seconds_count\{api="Produce",service="sluice"\} \d+/);
+    expect(metrics).toContain('# TYPE sluice_consumer_group_lag gauge');
   });
 });

@@ -274,6 +274,36 @@ describe('partition replication (as leader)', () => {
   });
 });
 
+describe('partition traffic metrics', () => {
+  it('counts records and bytes in per append and out per fetch (from the fetch offset), by topic', async () => {
+    const dir = await tempDir();
+    const files = new FilePool(16);
+    const registry = createMetricsRegistry('broker');
+    try {
+      const log = await PartitionLog.open(dir.path, {}, { files });
+      const info = { partition: 0, leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1], isr: [1] };
+      const p = partitionOf(log, info, { registry });
+      await p.applyInfo(info);
+      const a = buildRecordBatch([{ value: Buffer.from('a') }, { value: Buffer.from('b') }, { value: Buffer.from('c') }]);
+      const b = buildRecordBatch([{ value: Buffer.from('d') }]);
+      expect((await p.produce(1, 1, a, 1000)).errorCode).toBe(0);
+      expect((await p.produce(1, 1, b, 1000)).errorCode).toBe(0);
+      const read = await p.read(1, 1 << 20, 1);
+      p.countOut(read.bytes, 1);
+      const value = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.topic === 't')?.value;
+      expect(await value('sluice_broker_records_in_total')).toBe(4);
+      expect(await value('sluice_broker_bytes_in_total')).toBe(a.length + b.length);
+      expect(await value('sluice_broker_records_out_total')).toBe(3);
+      expect(await value('sluice_broker_bytes_out_total')).toBe(a.length + b.length);
+      p.close();
+      await log.close();
+    } finally {
+      await files.closeAll();
+      await dir.remove();
+    }
+  });
+});
+
 describe('broker request handlers', () => {
   it('bound the requests in flight across all senders: more wait in arrival order, beyond the queue they are refused (retriable)', async () => {
     const bus = new Bus(new InProcessTransport());

@@ -5,7 +5,7 @@
 // watermark at the smallest log end over the in-sync replicas, and asks the controller to shrink or expand the ISR.
 // As follower it takes the leader's batches unchanged and truncates where its history diverges. Requests that carry
 // another leader epoch are fenced. Record batches stay bytes from request to disk to reply.
-import { BatchRejection, KafkaErrorCode, SluiceError } from '@sluice/protocol';
+import { BatchRejection, KafkaErrorCode, recordsFrom, SluiceError } from '@sluice/protocol';
 import {
   OffsetSpec,
   type PartitionDeleteRecordsResult,
@@ -20,7 +20,7 @@ import {
 } from '@sluice/contracts';
 import type { Logger } from '@sluice/runtime';
 import type { PartitionLog } from '@sluice/storage';
-import type { BrokerMetrics } from './broker-metrics.js';
+import type { BrokerMetrics, TopicTraffic } from './broker-metrics.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -96,11 +96,14 @@ export class Partition {
   private parkedProduces: ParkedProduce[] = [];
   readonly log: PartitionLog;
   readonly logger: Logger;
+  /** This topic's traffic counters, looked up once. */
+  private readonly traffic: TopicTraffic;
 
   constructor(private readonly options: PartitionOptions) {
     this.info = options.info;
     this.log = options.log;
     this.logger = options.logger;
+    this.traffic = options.metrics.topic(options.topicName);
   }
 
   get topicId(): string {
@@ -235,8 +238,8 @@ export class Partition {
       this.logger.error({ err }, 'append failed');
       return fail(KafkaErrorCode.KAFKA_STORAGE_ERROR, 'the broker could not write to its log');
     }
-    this.options.metrics.recordsIn.inc(appended.lastOffset - appended.baseOffset + 1);
-    this.options.metrics.bytesIn.inc(bytes.length);
+    this.traffic.recordsIn.inc(appended.lastOffset - appended.baseOffset + 1);
+    this.traffic.bytesIn.inc(bytes.length);
     this.wakeFollowerFetches();
     this.maybeIncrementHighWatermark();
     const done: PartitionProduceResult = {
@@ -523,9 +526,11 @@ export class Partition {
     return { meta: state(KafkaErrorCode.NONE, null), bytes };
   }
 
-  /** Counts bytes handed to a fetcher. */
-  countOut(bytes: Buffer): void {
-    if (bytes.length > 0) this.options.metrics.bytesOut.inc(bytes.length);
+  /** Counts the bytes and records a consumer fetch from `fetchOffset` hands out (per batch, from the batch headers). */
+  countOut(bytes: Buffer, fetchOffset: number): void {
+    if (bytes.length === 0) return;
+    this.traffic.bytesOut.inc(bytes.length);
+    this.traffic.recordsOut.inc(recordsFrom(bytes, fetchOffset));
   }
 
   /** Calls `wake` when new data becomes readable (the high watermark moves) or the role changes; returns a canceller. */

@@ -175,9 +175,10 @@ export class ReplicaManager {
   startIsrChecks(): void {
     this.isrTimer = setInterval(() => {
       const now = Date.now();
-      const snapshot = { underReplicated: 0, underMinIsr: 0, maxFollowerLag: 0 };
+      const snapshot = { underReplicated: 0, underMinIsr: 0, maxFollowerLag: 0, offline: 0 };
       for (const { partition } of this.hosted.values()) {
         partition.maybeShrinkIsr(now);
+        if (partition.leaderId < 0) snapshot.offline++;
         const state = partition.replicationState();
         if (!state) continue;
         if (state.underReplicated) snapshot.underReplicated++;

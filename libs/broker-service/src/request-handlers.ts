@@ -138,7 +138,7 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
         const failed = results.some((r) => r.meta.errorCode !== KafkaErrorCode.NONE);
         const wait = deadline - Date.now();
         if (failed || total >= Math.max(1, req.meta.minBytes) || wait <= 0 || watch.cancelled) {
-          results.forEach((r, i) => hosted[i]?.countOut(r.bytes));
+          results.forEach((r, i) => hosted[i]?.countOut(r.bytes, partitions[i].fetchOffset));
           return reply({ partitions: results.map((r) => ({ ...r.meta, bytes: r.bytes.length })) }, results.map((r) => r.bytes));
         }
         await untilNewData(hosted, wait, watch);

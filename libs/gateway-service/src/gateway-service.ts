@@ -1,4 +1,5 @@
 // The gateway: the edge of the cluster. Holds no durable state; follows the metadata and forwards to owners over the bus.
+import type { Socket } from 'node:net';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
 import type { ControllerRegisterReply } from '@sluice/contracts';
 import { kafkaError } from '@sluice/protocol';
@@ -25,6 +26,11 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
   // One view of the cluster (bus clients, fetch merger, topic lookup) for both edges.
   const cluster = new GatewayCluster({ bus: deps.bus, subjects: deps.subjects, metadata, config, logger, metrics: createGatewayMetrics(deps.registry) });
   const app = await buildHttpApi(cluster);
+  app.server.on('connection', (socket: Socket) => {
+    cluster.metrics.connectionsAccepted.http.inc();
+    cluster.metrics.connections.inc({ protocol: 'http' });
+    socket.once('close', () => cluster.metrics.connections.dec({ protocol: 'http' }));
+  });
   await app.listen({ host: config.httpHost, port: config.httpPort });
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
@@ -50,6 +56,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
       sasl,
       config,
       logger,
+      metrics: cluster.metrics,
       self: () => ({ nodeId, host: config.advertisedHost, port: kafkaAdvertisedPort, rack: null }),
     });
   } catch (err) {

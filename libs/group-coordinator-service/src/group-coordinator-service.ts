@@ -7,6 +7,7 @@ import { KafkaErrorCode } from '@sluice/protocol';
 import { GROUP_SHARDS, GroupVerbs, shardOwner } from '@sluice/contracts';
 import { ConfigError, defineConfig, lockDataDir, v, type RunningService, type ServiceFactory } from '@sluice/runtime';
 import { defaultGroupConfig } from './consumer-group.js';
+import { createGroupMetrics, LagMonitor } from './group-metrics.js';
 import { GroupShard, type ShardContext } from './group-shard.js';
 import { OffsetStore } from './offset-store.js';
 
@@ -33,6 +34,10 @@ export const groupCoordinatorConfig = defineConfig('group-coordinator', {
     min: 1,
   }),
   offsetMetadataMaxBytes: v.int('SLUICE_OFFSET_METADATA_MAX_BYTES', 'Largest metadata string of a committed offset', { default: 4096, min: 0 }),
+  lagRefreshMs: v.int('SLUICE_GROUP_LAG_REFRESH_MS', 'Consumer lag metrics are recomputed on a /metrics scrape at most this often (one offsets query, one request per broker)', {
+    default: 5000,
+    min: 0,
+  }),
 });
 
 export type GroupCoordinatorConfig = ReturnType<typeof groupCoordinatorConfig.load>;
@@ -68,6 +73,14 @@ export const startGroupCoordinator: ServiceFactory<GroupCoordinatorConfig> = asy
   session.on('error', (err) => logger.warn({ err }, 'controller session problem'));
   session.on('registered', (r) => logger.info({ nodeId: r.nodeId, incarnation: r.incarnation }, 'registered with the controller'));
 
+  const owned = new Map<number, { shard: GroupShard; actor: Actor }>();
+  const lag = new LagMonitor({ store, metadata, bus, subjects, logger, shards: () => [...owned.keys()] }, config.lagRefreshMs);
+  const metrics = createGroupMetrics(deps.registry, lag, () => {
+    const states = new Map<string, number>();
+    let members = 0;
+    for (const { shard } of owned.values()) members += shard.countGroups(states);
+    return { states, members, shards: owned.size };
+  });
   const context: ShardContext = {
     store,
     groupConfig: {
@@ -79,8 +92,8 @@ export const startGroupCoordinator: ServiceFactory<GroupCoordinatorConfig> = asy
     topicExists: (name) => metadata.view.topicByName(name) !== undefined,
     offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
     logger,
+    onRebalance: (groupId) => metrics.rebalances.child(groupId).inc(),
   };
-  const owned = new Map<number, { shard: GroupShard; actor: Actor }>();
   let stopped = false;
 
   const serveShard = (index: number): void => {

@@ -14,6 +14,8 @@ export interface ShardContext {
   topicExists(name: string): boolean;
   offsetMetadataMaxBytes: number;
   logger: Logger;
+  /** A group started a rebalance (entered PreparingRebalance). */
+  onRebalance?(groupId: string): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -79,6 +81,16 @@ export class GroupShard {
     this.groups.clear();
   }
 
+  /** Counts the groups in memory by state into `states`; returns their members. */
+  countGroups(states: Map<string, number>): number {
+    let members = 0;
+    for (const g of this.groups.values()) {
+      states.set(g.state, (states.get(g.state) ?? 0) + 1);
+      members += g.size;
+    }
+    return members;
+  }
+
   /** Ids of groups with members (their offsets do not expire). */
   activeGroups(): Set<string> {
     return new Set([...this.groups.values()].filter((g) => g.size > 0).map((g) => g.groupId));
@@ -95,7 +107,10 @@ export class GroupShard {
     if (!group && create && !this.closed) {
       group = new ConsumerGroup(groupId, this.ctx.groupConfig, {
         onMemberRemoved: (g, memberId, reason) => this.ctx.logger.info({ group: g.groupId, memberId, reason }, 'member left the group'),
-        onTransition: (g, from, to) => this.ctx.logger.debug({ group: g.groupId, from, to, generation: g.generationId }, 'group state'),
+        onTransition: (g, from, to) => {
+          this.ctx.logger.debug({ group: g.groupId, from, to, generation: g.generationId }, 'group state');
+          if (to === GroupState.preparingRebalance) this.ctx.onRebalance?.(g.groupId);
+        },
       });
       this.groups.set(groupId, group);
     }

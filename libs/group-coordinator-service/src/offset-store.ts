@@ -160,6 +160,23 @@ export class OffsetStore {
     return { offsets, unreadable };
   }
 
+  /**
+   * The committed offsets of every group of the given shards, at most `limit` of them (for the lag gauges): one query.
+   * Offsets no JS number holds and negative ones (none committed) are left out.
+   */
+  async shardOffsets(shards: readonly number[], limit: number): Promise<Array<{ groupId: string; topic: string; partition: number; offset: number }>> {
+    if (shards.length === 0) return [];
+    type Row = { groupId: string; topic: string; partition: number; offset: string };
+    const rows = await this.prisma.$queryRaw<Row[]>`
+      SELECT o."groupId", o."topic", o."partition", CAST(o."offset" AS TEXT) AS "offset"
+      FROM "CommittedOffset" o JOIN "ConsumerGroup" g ON g."groupId" = o."groupId"
+      WHERE g."shard" IN (${Prisma.join([...shards])})
+      ORDER BY o."groupId", o."topic", o."partition" LIMIT ${limit}`;
+    return rows
+      .map((r) => ({ groupId: r.groupId, topic: r.topic, partition: Number(r.partition), offset: Number(r.offset) }))
+      .filter((r) => isStorableOffset(r.offset) && r.offset >= 0);
+  }
+
   async group(groupId: string): Promise<StoredGroup | undefined> {
     const row = await this.prisma.consumerGroup.findUnique({ where: { groupId } });
     return row ? { groupId: row.groupId, protocolType: row.protocolType, generation: row.generation, updatedAt: Number(row.updatedAt) } : undefined;

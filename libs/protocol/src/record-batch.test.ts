@@ -13,6 +13,7 @@ import {
   forEachRecordRef,
   readBatchHeader,
   RECORD_BATCH_HEADER_SIZE,
+  recordsFrom,
   stampBatches,
   validateBatches,
   wholeBatchesWithin,
@@ -68,6 +69,17 @@ describe('RecordBatch v2', () => {
       [102, 7],
     ]);
     expect(decodeRecords(both.subarray(a.length)).map((r) => r.offset)).toEqual([102]);
+  });
+
+  it('counts the records a fetch hands out from its offset, by batch headers', () => {
+    const a = buildRecordBatch([{ value: Buffer.from('a') }, { value: Buffer.from('b') }, { value: Buffer.from('c') }]);
+    const b = buildRecordBatch([{ value: Buffer.from('d') }, { value: Buffer.from('e') }]);
+    const both = Buffer.concat([a, b]);
+    stampBatches(both, 2 ** 33, 0);
+    expect(recordsFrom(both, 2 ** 33)).toBe(5);
+    expect(recordsFrom(both, 2 ** 33 + 1)).toBe(4);
+    expect(recordsFrom(both, 2 ** 33 + 3)).toBe(2);
+    expect(recordsFrom(Buffer.alloc(0), 0)).toBe(0);
   });
 
   it('keeps the CRC over attributes..end (as Kafka clients compute it)', () => {

@@ -408,6 +408,26 @@ export function forEachBatch(bytes: Uint8Array, visit: (header: RecordBatchHeade
 }
 
 /**
+ * The records a fetch from `fromOffset` hands out in `bytes` (whole batches from a log): each data batch's records at
+ * or after `fromOffset` (a batch that starts before it counts from it). Control batches (transaction markers) count
+ * none. Reads the batch headers only.
+ */
+export function recordsFrom(bytes: Uint8Array, fromOffset: number): number {
+  const b = asBuffer(bytes);
+  let pos = 0;
+  let records = 0;
+  while (b.length - pos >= RECORD_BATCH_HEADER_SIZE) {
+    if (!isControlBatch(b.readInt16BE(pos + BatchField.attributes))) {
+      const count = b.readInt32BE(pos + BatchField.recordCount);
+      const base = b.readUInt32BE(pos + BatchField.baseOffset) * 0x1_0000_0000 + b.readUInt32BE(pos + BatchField.baseOffset + 4);
+      records += base >= fromOffset ? count : Math.max(0, Math.min(count, base + b.readInt32BE(pos + BatchField.lastOffsetDelta) + 1 - fromOffset));
+    }
+    pos += b.readInt32BE(pos + BatchField.batchLength) + LOG_OVERHEAD;
+  }
+  return records;
+}
+
+/**
  * The longest prefix of whole batches in `bytes` that fits in `limit` bytes (a view, no copy). With `atLeastOne`, the
  * first batch comes whole even when it alone is larger (KIP-74: a consumer must always make progress).
  */

@@ -4,5 +4,16 @@ export { createMetricsRegistry, startAdminServer, type AdminServer, type AdminSe
 export { runService, wantsHelp, type RunOptions, type Stoppable } from './lifecycle.js';
 export { Registry, Counter, Gauge, Histogram } from 'prom-client';
 export { hostService, hostConfig, type HostOptions, type RunningService, type ServiceDeps, type ServiceFactory } from './service-host.js';
-export { sharedCounter, sharedGauge, sharedHistogram } from './metrics.js';
+export {
+  sharedCounter,
+  sharedGauge,
+  sharedHistogram,
+  sharedCounterFamily,
+  sharedHistogramFamily,
+  CounterFamily,
+  CounterCell,
+  HistogramFamily,
+  HistogramCell,
+  LATENCY_BUCKETS,
+} from './metrics.js';
 export { DataDirLockedError, DataDirLockErrorCode, lockDataDir, LOCK_FILE, type DataDirLock, type LockHolder } from './data-dir-lock.js';

@@ -257,7 +257,7 @@ export const consumersRoutes: FastifyPluginAsync = async (app) => {
     }
     reply.hijack();
     const res = reply.raw;
-    const stream = openEventStream(res);
+    const stream = openEventStream(res, ctx.metrics);
     let stopped = false;
     let finished: () => void = () => undefined;
     instance.stream = { stop: () => (stopped = true), done: new Promise<void>((resolve) => (finished = resolve)) };

@@ -145,7 +145,7 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
     void reply.status(404).send(new HttpError(404, 40400, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).body());
   });
   app.addHook('onResponse', async (request, reply) => {
-    cluster.metrics.requests.observe({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    cluster.metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode).observe(reply.elapsedTime / 1000);
   });
 
   await app.register(swagger, {

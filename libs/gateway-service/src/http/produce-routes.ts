@@ -134,8 +134,9 @@ export const produceRoutes: FastifyPluginAsync = async (app) => {
       for (const group of lane.batches) for (const e of group) if (!offsets[e.index]) fail(lane, group, lane.failed);
     }
     const failures = lanes.flatMap((lane) => (lane.failed ? [lane.failed] : []));
-    ctx.metrics.recordsIn.inc(body.records.length);
-    ctx.metrics.bytesIn.inc(batchBytes);
+    const traffic = ctx.metrics.httpTopic(topic.name);
+    traffic.recordsIn.inc(body.records.length);
+    traffic.bytesIn.inc(batchBytes);
     // Every record failed the same way: answer with that error's status instead of 200 with per-record errors.
     if (failures.length > 0 && offsets.every((o) => o.error_code !== null)) throw HttpError.fromKafka(failures[0].code, failures[0].message);
     return { offsets, key_schema_id: null, value_schema_id: null };

@@ -59,6 +59,7 @@ export const recordsRoutes: FastifyPluginAsync = async (app) => {
       }
       throw HttpError.fromKafka(res.meta.errorCode, res.meta.errorMessage ?? 'fetch failed');
     }
+    const traffic = ctx.metrics.httpTopic(topic.name);
     const out: HttpRecordOut[] = [];
     const limit = q.count ?? Number.MAX_SAFE_INTEGER;
     if (res.records) {
@@ -70,9 +71,9 @@ export const recordsRoutes: FastifyPluginAsync = async (app) => {
           out.push(recordOut(format, topic.name, info.partition, r));
         }
       });
-      ctx.metrics.bytesOut.inc(body.length);
+      traffic.bytesOut.inc(body.length);
     }
-    ctx.metrics.recordsOut.inc(out.length);
+    traffic.recordsOut.inc(out.length);
     return out;
   };
 

@@ -68,7 +68,7 @@ export const streamRoutes: FastifyPluginAsync = async (app) => {
       }
       reply.hijack();
       const res = reply.raw;
-      const stream = openEventStream(res);
+      const stream = openEventStream(res, ctx.metrics);
       await writeEvent(res, `retry: 1000\n: positions ${formatPositions(positions)}\n\n`);
       try {
         while (stream.isOpen()) {

@@ -54,6 +54,8 @@ function frame(correlationId: number, headerVersion: 0 | 1, body: (w: Writer) =>
 const beforeAuthentication: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
 
 export function createDispatcher(registry: ApiRegistry, ctx: KafkaContext): Dispatch {
+  // Each API's latency histogram, looked up once.
+  const latency = new Map([...registry.values()].map((api) => [api.key, ctx.metrics.kafkaRequest(api.name)]));
   return async (bytes, connection) => {
     const r = new Reader(bytes);
     let header;
@@ -83,9 +85,14 @@ export function createDispatcher(registry: ApiRegistry, ctx: KafkaContext): Disp
     } catch (err) {
       throw new CloseConnection(`malformed ${api.name} v${apiVersion} request: ${(err as Error).message}`);
     }
-    const response = await api.handle(request, { version: apiVersion, clientId: header.clientId, connection }, ctx);
-    if (response === null) return null;
-    return frame(correlationId, responseHeaderVersion(apiKey, apiVersion), (w) => api.write(w, apiVersion, response));
+    const started = performance.now();
+    try {
+      const response = await api.handle(request, { version: apiVersion, clientId: header.clientId, connection }, ctx);
+      if (response === null) return null;
+      return frame(correlationId, responseHeaderVersion(apiKey, apiVersion), (w) => api.write(w, apiVersion, response));
+    } finally {
+      latency.get(apiKey)?.observe((performance.now() - started) / 1000);
+    }
   };
 }
 

@@ -6,6 +6,7 @@ import type { MetadataClient } from '@sluice/metadata';
 import type { Logger } from '@sluice/runtime';
 import type { Subjects, TopicInfo } from '@sluice/contracts';
 import type { GatewayConfig } from '../gateway-config.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
 import type { ControllerClient } from '../cluster/controller-client.js';
 import type { FetchMerger } from '../cluster/fetch-merger.js';
 import type { GroupClient } from '../cluster/group-client.js';
@@ -25,6 +26,7 @@ export interface KafkaContext {
   sasl: SaslAuthenticator;
   config: GatewayConfig;
   logger: Logger;
+  metrics: GatewayMetrics;
   /** This gateway as a Kafka broker (its node id is known once it has registered). */
   self(): KafkaBroker;
 }

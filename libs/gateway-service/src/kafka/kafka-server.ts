@@ -93,7 +93,12 @@ export async function startKafkaListener(ctx: KafkaContext, registry: ApiRegistr
   const server: Server = createServer((socket) => {
     const connection = new KafkaConnection(socket, dispatch, options);
     connections.add(connection);
-    socket.on('close', () => connections.delete(connection));
+    ctx.metrics.connectionsAccepted.kafka.inc();
+    ctx.metrics.connections.inc({ protocol: 'kafka' });
+    socket.on('close', () => {
+      connections.delete(connection);
+      ctx.metrics.connections.dec({ protocol: 'kafka' });
+    });
   });
   const sweep = setInterval(() => {
     clock.now = Date.now();
