@@ -45,14 +45,15 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
 
   async start(): Promise<ControllerRegisterReply> {
     const deadline = Date.now() + (this.options.registerTimeoutMs ?? 30_000);
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         const reply = await this.register();
         this.scheduleHeartbeat();
         return reply;
       } catch (err) {
         if (Date.now() > deadline || this.stopped) throw err;
-        this.emit('error', err);
+        // Once: the retries that follow would only repeat it every 250 ms until the controller answers.
+        if (attempt === 1) this.emit('error', err);
         await new Promise((r) => setTimeout(r, 250));
       }
     }
