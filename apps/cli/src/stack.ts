@@ -31,7 +31,8 @@ Usage: sluice stack [options]   (npm run stack -- [options])
 
 Options:
   --brokers N           number of broker processes (default 3)
-  --controllers N       number of controller processes (default 1); they share one metadata database
+  --controllers N       number of controller processes (default 1), sharing one metadata database; on SQLite (the
+                        default) one holds the database at a time, so use --database-url postgres://... for more
   --data-dir DIR        data of every service (default ./data/stack)
   --nats-port PORT      port of the nats-server this command starts (default: a free port)
   --nats-url URL        use a running NATS server instead of starting one
