@@ -202,7 +202,7 @@ export async function runStack(argv: string[]): Promise<void> {
     if (controllers > 1) await mkdir(controllerDir, { recursive: true });
     controllerProcesses.push(start(name, process.execPath, [node('controller')], env, await adminPort()));
   }
-  await waitReady(controllerProcesses, 'no controller');
+  await waitReady(controllerProcesses, 'the controller');
   for (let i = 1; i <= brokers; i++) {
     const env = { ...common, SLUICE_BROKER_ID: String(i), SLUICE_DATA_DIR: join(dataDir, `broker-${i}`) };
     start(`broker-${i}`, process.execPath, [node('broker')], env, await adminPort());
