@@ -203,6 +203,7 @@ export async function runStack(argv: string[]): Promise<void> {
     controllerProcesses.push(start(name, process.execPath, [node('controller')], env, await adminPort()));
   }
   await waitReady(controllerProcesses, 'the controller');
+  if (stopping) return; // Ctrl-C while the controller started: start nothing more.
   for (let i = 1; i <= brokers; i++) {
     const env = { ...common, SLUICE_BROKER_ID: String(i), SLUICE_DATA_DIR: join(dataDir, `broker-${i}`) };
     start(`broker-${i}`, process.execPath, [node('broker')], env, await adminPort());
