@@ -12,6 +12,7 @@ import {
   createMetricsRegistry,
   defineConfig,
   lockDataDir,
+  logFailure,
   runService,
   startAdminServer,
   v,
@@ -64,7 +65,7 @@ export async function runDev(): Promise<void> {
       const logger = createLogger({ service: 'sluice', level: config.logLevel, fields: { mode: 'embedded' } });
       // The whole directory, before any service opens its part of it (each also locks its own).
       const lock = await lockDataDir(dataDir, 'sluice dev', logger);
-      const bus = new Bus(new InProcessTransport(), { onError: (err, subject) => logger.warn({ err, subject }, 'bus message failed') });
+      const bus = new Bus(new InProcessTransport(), { onError: (err, subject) => logFailure(logger, err, 'bus message failed', { subject }) });
       const registry = createMetricsRegistry('sluice');
       const subjects = new Subjects(config.clusterId);
       const deps = (service: string, fields: Record<string, unknown> = {}): ServiceDeps => ({

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbedded, type EmbeddedSluice } from './embedded-sluice.js';
 import { Http, produceMixed, verifyAll } from './http-client.js';
+import { noisyLines } from './start-log.js';
 
 let sluice: EmbeddedSluice;
 let http: Http;
@@ -38,6 +39,11 @@ describe('embedded mode (sluice dev)', () => {
     expect(ready.json?.msg).toBe(
       `ready: Kafka clients at 127.0.0.1:${kafkaPort}, HTTP API at http://127.0.0.1:${httpPort} (http://127.0.0.1:${httpPort}/openapi.json); try \`npx sluice cluster info\``,
     );
+  });
+
+  it('starts without warnings, errors or stack traces', async () => {
+    await sluice.process.waitForLog((l) => typeof l.json?.msg === 'string' && l.json.msg.startsWith('ready: '));
+    expect(noisyLines(sluice.process.lines)).toEqual([]);
   });
 
   it('serves health, readiness and Prometheus metrics on its admin port', async () => {

@@ -38,6 +38,13 @@ describe('sluice', () => {
     expect(run('cli', ['--help']).stdout).toContain('sluice dev');
     expect(run('cli', ['dev', '--help']).stdout).toContain('SLUICE_DATA_DIR');
     expect(run('cli', ['stack', '--help']).stdout).toContain('--brokers');
+    for (const option of ['--controllers', '--admin-port']) expect(run('cli', ['stack', '--help']).stdout).toContain(option);
+  });
+
+  it('refuses a bad stack option with exit code 2', () => {
+    const r = run('cli', ['stack', '--controllers', '0']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--controllers');
   });
 
   it('refuses an unknown command', () => {

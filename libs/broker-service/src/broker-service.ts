@@ -3,7 +3,7 @@
 // manager (which replicas, which role) and the request handlers (the broker's bus verbs).
 import type { Actor } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
-import { lockDataDir, type DataDirLock, type RunningService, type ServiceDeps, type ServiceFactory } from '@sluice/runtime';
+import { lockDataDir, logFailure, type DataDirLock, type RunningService, type ServiceDeps, type ServiceFactory } from '@sluice/runtime';
 import { brokerConfig, type BrokerConfig } from './broker-config.js';
 import { readIdentity, writeIdentity } from './broker-identity.js';
 import { createBrokerMetrics, type BrokerMetrics } from './broker-metrics.js';
@@ -30,7 +30,7 @@ export class Broker implements RunningService {
     this.metadata = new MetadataClient({
       bus: deps.bus,
       subjects: deps.subjects,
-      onError: (err) => deps.logger.warn({ err }, 'metadata reload failed'),
+      onError: (err) => logFailure(deps.logger, err, 'metadata reload failed'),
     });
     this.metrics = createBrokerMetrics(deps.registry, () => this.brokerId);
     this.logs = new LogManager(config, deps.logger);
@@ -62,7 +62,7 @@ export class Broker implements RunningService {
         rack: this.config.rack === '' ? null : this.config.rack,
       },
     });
-    this.session.on('error', (err) => logger.warn({ err }, 'controller session problem'));
+    this.session.on('error', (err) => logFailure(logger, err, 'controller session problem'));
     this.session.on('fenced', () => logger.warn({ brokerId: this.brokerId }, 'fenced by the controller; registering again'));
     this.session.on('registered', (r) => logger.info({ brokerId: r.nodeId, incarnation: r.incarnation }, 'registered with the controller'));
     const registration = await this.session.start();

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
 import type { ControllerRegisterReply } from '@sluice/contracts';
 import { kafkaError } from '@sluice/protocol';
-import type { RunningService, ServiceDeps } from '@sluice/runtime';
+import { logFailure, type RunningService, type ServiceDeps } from '@sluice/runtime';
 import { gatewayConfig, type GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { GatewayCluster } from './cluster/gateway-cluster.js';
@@ -21,7 +21,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
   const { logger } = deps;
   // Checked before anything starts: a bad SASL setting stops the gateway naming the variable.
   const sasl = new SaslAuthenticator(config.saslMechanisms, config.saslUsers);
-  const metadata = new MetadataClient({ bus: deps.bus, subjects: deps.subjects, onError: (err) => logger.warn({ err }, 'metadata reload failed') });
+  const metadata = new MetadataClient({ bus: deps.bus, subjects: deps.subjects, onError: (err) => logFailure(logger, err, 'metadata reload failed') });
   await metadata.start();
   // One view of the cluster (bus clients, fetch merger, topic lookup) for both edges.
   const cluster = new GatewayCluster({ bus: deps.bus, subjects: deps.subjects, metadata, config, logger, metrics: createGatewayMetrics(deps.registry) });
@@ -77,7 +77,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
       ports: { http: httpPort, kafka: kafkaAdvertisedPort },
     },
   });
-  session.on('error', (err) => logger.warn({ err }, 'controller session problem'));
+  session.on('error', (err) => logFailure(logger, err, 'controller session problem'));
   session.on('registered', (r) => {
     nodeId = r.nodeId;
     registration = r;

@@ -5,7 +5,7 @@ import type { Actor } from '@sluice/bus';
 import { MetadataClient, NodeSession } from '@sluice/metadata';
 import { KafkaErrorCode } from '@sluice/protocol';
 import { GROUP_SHARDS, GroupVerbs, shardOwner } from '@sluice/contracts';
-import { ConfigError, defineConfig, lockDataDir, v, type RunningService, type ServiceFactory } from '@sluice/runtime';
+import { ConfigError, defineConfig, lockDataDir, logFailure, v, type RunningService, type ServiceFactory } from '@sluice/runtime';
 import { defaultGroupConfig } from './consumer-group.js';
 import { createGroupMetrics, LagMonitor } from './group-metrics.js';
 import { GroupShard, type ShardContext } from './group-shard.js';
@@ -64,13 +64,13 @@ export const startGroupCoordinator: ServiceFactory<GroupCoordinatorConfig> = asy
   });
   const { store, applied } = opened;
   logger.info({ provider: store.provider, applied }, applied.length > 0 ? 'applied database migrations' : 'database schema up to date');
-  const metadata = new MetadataClient({ bus, subjects, onError: (err) => logger.warn({ err }, 'metadata reload failed') });
+  const metadata = new MetadataClient({ bus, subjects, onError: (err) => logFailure(logger, err, 'metadata reload failed') });
   const session = new NodeSession({
     bus,
     subjects,
     registration: { role: 'group-coordinator', nodeId: config.nodeId >= 0 ? config.nodeId : undefined, host: config.advertisedHost, ports: {} },
   });
-  session.on('error', (err) => logger.warn({ err }, 'controller session problem'));
+  session.on('error', (err) => logFailure(logger, err, 'controller session problem'));
   session.on('registered', (r) => logger.info({ nodeId: r.nodeId, incarnation: r.incarnation }, 'registered with the controller'));
 
   const owned = new Map<number, { shard: GroupShard; actor: Actor }>();

@@ -52,13 +52,14 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
     this.subscription = this.options.bus.subscribe(this.options.subjects.metadataEvents(), (event) => this.onRecord(event.meta));
     await this.options.bus.flush();
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.reload();
         return;
       } catch (err) {
         if (this.closed || Date.now() > deadline) throw err;
-        this.options.onError?.(err);
+        // Once: the retries that follow would only repeat it every 250 ms until the controller answers.
+        if (attempt === 1) this.options.onError?.(err);
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -127,12 +128,13 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
     for (const wake of waiters) wake();
   }
 
-  private scheduleReload(): void {
+  private scheduleReload(retrying = false): void {
     if (this.closed) return;
     this.reload().catch((err: unknown) => {
-      this.options.onError?.(err);
+      // The first failure of a run of retries is reported, not each retry.
+      if (!retrying) this.options.onError?.(err);
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.scheduleReload(), 500);
+      this.retryTimer = setTimeout(() => this.scheduleReload(true), 500);
     });
   }
 

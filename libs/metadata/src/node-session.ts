@@ -54,6 +54,7 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
         return reply;
       } catch (err) {
         if (Date.now() > deadline || this.stopped) throw err;
+        // Once: the retries that follow would only repeat it every 250 ms until the controller answers.
         this.report(err);
         await new Promise((r) => setTimeout(r, 250));
       }

@@ -1,4 +1,5 @@
 // Structured logs (pino): one JSON line per event, with the service and node id on every line.
+import { isSluiceError } from '@sluice/protocol';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
@@ -16,4 +17,19 @@ export function createLogger(options: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   });
+}
+
+/** What logFailure needs of a logger (a pino logger, or Fastify's request logger). */
+export interface FailureLogger {
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+/**
+ * Logs a failure once at the level it deserves: a retriable error (the controller not answering yet, a leader moving)
+ * at warn with its code and message only, anything else at error with its stack.
+ */
+export function logFailure(logger: FailureLogger, err: unknown, msg: string, fields: Record<string, unknown> = {}): void {
+  if (isSluiceError(err) && err.retriable) logger.warn({ ...fields, error: { code: err.code, message: err.message } }, msg);
+  else logger.error({ ...fields, err }, msg);
 }

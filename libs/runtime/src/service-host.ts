@@ -6,7 +6,7 @@ import { Subjects } from '@sluice/contracts';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { defineConfig, v, type ConfigDefinition, type VarSpec } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, logFailure } from './logger.js';
 import { createMetricsRegistry, startAdminServer, type Readiness } from './admin-server.js';
 import { runService } from './lifecycle.js';
 
@@ -80,7 +80,7 @@ export function hostService<S extends Record<string, VarSpec<unknown>>>(
       const subjects = new Subjects(hostVars.clusterId);
       const transport = await NatsTransport.connect({ servers: hostVars.natsUrl, name: options.service });
       logger.info({ nats: hostVars.natsUrl, maxPayload: transport.maxPayload }, 'connected to NATS');
-      const bus = new Bus(transport, { onError: (err, subject) => logger.warn({ err, subject }, 'bus message failed') });
+      const bus = new Bus(transport, { onError: (err, subject) => logFailure(logger, err, 'bus message failed', { subject }) });
       const registry = createMetricsRegistry(options.service);
       const running = await options.start(config, { bus, subjects, logger, registry, adminPort: hostVars.adminPort });
       const admin = await startAdminServer({

@@ -28,6 +28,8 @@ export interface ServiceProcessOptions {
   env?: Record<string, string | undefined>;
   /** Where to keep the process's output (one file per process); defaults to test-logs/ in the workspace. */
   logDir?: string;
+  /** Starts the process in a process group of its own, which signalGroup() signals as a terminal's Ctrl-C does. */
+  detached?: boolean;
 }
 
 export class ServiceProcess {
@@ -73,6 +75,7 @@ export class ServiceProcess {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry, ...(options.args ?? [])], {
       env: { ...process.env, NODE_ENV: 'production', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     });
     return new ServiceProcess(options.name, child, logFile);
   }
@@ -132,6 +135,11 @@ export class ServiceProcess {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.running) this.child.kill(signal);
+  }
+
+  /** Signals the whole process group (a `detached` process and its children), as Ctrl-C at a terminal does. */
+  signalGroup(signal: NodeJS.Signals): void {
+    if (this.running && this.child.pid !== undefined) process.kill(-this.child.pid, signal);
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with how it exited. */

@@ -2,7 +2,8 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { logFailure } from '@sluice/runtime';
 import type { GatewayCluster } from '../cluster/gateway-cluster.js';
 import { HttpError } from './http-error.js';
 import { topicsRoutes } from './topics-routes.js';
@@ -68,9 +69,10 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
   const { config } = cluster;
   const app = Fastify({
     loggerInstance: cluster.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+    // allowUnionTypes: schemas such as auto.commit.enable's ['string', 'boolean'] are meant (no strict-mode warning at start).
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
     // Path parameters hold topic names (Kafka allows 249 characters), group ids and instance ids.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Clients that send slowly, or never finish: headers and whole requests have deadlines (checked every second),
@@ -128,7 +130,7 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const mapped = toHttpError(err);
-    if (mapped.status >= 500) request.log.error({ err, url: request.url }, 'request failed');
+    if (mapped.status >= 500) logFailure(request.log, err, 'request failed', { url: request.url });
     if (mapped.status === 503) void reply.header('retry-after', '1');
     void reply.status(mapped.status).send(mapped.body());
   });
