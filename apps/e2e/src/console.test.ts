@@ -166,6 +166,16 @@ describe('web console in headless Chromium', () => {
     expect(created.body.configs['retention.ms']).toBe('7200000');
   });
 
+  it('topic page: deletes the topic', async () => {
+    await open('#/topics/console-made');
+    await rowMatching('partitions', /^1 \|/);
+    await page.click('text=Delete topic');
+    await waitForRoute('#/topics');
+    expect((await http.json('GET', '/topics/console-made')).status).toBe(404);
+    await rowMatching('topics', new RegExp(`^${TOPIC} \\|`));
+    expect((await rows('topics')).some((r) => r.startsWith('console-made'))).toBe(false);
+  });
+
   it('topic page: partitions with leader, replicas, in-sync replicas and offsets', async () => {
     await open(`#/topics/${TOPIC}`);
     await rowMatching('partitions', /^2 \|/);
@@ -283,9 +293,10 @@ describe('web console in headless Chromium', () => {
     await page.waitForSelector('[data-testid="total-lag"]');
     expect(await text('[data-testid="total-lag"]')).toBe(String(lag));
     expect(await rows('lag')).toEqual(ends.map((end, p) => `${TOPIC} | ${p} | 1 | ${end} | ${end - 1}`));
-    // The chart draws once it has samples (one every 2 s).
+    // The chart draws its samples (one every 2 s): wait for three, the total lag among them.
     await page.waitForSelector('[data-testid="lag-chart"] canvas');
-    await page.waitForTimeout(4500);
+    await page.waitForSelector('[data-testid="lag-chart"]:is([data-samples="3"], [data-samples="4"], [data-samples="5"])', { timeout: 20_000 });
+    expect(await page.textContent('[data-testid="lag-chart"] .u-legend')).toContain('total');
     await shot('group');
 
     // Reset to the latest offsets: a preview first (nothing changes), then for real.
@@ -305,6 +316,31 @@ describe('web console in headless Chromium', () => {
     await page.click('text=Delete group');
     await waitForRoute('#/groups');
     expect((await http.json<Array<{ group_id: string }>>('GET', '/consumer-groups')).body.map((g) => g.group_id)).not.toContain(GROUP);
+  });
+
+  it('consumer groups: an active group shows its members and their partitions, and refuses resets', async () => {
+    const group = 'console-live';
+    const created = await http.json<{ base_uri: string }>('POST', `/consumers/${group}`, { name: 'live-1', format: 'string', 'auto.offset.reset': 'earliest' });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const instance = `/consumers/${group}/instances/live-1`;
+    try {
+      expect((await http.json('POST', `${instance}/subscription`, { topics: [TOPIC] })).status).toBe(204);
+      // The first poll joins the group; it has every partition once the rebalance completes.
+      let assigned = 0;
+      for (let i = 0; i < 40 && assigned < PARTITIONS; i++) {
+        await http.json('GET', `${instance}/records?timeout=200`);
+        assigned = (await http.json<{ partitions: unknown[] }>('GET', `${instance}/assignments`)).body.partitions.length;
+      }
+      expect(assigned).toBe(PARTITIONS);
+      await open(`#/groups/${group}`);
+      const member = await rowMatching('members', new RegExp(`${TOPIC}/0, ${TOPIC}/1, ${TOPIC}/2$`));
+      expect(member.split(' | ')[2]).not.toBe('');
+      expect(await page.isDisabled('[data-testid="reset-offsets"] button[type="submit"]')).toBe(true);
+      expect(await page.isDisabled('text=Delete group')).toBe(true);
+      await shot('group-active');
+    } finally {
+      await http.json('DELETE', instance);
+    }
   });
 
   it('loaded nothing from outside the gateway and raised no script errors', () => {

@@ -52,5 +52,5 @@ export function LagChart(props: { samples: LagSample[] }) {
     };
   }, [shape]);
   useEffect(() => plot.current?.setData(data), [props.samples]);
-  return <div class="chart" ref={host} data-testid="lag-chart" />;
+  return <div class="chart" ref={host} data-testid="lag-chart" data-samples={props.samples.length} />;
 }

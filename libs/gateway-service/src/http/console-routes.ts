@@ -34,6 +34,7 @@ export const consoleRoutes: FastifyPluginAsync = async (app) => {
     root,
     prefix: '/console/',
     index: ['index.html'],
+    cacheControl: false,
     // File names under assets/ carry a content hash (Vite): cache them for good; the page itself is always revalidated.
     setHeaders: (res, path) => res.setHeader('cache-control', path.startsWith(join(root, 'assets')) ? 'public, max-age=31536000, immutable' : 'no-cache'),
   });
