@@ -44,6 +44,7 @@ export const docsRoutes: FastifyPluginAsync = async (app) => {
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { validatorUrl: null, deepLinking: true, docExpansion: 'list', tryItOutEnabled: false },
-    theme: { title: 'Sluice HTTP API' },
+    // No top bar: it shows another project's logo and a box to explore other documents, neither of use here.
+    theme: { title: 'Sluice HTTP API', css: [{ filename: 'sluice.css', content: '.swagger-ui .topbar { display: none }' }] },
   });
 };
