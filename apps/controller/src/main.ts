@@ -7,5 +7,6 @@ await hostService({
   description: 'owns cluster metadata (brokers, topics, partitions, leaders) and publishes it to every service',
   adminPort: 9601,
   config: controllerConfig,
+  baselineWasm: true,
   start: startController,
 });

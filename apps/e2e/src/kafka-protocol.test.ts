@@ -267,7 +267,7 @@ describe('Kafka protocol listener', () => {
     const init = await client.request(ApiKey.InitProducerId, 4, (w) => kafka.writeInitProducerIdRequest(w, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }), kafka.readInitProducerIdResponse);
     expect(init.body.errorCode).toBe(0);
     const producerId = Number(init.body.producerId);
-    expect(producerId).toBeGreaterThan(0);
+    expect(producerId).toBeGreaterThanOrEqual(0);
     const send = async (baseSequence: number, producerEpoch = 0) =>
       (
         await client.request(

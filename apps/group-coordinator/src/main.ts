@@ -7,5 +7,6 @@ await hostService({
   description: 'consumer groups: membership, rebalances and committed offsets',
   adminPort: 9603,
   config: groupCoordinatorConfig,
+  baselineWasm: true,
   start: startGroupCoordinator,
 });

@@ -14,7 +14,7 @@ export interface AskOptions {
 }
 
 export interface ServeOptions {
-  /** Queue group, so that only one of several servers answers each request (e.g. active controller + standbys). */
+  /** Queue group, so that only one of several servers answers each request (e.g. the group coordinators). */
   queue?: string;
   /** Requests waiting beyond this are refused with BUS_MAILBOX_FULL (retriable). Default 10,000. */
   mailboxSize?: number;
@@ -52,6 +52,17 @@ export interface Subscription {
 export interface BusOptions {
   /** Called for failures that have nobody to report to (a failed tell, a broken subscriber). */
   onError?: (err: unknown, subject: string) => void;
+}
+
+/**
+ * Thrown by a handler that must not answer at all, so that another server's answer is the one the asker gets (a
+ * controller that lost its lease stays silent while the active one answers).
+ */
+export class LeaveUnanswered extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'LeaveUnanswered';
+  }
 }
 
 /** `reply(meta, body)`: the envelope a handler returns. */
@@ -189,6 +200,7 @@ class ServedActor<Req, Res> implements Actor {
       const result = await this.handler(request, message.subject);
       if (message.expectsReply) message.respond(encodeEnvelope(result.meta, result.body));
     } catch (err) {
+      if (err instanceof LeaveUnanswered) return;
       if (message.expectsReply) message.respond(encodeError(err));
       else this.onError(err, message.subject);
     } finally {

@@ -168,3 +168,33 @@ export interface ControllerAlterReassignmentsReply {
   results: NamedPartitionResult[];
   metadataOffset: number;
 }
+
+/** A block of producer ids for a gateway (Kafka's AllocateProducerIds): never handed out twice, across takeovers. */
+export interface ControllerAllocateProducerIdsRequest {
+  nodeId: number;
+  incarnation: number;
+}
+export interface ControllerAllocateProducerIdsReply {
+  firstProducerId: number;
+  count: number;
+}
+
+/** One controller instance as the quorum knows it. */
+export interface ControllerInstanceInfo {
+  id: string;
+  host: string;
+  pid: number;
+  /** Admin HTTP port (health, metrics); 0 when unknown. */
+  adminPort: number;
+  startedAt: number;
+  /** When the instance last refreshed its row (ms since the epoch, database clock). */
+  lastSeenAt: number;
+}
+export type ControllerDescribeQuorumRequest = Record<string, never>;
+export interface ControllerDescribeQuorumReply {
+  /** The active controller (the one answering) and the epoch of its lease. */
+  active: ControllerInstanceInfo & { epoch: number; activeSince: number };
+  /** Running standbys: instances that refreshed their row within the last lease time. */
+  standbys: ControllerInstanceInfo[];
+  leaseMs: number;
+}

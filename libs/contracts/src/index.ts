@@ -1,4 +1,4 @@
-export { Subjects } from './subjects.js';
+export { Subjects, type ControllerElected } from './subjects.js';
 export { ControllerVerbs, BrokerVerbs, GroupVerbs } from './verbs.js';
 export type * from './metadata.js';
 export * from './controller.js';

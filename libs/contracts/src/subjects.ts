@@ -3,6 +3,11 @@
 import { addressOf, eventStream, type Address, type EventStream, type Verb } from '@sluice/bus';
 import type { MetadataRecord } from './metadata.js';
 
+export interface ControllerElected {
+  controllerEpoch: number;
+  instance: string;
+}
+
 /** Subject builders for one cluster. */
 export class Subjects {
   readonly prefix: string;
@@ -17,6 +22,14 @@ export class Subjects {
   at<Req, Res, Key extends string | number>(verb: Verb<Req, Res, Key>, key: Key): Address<Req, Res>;
   at<Req, Res, Key>(verb: Verb<Req, Res, Key>, key?: Key): Address<Req, Res> {
     return addressOf(verb, this.prefix, key as Key);
+  }
+
+  /**
+   * A controller became active: requests sent to its predecessor (which died or was cut off, and will not answer)
+   * are sent again at once instead of waiting for their timeout.
+   */
+  controllerElected(): EventStream<ControllerElected> {
+    return eventStream(`${this.prefix}.ctl-elected`);
   }
 
   /** Metadata deltas, published by the active controller in metadata-offset order. */

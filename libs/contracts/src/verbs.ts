@@ -21,8 +21,12 @@ import type {
   BrokerReplicaFetchRequest,
 } from './broker.js';
 import type {
+  ControllerAllocateProducerIdsReply,
+  ControllerAllocateProducerIdsRequest,
   ControllerAlterPartitionReply,
   ControllerAlterPartitionRequest,
+  ControllerDescribeQuorumReply,
+  ControllerDescribeQuorumRequest,
   ControllerAlterReassignmentsReply,
   ControllerAlterReassignmentsRequest,
   ControllerElectLeadersReply,
@@ -65,6 +69,10 @@ export const ControllerVerbs = {
   electLeaders: defineVerb<ControllerElectLeadersRequest, ControllerElectLeadersReply>('ctl', 'elect-leaders', 'controller'),
   /** Start or cancel partition reassignments. */
   alterReassignments: defineVerb<ControllerAlterReassignmentsRequest, ControllerAlterReassignmentsReply>('ctl', 'alter-reassignments', 'controller'),
+  /** A block of producer ids for a gateway's InitProducerId. */
+  allocateProducerIds: defineVerb<ControllerAllocateProducerIdsRequest, ControllerAllocateProducerIdsReply>('ctl', 'allocate-producer-ids', 'controller'),
+  /** The active controller, its epoch and the standbys. */
+  describeQuorum: defineVerb<ControllerDescribeQuorumRequest, ControllerDescribeQuorumReply>('ctl', 'describe-quorum', 'controller'),
 } as const;
 
 /**

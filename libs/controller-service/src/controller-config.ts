@@ -7,6 +7,11 @@ export const controllerConfig = defineConfig('controller', {
     default: '',
     defaultText: 'file:<SLUICE_DATA_DIR>/controller.db',
   }),
+  leaseMs: v.int(
+    'SLUICE_CONTROLLER_LEASE_MS',
+    'Lease of the active controller in the metadata database: a standby takes over this long after the active one stops renewing it',
+    { default: 5000, min: 100 },
+  ),
   sessionTimeoutMs: v.int('SLUICE_SESSION_TIMEOUT_MS', 'A node that has not heartbeated for this long is fenced', { default: 9000, min: 100 }),
   heartbeatIntervalMs: v.int('SLUICE_HEARTBEAT_INTERVAL_MS', 'How often nodes heartbeat (must be below the session timeout)', {
     default: 2000,

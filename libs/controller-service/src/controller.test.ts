@@ -52,7 +52,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
   const start = async (env: Record<string, string> = {}) => {
     controller = await startController(
       controllerConfig.load({ SLUICE_DATA_DIR: dir.path, DATABASE_URL: db.url, SLUICE_SESSION_TIMEOUT_MS: '2000', SLUICE_HEARTBEAT_INTERVAL_MS: '100', ...env }),
-      { bus, subjects, registry: createMetricsRegistry('controller'), logger: createLogger({ service: 'controller', level: 'silent' }) },
+      { bus, subjects, registry: createMetricsRegistry('controller'), logger: createLogger({ service: 'controller', level: (process.env.CTL_LOG as 'info' | undefined) ?? 'silent' }) },
     );
   };
   const ask = async <Req, Res>(verb: Verb<Req, Res, void>, meta: NoInfer<Req>): Promise<Res> => (await bus.ask(subjects.at(verb), meta, { timeoutMs: 30_000 })).meta;
@@ -548,7 +548,7 @@ describe('controller whose metadata events cannot be published', () => {
       bus,
       subjects,
       registry: createMetricsRegistry('controller'),
-      logger: createLogger({ service: 'controller', level: 'silent' }),
+      logger: createLogger({ service: 'controller', level: (process.env.CTL_LOG as 'info' | undefined) ?? 'silent' }),
     });
     try {
       await bus.ask(subjects.at(ControllerVerbs.register), { role: 'broker', nodeId: 1, host: 'h', ports: {} }, { timeoutMs: 5000 });

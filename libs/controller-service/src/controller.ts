@@ -1,15 +1,18 @@
-// The controller: the only writer of cluster metadata. One actor whose requests (all but heartbeats) take turns in one
-// queue, so that changes are serialised; each change is persisted in one transaction and then published as ordered,
+// The controller: the only writer of cluster metadata. Any number of instances run; the one holding the lease in the
+// metadata database is active (see controller-lease.ts), the others stand by and serve nothing. The active one is one
+// actor whose requests (all but heartbeats) take turns in one queue, so that changes are serialised; each change is
+// persisted in one transaction that checks the controller epoch is still its own, then published as ordered,
 // offset-numbered deltas.
 import { randomUUID, randomInt } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { BusErrorCode, reply, type Actor, type Reply, type Verb } from '@sluice/bus';
+import { BusErrorCode, LeaveUnanswered, reply, type Actor, type Reply, type Verb } from '@sluice/bus';
 import { applyDelta, SnapshotCache } from '@sluice/metadata';
 import { KafkaErrorCode, kafkaError, SluiceError, topicNameProblem, unifyCollisionChars } from '@sluice/protocol';
-import { topicConfigProblem, ControllerVerbs, type ControllerAlterPartitionReply, type ControllerAlterPartitionRequest, type ControllerAlterReassignmentsReply, type ControllerAlterReassignmentsRequest, type ControllerElectLeadersReply, type ControllerElectLeadersRequest, type NamedPartition, type ControllerAlterTopicConfigsReply, type ControllerAlterTopicConfigsRequest, type ControllerCreatePartitionsReply, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type ControllerCreateTopicsReply, type ControllerCreateTopicsRequest, type ControllerDeleteTopicsReply, type ControllerDeleteTopicsRequest, type ControllerHeartbeatReply, type ControllerHeartbeatRequest, type MetadataDelta, type MetadataImage, type MetadataRecord, type NodeInfo, type NodeRole, type PartitionInfo, type ControllerRegisterReply, type ControllerRegisterRequest, type ControllerSnapshotReply, type ControllerSnapshotRequest, type TopicInfo, type TopicResult, type ControllerUnregisterRequest } from '@sluice/contracts';
-import { ConfigError, Counter, Gauge, lockDataDir, type DataDirLock, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
+import { topicConfigProblem, ControllerVerbs, type ControllerAllocateProducerIdsReply, type ControllerAllocateProducerIdsRequest, type ControllerDescribeQuorumReply, type ControllerAlterPartitionReply, type ControllerAlterPartitionRequest, type ControllerAlterReassignmentsReply, type ControllerAlterReassignmentsRequest, type ControllerElectLeadersReply, type ControllerElectLeadersRequest, type NamedPartition, type ControllerAlterTopicConfigsReply, type ControllerAlterTopicConfigsRequest, type ControllerCreatePartitionsReply, type ControllerCreatePartitionsRequest, type CreateTopicSpec, type ControllerCreateTopicsReply, type ControllerCreateTopicsRequest, type ControllerDeleteTopicsReply, type ControllerDeleteTopicsRequest, type ControllerHeartbeatReply, type ControllerHeartbeatRequest, type MetadataDelta, type MetadataImage, type MetadataRecord, type NodeInfo, type NodeRole, type PartitionInfo, type ControllerRegisterReply, type ControllerRegisterRequest, type ControllerSnapshotReply, type ControllerSnapshotRequest, type TopicInfo, type TopicResult, type ControllerUnregisterRequest } from '@sluice/contracts';
+import { ConfigError, Counter, Gauge, Histogram, lockDataDir, type DataDirLock, type Readiness, type RunningService, type ServiceDeps } from '@sluice/runtime';
 import { resolveDatabaseUrl, type ControllerConfig } from './controller-config.js';
-import { MetadataStore } from './metadata-store.js';
+import { ControllerLease } from './controller-lease.js';
+import { ControllerFencedError, MetadataStore, type WonLease } from './metadata-store.js';
 import { cancelReassignment, cleanLeader, completeReassignment, electPreferred, electUnclean, imbalancedPartitions, startReassignment, targetProblem, type Outcome } from './partition-changes.js';
 import { manualAssignmentProblem, newPartition, placementOrder, placeReplicas, type PlacedBroker } from './replica-assignment.js';
 
@@ -20,6 +23,10 @@ const FENCE_CHECK_INTERVAL_MS = 250;
 const MAX_WAITING_REQUESTS = 10_000;
 /** Ids at or below this are configured ones (broker ids); the controller hands out ids above it, as Kafka does. */
 const RESERVED_MAX_ID = 1000;
+/** Request ids remembered so that a request asked again is answered once. */
+const REMEMBERED_REQUESTS = 1000;
+/** Producer ids handed to a gateway at a time (Kafka's block size). */
+const PRODUCER_ID_BLOCK = 1000;
 
 function invalid(message: string): never {
   throw kafkaError('INVALID_REQUEST', message);
@@ -34,6 +41,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export class Controller implements RunningService {
   private image!: MetadataImage;
   private store: MetadataStore | undefined;
+  private lease: ControllerLease | undefined;
+  /** Becoming active and standing by, in the order the lease changed. */
+  private transitions: Promise<void> = Promise.resolve();
+  /** When this instance last became active (ms since the epoch). */
+  private activeSince = 0;
+  private readonly takeovers: Counter;
+  /** Answers to the latest requests that carried a request id, by id. */
+  private readonly recentRequests = new Map<string, Promise<unknown>>();
+  private readonly leaseRenewals: Histogram;
   private lock: DataDirLock | undefined;
   private actors: Actor[] = [];
   private readonly lastHeartbeat = new Map<number, number>();
@@ -57,10 +73,35 @@ export class Controller implements RunningService {
     private readonly deps: ServiceDeps,
   ) {
     const registry = deps.registry;
-    const image = () => this.image;
+    // A standby's image is stale: it reports nothing.
+    const image = (): MetadataImage | undefined => (this.lease?.active ? this.image : undefined);
     this.fencings = new Counter({ name: 'sluice_controller_fencings_total', help: 'Nodes fenced for missing their session timeout', registers: [registry] });
     this.isrChanges = new Counter({ name: 'sluice_controller_isr_changes_total', help: 'In-sync replica sets changed, by direction', labelNames: ['change'], registers: [registry] });
     this.elections = new Counter({ name: 'sluice_controller_leader_elections_total', help: 'Partition leaders elected, by kind (clean, unclean, restored, preferred)', labelNames: ['kind'], registers: [registry] });
+    this.takeovers = new Counter({ name: 'sluice_controller_takeovers_total', help: 'Times this instance took the lease and became the active controller', registers: [registry] });
+    this.leaseRenewals = new Histogram({
+      name: 'sluice_controller_lease_renewal_seconds',
+      help: 'Time to renew the active controller’s lease in the metadata database',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    const lease = () => this.lease;
+    new Gauge({
+      name: 'sluice_controller_active',
+      help: '1 while this instance is the active controller, 0 while it stands by',
+      registers: [registry],
+      collect() {
+        this.set(lease()?.active ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'sluice_controller_epoch',
+      help: 'Controller epoch held by this instance (0 while standing by)',
+      registers: [registry],
+      collect() {
+        this.set(lease()?.active ? (lease()?.heldEpoch ?? 0) : 0);
+      },
+    });
     new Gauge({
       name: 'sluice_controller_partitions',
       help: 'Partitions by state: online, offline (no leader), under-replicated (ISR smaller than replicas), under-min-isr',
@@ -115,34 +156,89 @@ export class Controller implements RunningService {
   }
 
   async start(): Promise<void> {
-    const { logger, subjects, bus } = this.deps;
+    const { logger, subjects } = this.deps;
     const { provider, url } = resolveDatabaseUrl(this.config);
-    // A second controller on the same SQLite database would start a new controller epoch under the running one.
+    // SQLite serves one controller: a second one on the same file refuses to start (the data directory is locked).
     if (provider === 'sqlite') this.lock = await lockDataDir(dirname(resolve(url.slice('file:'.length))), 'controller', logger);
-    const { store, applied } = await MetadataStore.open(url);
+    const { store, applied } = await MetadataStore.open(url, { idleInTransactionMs: this.config.leaseMs });
     this.store = store;
     logger.info({ provider, applied }, applied.length > 0 ? 'applied database migrations' : 'database schema up to date');
-    const loaded = await store.load(subjects.clusterId);
-    this.image = loaded.image;
+    await store.claimCluster(subjects.clusterId);
+    const lease = new ControllerLease(store, {
+      leaseMs: this.config.leaseMs,
+      sole: provider === 'sqlite',
+      adminPort: this.deps.adminPort ?? 0,
+      logger,
+      renewals: this.leaseRenewals,
+    });
+    this.lease = lease;
+    lease.on('elected', (won) => this.transition(() => this.becomeActive(won)));
+    lease.on('lost', (epoch, reason) => this.transition(() => this.standBy(epoch, reason)));
+    await lease.start();
+    await this.transitions;
+    if (lease.heldEpoch === 0) logger.info({ instance: lease.instance.id, leaseMs: this.config.leaseMs }, 'controller standing by: another instance holds the lease');
+  }
+
+  private transition(work: () => Promise<void>): void {
+    this.transitions = this.transitions.then(work).catch((err: unknown) => {
+      this.deps.logger.error({ err }, 'controller role change failed; standing by');
+      this.lease?.lose('the role change failed');
+    });
+  }
+
+  /** Loads the metadata as the database holds it and serves the controller's verbs for `won`'s epoch. */
+  private async becomeActive(won: WonLease): Promise<void> {
+    const { logger, subjects, bus } = this.deps;
+    const store = this.store;
+    if (!store || this.lease?.heldEpoch !== won.controllerEpoch) return;
+    this.image = await store.load(subjects.clusterId, won);
+    this.nameIndex = undefined;
     const now = Date.now();
-    // Nodes known from before a restart get a fresh session to show they are still there.
+    // Every node gets a full session from now: none is fenced because the controller changed.
+    this.lastHeartbeat.clear();
     for (const id of Object.keys(this.image.nodes)) this.lastHeartbeat.set(Number(id), now);
-    // One actor per verb, all in the 'controller' queue group (only the active controller serves). Heartbeats are
-    // answered as they arrive; every other request waits its turn (see `queued`).
+    const epoch = won.controllerEpoch;
+    // One actor per verb. A request goes to every active-looking instance (one queue group per epoch): an old
+    // controller paused past its lease stays silent (LeaveUnanswered), so the asker gets the current one's answer.
+    // Heartbeats are answered as they arrive; every other request waits its turn (see `queued`).
+    const guarded = async <Res>(work: () => Res | Promise<Res>): Promise<Res> => {
+      if (!this.actingFor(epoch)) throw new LeaveUnanswered(`controller epoch ${epoch} is no longer held`);
+      try {
+        return await work();
+      } catch (err) {
+        if (err instanceof ControllerFencedError) {
+          this.lease?.lose('a write was fenced: another controller took over');
+          throw new LeaveUnanswered(err.message);
+        }
+        throw err;
+      }
+    };
+    const options = { queue: `controller-${epoch}`, mode: 'concurrent' } as const;
+    // A request asked again (its asker saw this controller announce itself while waiting on the previous one) may
+    // have reached this one the first time too: the same request id gets the same answer, the work done once.
+    this.recentRequests.clear();
     const serve = <Req, Res>(verb: Verb<Req, Res, void>, handle: (meta: Req) => Res | Promise<Res>, immediate = false): Actor =>
       bus.serve(
         subjects.at(verb),
         (req) => {
-          const meta = (isObject(req.meta) ? req.meta : invalid('the request must be a JSON object')) as Req;
-          return immediate ? reply(handle(meta) as Res) : this.queued(async () => reply(await handle(meta)));
+          const meta = (isObject(req.meta) ? req.meta : invalid('the request must be a JSON object')) as Req & { requestId?: unknown };
+          const run = async () => reply(await guarded(() => handle(meta)));
+          if (immediate) return run();
+          const id = typeof meta.requestId === 'string' ? meta.requestId : undefined;
+          const earlier = id === undefined ? undefined : this.recentRequests.get(id);
+          if (earlier) return earlier as Promise<Reply<Res>>;
+          const answer = this.queued(run);
+          if (id !== undefined) this.rememberRequest(id, answer);
+          return answer;
         },
-        { queue: 'controller', mode: 'concurrent' },
+        options,
       );
     this.actors = [
       serve(ControllerVerbs.heartbeat, (m) => this.heartbeat(m), true),
+      serve(ControllerVerbs.describeQuorum, () => this.describeQuorum(), true),
       serve(ControllerVerbs.register, (m) => this.register(m)),
       serve(ControllerVerbs.unregister, (m) => this.unregister(m)),
-      bus.serve(subjects.at(ControllerVerbs.snapshot), (req) => this.queued(() => this.snapshot(isObject(req.meta) ? req.meta : {})), { queue: 'controller', mode: 'concurrent' }),
+      bus.serve(subjects.at(ControllerVerbs.snapshot), (req) => this.queued(() => guarded(() => this.snapshot(isObject(req.meta) ? req.meta : {}))), options),
       serve(ControllerVerbs.createTopics, (m) => this.createTopics(m)),
       serve(ControllerVerbs.deleteTopics, (m) => this.deleteTopics(m)),
       serve(ControllerVerbs.alterTopicConfigs, (m) => this.alterTopicConfigs(m)),
@@ -150,26 +246,65 @@ export class Controller implements RunningService {
       serve(ControllerVerbs.alterPartition, (m) => this.alterPartition(m)),
       serve(ControllerVerbs.electLeaders, (m) => this.electLeaders(m)),
       serve(ControllerVerbs.alterReassignments, (m) => this.alterReassignments(m)),
+      serve(ControllerVerbs.allocateProducerIds, (m) => this.allocateProducerIds(m)),
     ];
     await bus.flush();
+    bus.publish(subjects.controllerElected(), { controllerEpoch: epoch, instance: this.lease?.instance.id ?? '' });
     this.serving = true;
+    this.activeSince = now;
+    this.takeovers.inc();
     this.lastSessionCheck = now;
     this.fenceTimer = setInterval(() => this.checkSessions(), FENCE_CHECK_INTERVAL_MS);
     this.fenceTimer.unref();
     if (this.config.autoLeaderRebalanceEnable) {
       this.rebalanceTimer = setInterval(() => {
+        if (!this.actingFor(epoch)) return;
         void this.exclusive(() => this.rebalanceLeaders()).catch((err: unknown) => this.deps.logger.error({ err }, 'leader rebalance failed'));
       }, this.config.leaderImbalanceCheckIntervalMs);
       this.rebalanceTimer.unref();
     }
     logger.info(
-      { controllerEpoch: this.image.controllerEpoch, metadataOffset: this.image.offset, topics: Object.keys(this.image.topics).length },
+      { controllerEpoch: epoch, metadataOffset: this.image.offset, topics: Object.keys(this.image.topics).length, instance: this.lease?.instance.id },
       'controller active',
     );
   }
 
+  private rememberRequest(id: string, answer: Promise<unknown>): void {
+    answer.catch(() => undefined);
+    this.recentRequests.set(id, answer);
+    if (this.recentRequests.size > REMEMBERED_REQUESTS) this.recentRequests.delete(this.recentRequests.keys().next().value as string);
+  }
+
+  /** True while this instance holds `epoch`'s lease and serves it. */
+  private actingFor(epoch: number): boolean {
+    return this.lease?.active === true && this.lease.heldEpoch === epoch && this.image?.controllerEpoch === epoch;
+  }
+
+  /** Stops serving after losing the lease of `epoch`; the lease keeps looking, so this instance may take over again. */
+  private async standBy(epoch: number, reason: string): Promise<void> {
+    this.deps.logger.warn({ controllerEpoch: epoch, reason }, 'controller lost its lease: standing by');
+    await this.stopServing();
+  }
+
+  private async stopServing(): Promise<void> {
+    this.serving = false;
+    clearInterval(this.fenceTimer);
+    clearInterval(this.rebalanceTimer);
+    const actors = this.actors;
+    this.actors = [];
+    await Promise.all(actors.map((a) => a.stop()));
+    await this.queue;
+  }
+
+  /** Ready as the active controller or as a standby: both are doing their job. */
   readiness(): Readiness {
-    return { ready: this.serving, reason: this.serving ? undefined : 'starting', details: { metadataOffset: this.image?.offset } };
+    const lease = this.lease;
+    if (!lease) return { ready: false, reason: 'starting' };
+    const role = this.serving && lease.active ? 'active' : 'standby';
+    return {
+      ready: true,
+      details: { role, instance: lease.instance.id, controllerEpoch: role === 'active' ? lease.heldEpoch : undefined, metadataOffset: role === 'active' ? this.image.offset : undefined },
+    };
   }
 
   /** Runs `work` after everything queued before it: requests and the fencing timer share one order. */
@@ -203,7 +338,12 @@ export class Controller implements RunningService {
   private async commit(deltas: MetadataDelta[]): Promise<void> {
     if (deltas.length === 0) return;
     if (!this.store) throw kafkaError('NOT_CONTROLLER', 'the controller is not started');
-    await this.store.persist(deltas, this.image.offset + deltas.length);
+    try {
+      await this.store.persist(this.image.controllerEpoch, deltas, this.image.offset + deltas.length);
+    } catch (err) {
+      if (err instanceof ControllerFencedError) this.lease?.lose('a write was fenced: another controller took over');
+      throw err;
+    }
     this.nameIndex = undefined;
     for (const delta of deltas) {
       applyDelta(this.image, delta);
@@ -297,6 +437,8 @@ export class Controller implements RunningService {
    * synchronously for seconds): nobody could be heard meanwhile, so that time counts against no session.
    */
   private checkSessions(): void {
+    // A controller resumed after a pause past its lease must not fence nodes that were heartbeating to its successor.
+    if (!this.actingFor(this.image.controllerEpoch)) return;
     const now = Date.now();
     const late = now - this.lastSessionCheck - FENCE_CHECK_INTERVAL_MS;
     this.lastSessionCheck = now;
@@ -724,12 +866,35 @@ export class Controller implements RunningService {
     return { result: { name: topic.name, errorCode: KafkaErrorCode.NONE, errorMessage: null }, metadataOffset: this.image.offset };
   }
 
+  // ---- the quorum and producer ids -------------------------------------------------------------------------------
+
+  private async describeQuorum(): Promise<ControllerDescribeQuorumReply> {
+    const lease = this.lease;
+    if (!lease || !this.store) throw kafkaError('NOT_CONTROLLER', 'the controller is not started');
+    const seen = await this.store.instances(2 * this.config.leaseMs);
+    const self = seen.find((i) => i.id === lease.instance.id) ?? { ...lease.instance, lastSeenAt: Date.now() };
+    return {
+      active: { ...self, epoch: lease.heldEpoch, activeSince: this.activeSince },
+      standbys: seen.filter((i) => i.id !== lease.instance.id),
+      leaseMs: this.config.leaseMs,
+    };
+  }
+
+  private async allocateProducerIds(req: ControllerAllocateProducerIdsRequest): Promise<ControllerAllocateProducerIdsReply> {
+    if (!isInt(req.nodeId) || !isInt(req.incarnation)) invalid('nodeId and incarnation must be integers');
+    const node = this.image.nodes[req.nodeId];
+    if (!node || node.incarnation !== req.incarnation || node.state !== 'alive') {
+      throw kafkaError('STALE_BROKER_EPOCH', `node ${req.nodeId} incarnation ${req.incarnation} is not registered`);
+    }
+    if (!this.store) throw kafkaError('NOT_CONTROLLER', 'the controller is not started');
+    const firstProducerId = await this.store.allocateProducerIds(this.image.controllerEpoch, PRODUCER_ID_BLOCK);
+    this.deps.logger.debug({ nodeId: node.id, firstProducerId, count: PRODUCER_ID_BLOCK }, 'producer ids allocated');
+    return { firstProducerId, count: PRODUCER_ID_BLOCK };
+  }
+
   async stop(): Promise<void> {
-    this.serving = false;
-    clearInterval(this.fenceTimer);
-    clearInterval(this.rebalanceTimer);
-    await Promise.all(this.actors.map((a) => a.stop()));
-    await this.queue;
+    await this.stopServing();
+    await this.lease?.stop();
     await this.store?.close();
     await this.lock?.release();
   }

@@ -1,7 +1,7 @@
 // Opening a service's generated Prisma client on SQLite or PostgreSQL after applying its committed migrations.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { adapterFor, applyMigrations, type Provider } from './schema-engine.js';
+import { adapterFor, applyMigrations, type PgSessionOptions, type Provider } from './schema-engine.js';
 
 /** The provider a database URL names: `file:` is SQLite, `postgres://`/`postgresql://` PostgreSQL. */
 export function providerFor(url: string): Provider {
@@ -20,11 +20,12 @@ export async function openPrismaClient<C>(
   url: string,
   prismaDir: string,
   clients: { sqlite: () => Promise<{ PrismaClient: unknown }>; postgres: () => Promise<{ PrismaClient: unknown }> },
+  pg: PgSessionOptions = {},
 ): Promise<{ client: C; provider: Provider; applied: string[] }> {
   const provider = providerFor(url);
   if (provider === 'sqlite') await mkdir(dirname(url.slice('file:'.length)) || '.', { recursive: true });
   const applied = await applyMigrations(provider, url, `${prismaDir}/${provider === 'sqlite' ? 'sqlite' : 'postgres'}/migrations`);
   const module = provider === 'sqlite' ? await clients.sqlite() : await clients.postgres();
   const Client = module.PrismaClient as ClientClass<C>;
-  return { client: new Client({ adapter: adapterFor(provider, url) }), provider, applied };
+  return { client: new Client({ adapter: adapterFor(provider, url, pg) }), provider, applied };
 }

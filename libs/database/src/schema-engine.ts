@@ -44,8 +44,14 @@ function loadEngine(): Promise<SchemaEngineClass> {
   return engineClass;
 }
 
-export function adapterFor(provider: Provider, url: string): PrismaLibSql | PrismaPg {
-  return provider === 'sqlite' ? new PrismaLibSql({ url }) : new PrismaPg({ connectionString: url });
+/** Session settings for PostgreSQL connections (ignored on SQLite). */
+export interface PgSessionOptions {
+  /** Ends a session left idle inside a transaction for this long (its locks released). */
+  idle_in_transaction_session_timeout?: number;
+}
+
+export function adapterFor(provider: Provider, url: string, pg: PgSessionOptions = {}): PrismaLibSql | PrismaPg {
+  return provider === 'sqlite' ? new PrismaLibSql({ url }) : new PrismaPg({ connectionString: url, ...pg });
 }
 
 interface DisposableAdapter {

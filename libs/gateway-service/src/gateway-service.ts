@@ -1,9 +1,12 @@
 // The gateway: the edge of the cluster. Holds no durable state; follows the metadata and forwards to owners over the bus.
 import { MetadataClient, NodeSession } from '@sluice/metadata';
+import type { ControllerRegisterReply } from '@sluice/contracts';
+import { kafkaError } from '@sluice/protocol';
 import type { RunningService, ServiceDeps } from '@sluice/runtime';
 import { gatewayConfig, type GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { GatewayCluster } from './cluster/gateway-cluster.js';
+import { ProducerIdPool } from './cluster/producer-ids.js';
 import { buildHttpApi } from './http/http-api.js';
 import { startKafkaListener, type KafkaListener } from './kafka/kafka-server.js';
 import { SaslAuthenticator } from './kafka/sasl.js';
@@ -27,6 +30,11 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   logger.info({ port: httpPort, host: config.httpHost }, 'http listening');
   let nodeId = config.nodeId;
+  let registration: ControllerRegisterReply | undefined;
+  const producerIds = new ProducerIdPool(() => {
+    if (!registration) throw kafkaError('COORDINATOR_NOT_AVAILABLE', 'the gateway has not registered with the controller yet');
+    return cluster.controller.allocateProducerIds({ nodeId: registration.nodeId, incarnation: registration.incarnation });
+  });
   let kafkaAdvertisedPort = config.kafkaAdvertisedPort;
   let kafka: KafkaListener;
   try {
@@ -38,6 +46,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
       fetcher: cluster.fetcher,
       controller: cluster.controller,
       groups: cluster.groups,
+      producerIds,
       sasl,
       config,
       logger,
@@ -45,6 +54,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
     });
   } catch (err) {
     await app.close();
+    cluster.controller.close();
     metadata.close();
     throw err;
   }
@@ -63,6 +73,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
   session.on('error', (err) => logger.warn({ err }, 'controller session problem'));
   session.on('registered', (r) => {
     nodeId = r.nodeId;
+    registration = r;
     logger.info({ nodeId: r.nodeId, incarnation: r.incarnation }, 'registered with the controller');
   });
   try {
@@ -70,6 +81,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
   } catch (err) {
     await kafka.close();
     await app.close();
+    cluster.controller.close();
     metadata.close();
     throw err;
   }
@@ -87,6 +99,7 @@ export const startGateway = async (config: GatewayConfig, deps: ServiceDeps): Pr
       await kafka.close();
       await app.close();
       await session.stop();
+      cluster.controller.close();
       metadata.close();
     },
   };

@@ -88,6 +88,9 @@ export class MetadataClient extends EventEmitter<MetadataClientEvents> {
       this.buffered.push(record);
       return;
     }
+    // A controller that lost its lease may still publish what it wrote before losing it: the new controller's image
+    // already has that, so anything from an older epoch is ignored.
+    if (record.controllerEpoch < this.image.controllerEpoch) return;
     const newEpoch = record.controllerEpoch > this.image.controllerEpoch && this.image.controllerEpoch !== 0;
     if (record.offset <= this.image.offset && !newEpoch) return;
     if (record.offset !== this.image.offset + 1 || newEpoch) {

@@ -24,6 +24,8 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastHeartbeatOk = 0;
+  /** The last failure reported: the same one again (no controller while they change over) is not repeated. */
+  private lastFailure = '';
 
   constructor(private readonly options: NodeSessionOptions) {
     super();
@@ -52,7 +54,7 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
         return reply;
       } catch (err) {
         if (Date.now() > deadline || this.stopped) throw err;
-        this.emit('error', err);
+        this.report(err);
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -66,6 +68,7 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
     // Keep the id on re-registration so a node does not change identity when it was fenced.
     this.options.registration = { ...this.options.registration, nodeId: res.meta.nodeId };
     this.lastHeartbeatOk = Date.now();
+    this.lastFailure = '';
     this.emit('registered', res.meta);
     return res.meta;
   }
@@ -84,15 +87,24 @@ export class NodeSession extends EventEmitter<NodeSessionEvents> {
       const res = await this.options.bus.ask(this.options.subjects.at(ControllerVerbs.heartbeat), request, {
         timeoutMs: this.options.requestTimeoutMs ?? 5000,
       });
-      if (res.meta.accepted) this.lastHeartbeatOk = Date.now();
-      else {
+      if (res.meta.accepted) {
+        this.lastHeartbeatOk = Date.now();
+        this.lastFailure = '';
+      } else {
         this.emit('fenced');
         await this.register();
       }
     } catch (err) {
-      this.emit('error', err);
+      this.report(err);
     }
     this.scheduleHeartbeat();
+  }
+
+  private report(err: unknown): void {
+    const failure = err instanceof Error ? err.message : String(err);
+    if (failure === this.lastFailure) return;
+    this.lastFailure = failure;
+    this.emit('error', err);
   }
 
   /**

@@ -1,5 +1,6 @@
 // Hosts one Sluice service in its own process: validated config, logger, NATS bus, metrics, admin port, signals.
 // Each app's main.ts is one call to hostService; the embedded mode composes the same factories over an in-process bus.
+import { setFlagsFromString } from 'node:v8';
 import { Bus, NatsTransport } from '@sluice/bus';
 import { Subjects } from '@sluice/contracts';
 import type { Registry } from 'prom-client';
@@ -14,6 +15,8 @@ export interface ServiceDeps {
   subjects: Subjects;
   logger: Logger;
   registry: Registry;
+  /** The admin HTTP server's configured port (0: chosen when it starts), for services that advertise it. */
+  adminPort?: number;
 }
 
 export interface RunningService {
@@ -43,6 +46,12 @@ export interface HostOptions<S extends Record<string, VarSpec<unknown>>, C> {
   adminPort: number;
   config: ConfigDefinition<S>;
   start: ServiceFactory<C>;
+  /**
+   * Compile WebAssembly with V8's baseline compiler only. For services whose only WebAssembly is Prisma's query
+   * compiler and schema engine, run a few times a second at most: the optimising tier's code and memory cost about
+   * 30 MB of resident memory at idle for no gain there (`npm run bench:memory`).
+   */
+  baselineWasm?: boolean;
 }
 
 export function hostService<S extends Record<string, VarSpec<unknown>>>(
@@ -60,6 +69,8 @@ export function hostService<S extends Record<string, VarSpec<unknown>>>(
     '',
     'SIGTERM or SIGINT stops the service gracefully.',
   ].join('\n');
+  // Before anything compiles WebAssembly (Prisma compiles its modules at the first query).
+  if (options.baselineWasm) setFlagsFromString('--liftoff-only');
   return runService({
     help,
     start: async () => {
@@ -71,7 +82,7 @@ export function hostService<S extends Record<string, VarSpec<unknown>>>(
       logger.info({ nats: hostVars.natsUrl, maxPayload: transport.maxPayload }, 'connected to NATS');
       const bus = new Bus(transport, { onError: (err, subject) => logger.warn({ err, subject }, 'bus message failed') });
       const registry = createMetricsRegistry(options.service);
-      const running = await options.start(config, { bus, subjects, logger, registry });
+      const running = await options.start(config, { bus, subjects, logger, registry, adminPort: hostVars.adminPort });
       const admin = await startAdminServer({
         host: hostVars.adminHost,
         port: hostVars.adminPort,

@@ -46,3 +46,14 @@ export async function createPostgresDatabase(): Promise<PostgresDatabase> {
     },
   };
 }
+
+/** Runs one query on `url` with a connection of its own (tests looking at what a service wrote). */
+export async function queryPostgres<R extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}

@@ -9,6 +9,8 @@ export interface StackOptions {
   brokers?: number;
   /** Controller database; SQLite in the stack's temp dir when absent. */
   databaseUrl?: string;
+  /** Controller instances (1 by default): one active, the others standing by. Several need a PostgreSQL `databaseUrl`. */
+  controllers?: number;
   sessionTimeoutMs?: number;
   /** Number of group coordinator processes (1 by default). Several need `groupsDatabaseUrl` (a shared PostgreSQL). */
   coordinators?: number;
@@ -26,7 +28,12 @@ export interface StackOptions {
 export interface RunningStack {
   clusterId: string;
   dir: TempDir;
+  /** The first controller instance (active when the stack started). */
   controller: ServiceProcess;
+  /** Every controller instance, by index (0 = the first). */
+  controllers: ServiceProcess[];
+  /** Starts controller instance `index` (again). */
+  startController(index: number): Promise<ServiceProcess>;
   brokers: Map<number, ServiceProcess>;
   /** The first group coordinator. */
   coordinator: ServiceProcess;
@@ -77,14 +84,22 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     processes.push(p);
     return p;
   };
-  const controller = await spawn('controller', 'controller', {
-    SLUICE_DATA_DIR: join(dir.path, 'controller'),
-    DATABASE_URL: options.databaseUrl ?? '',
-    SLUICE_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 4000),
-    SLUICE_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs ?? 500),
-  });
+  const controllers: ServiceProcess[] = [];
+  const startController = async (index: number): Promise<ServiceProcess> => {
+    const p = await spawn(index === 0 ? 'controller' : `controller-${index + 1}`, 'controller', {
+      SLUICE_DATA_DIR: join(dir.path, index === 0 ? 'controller' : `controller-${index + 1}`),
+      DATABASE_URL: options.databaseUrl ?? '',
+      SLUICE_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 4000),
+      SLUICE_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs ?? 500),
+    });
+    controllers[index] = p;
+    await waitReady(p, 'controller');
+    return p;
+  };
   try {
-    await waitReady(controller, 'controller');
+    // The first one first, so that it is the active one.
+    const controller = await startController(0);
+    for (let i = 1; i < (options.controllers ?? 1); i++) await startController(i);
     const brokers = new Map<number, ServiceProcess>();
     const startBroker = async (id: number): Promise<ServiceProcess> => {
       const p = await spawn(`broker-${id}`, 'broker', { SLUICE_BROKER_ID: String(id), SLUICE_DATA_DIR: join(dir.path, `broker-${id}`) });
@@ -115,6 +130,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       clusterId,
       dir,
       controller,
+      controllers,
+      startController,
       brokers,
       coordinator,
       coordinators,
@@ -124,8 +141,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       gateways,
       startBroker,
       stop: async () => {
-        await Promise.all(processes.filter((p) => p !== controller).map((p) => p.stop()));
-        await controller.stop();
+        await Promise.all(processes.filter((p) => !controllers.includes(p)).map((p) => p.stop()));
+        await Promise.all(controllers.map((p) => p.stop()));
         await dir.remove();
       },
     };

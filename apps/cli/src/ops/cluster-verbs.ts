@@ -11,16 +11,24 @@ const ports = (p: Record<string, number>) =>
 export const clusterVerbs: Verb[] = [
   {
     path: ['cluster', 'info'],
-    summary: 'brokers (partitions and leaders on each), the controller epoch, group coordinators and gateways',
+    summary: 'brokers (partitions and leaders on each), the active and standby controllers, group coordinators and gateways',
     async run(ctx) {
       const c = await ok(createSluiceClient(ctx.url).GET('/cluster'));
       if (ctx.json) {
         printJson(c);
         return ExitCode.ok;
       }
+      const controllers = c.controllers
+        ? [
+            { ...c.controllers.active, role: `active (epoch ${c.controllers.active.epoch})` },
+            ...c.controllers.standbys.map((s) => ({ ...s, role: 'standby' })),
+          ]
+        : [];
       const out = [
         `cluster ${c.cluster_id}: ${c.topics} topics, ${c.partitions} partitions, ${c.offline_partitions.length} offline, ${c.under_replicated_partitions.length} under-replicated (controller epoch ${c.controller_epoch})`,
         '',
+        'CONTROLLERS',
+        c.controllers ? table(['INSTANCE', 'HOST', 'PID', 'ADMIN PORT', 'ROLE'], controllers.map((i) => [i.id, i.host, i.pid, i.admin_port, i.role])) : 'no controller answered\n',
         'BROKERS',
         table(
           ['ID', 'HOST', 'RACK', 'STATE', 'PARTITIONS', 'LEADERS'],

@@ -1,12 +1,19 @@
-// The cluster as this gateway's metadata image shows it: brokers, group coordinators and gateways (controllers are not
-// in the image: only the epoch of the active one), partition and leader counts per broker,
-// and the partitions that are offline or under-replicated (what `sluice cluster info|health` prints).
+// The cluster as this gateway's metadata image shows it: brokers, group coordinators and gateways, partition and leader
+// counts per broker, and the partitions that are offline or under-replicated (what `sluice cluster info|health`
+// prints); the controllers (not in the image) as the active one describes them.
 import type { FastifyPluginAsync } from 'fastify';
-import type { NodeInfo, NodeRole } from '@sluice/contracts';
+import type { ControllerInstanceInfo, NodeInfo, NodeRole } from '@sluice/contracts';
 import { clusterSchema } from './schemas.js';
 
 function describeNode(n: NodeInfo) {
   return { id: n.id, host: n.host, ports: n.ports, rack: n.rack, state: n.state };
+}
+
+/** How long GET /cluster waits for the active controller to describe the quorum. */
+const QUORUM_TIMEOUT_MS = 1000;
+
+function describeInstance(i: ControllerInstanceInfo) {
+  return { id: i.id, host: i.host, pid: i.pid, admin_port: i.adminPort, started_at: new Date(i.startedAt).toISOString(), last_seen_at: new Date(i.lastSeenAt).toISOString() };
 }
 
 export const clusterRoutes: FastifyPluginAsync = async (app) => {
@@ -15,6 +22,7 @@ export const clusterRoutes: FastifyPluginAsync = async (app) => {
   app.get('/cluster', { schema: { summary: 'Nodes of every role, partitions and leaders per broker, offline and under-replicated partitions', response: { 200: clusterSchema } } }, async () => {
     const view = ctx.metadata.view;
     const image = view.image;
+    const quorum = await ctx.controller.describeQuorum(QUORUM_TIMEOUT_MS).catch(() => undefined);
     const alive = new Set(view.liveBrokers().map((b) => b.id));
     const replicasOf = new Map<number, number>();
     const leadersOf = new Map<number, number>();
@@ -38,6 +46,13 @@ export const clusterRoutes: FastifyPluginAsync = async (app) => {
       cluster_id: image.clusterId,
       controller_epoch: image.controllerEpoch,
       metadata_offset: image.offset,
+      controllers: quorum
+        ? {
+            active: { ...describeInstance(quorum.active), epoch: quorum.active.epoch, active_since: new Date(quorum.active.activeSince).toISOString() },
+            standbys: quorum.standbys.map(describeInstance),
+            lease_ms: quorum.leaseMs,
+          }
+        : null,
       brokers: view.nodes('broker').map((b) => ({ ...describeNode(b), partitions: replicasOf.get(b.id) ?? 0, leaders: leadersOf.get(b.id) ?? 0 })),
       group_coordinators: nodes('group-coordinator'),
       gateways: nodes('gateway'),

@@ -161,6 +161,35 @@ const partitionStateSchema = {
   required: ['topic', 'partition', 'replicas', 'isr'],
 } as const;
 
+const controllerInstanceSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    host: { type: 'string' },
+    pid: { type: 'integer' },
+    /** Admin HTTP port (health, metrics); 0 when chosen at start. */
+    admin_port: { type: 'integer' },
+    started_at: { type: 'string', format: 'date-time' },
+    last_seen_at: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'host', 'pid', 'admin_port', 'started_at', 'last_seen_at'],
+} as const;
+
+/** The controller quorum: the active instance and its epoch, the standbys; null while no controller answers. */
+const controllersSchema = {
+  type: ['object', 'null'],
+  properties: {
+    active: {
+      type: 'object',
+      properties: { ...controllerInstanceSchema.properties, epoch: { type: 'integer' }, active_since: { type: 'string', format: 'date-time' } },
+      required: [...controllerInstanceSchema.required, 'epoch', 'active_since'],
+    },
+    standbys: { type: 'array', items: controllerInstanceSchema },
+    lease_ms: { type: 'integer' },
+  },
+  required: ['active', 'standbys', 'lease_ms'],
+} as const;
+
 export const clusterSchema = {
   type: 'object',
   properties: {
@@ -168,6 +197,7 @@ export const clusterSchema = {
     /** Epoch of the active controller (bumped at each failover). */
     controller_epoch: { type: 'integer' },
     metadata_offset: { type: 'integer' },
+    controllers: controllersSchema,
     brokers: {
       type: 'array',
       items: {
@@ -185,7 +215,7 @@ export const clusterSchema = {
     /** Partitions with a leader whose ISR is smaller than their replica set. */
     under_replicated_partitions: { type: 'array', items: partitionStateSchema },
   },
-  required: ['cluster_id', 'controller_epoch', 'metadata_offset', 'brokers', 'group_coordinators', 'gateways', 'topics', 'partitions', 'offline_partitions', 'under_replicated_partitions'],
+  required: ['cluster_id', 'controller_epoch', 'metadata_offset', 'controllers', 'brokers', 'group_coordinators', 'gateways', 'topics', 'partitions', 'offline_partitions', 'under_replicated_partitions'],
 } as const;
 
 export const groupSummarySchema = {

@@ -10,6 +10,7 @@ import type { ControllerClient } from '../cluster/controller-client.js';
 import type { FetchMerger } from '../cluster/fetch-merger.js';
 import type { GroupClient } from '../cluster/group-client.js';
 import type { PartitionClient } from '../cluster/partition-client.js';
+import type { ProducerIdPool } from '../cluster/producer-ids.js';
 import type { SaslAuthenticator } from './sasl.js';
 
 export interface KafkaContext {
@@ -20,6 +21,7 @@ export interface KafkaContext {
   fetcher: FetchMerger;
   controller: ControllerClient;
   groups: GroupClient;
+  producerIds: ProducerIdPool;
   sasl: SaslAuthenticator;
   config: GatewayConfig;
   logger: Logger;

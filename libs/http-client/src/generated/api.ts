@@ -76,6 +76,32 @@ export interface paths {
                             }[];
                             cluster_id: string;
                             controller_epoch: number;
+                            controllers: {
+                                active: {
+                                    /** Format: date-time */
+                                    active_since: string;
+                                    admin_port: number;
+                                    epoch: number;
+                                    host: string;
+                                    id: string;
+                                    /** Format: date-time */
+                                    last_seen_at: string;
+                                    pid: number;
+                                    /** Format: date-time */
+                                    started_at: string;
+                                };
+                                lease_ms: number;
+                                standbys: {
+                                    admin_port: number;
+                                    host: string;
+                                    id: string;
+                                    /** Format: date-time */
+                                    last_seen_at: string;
+                                    pid: number;
+                                    /** Format: date-time */
+                                    started_at: string;
+                                }[];
+                            } | null;
                             gateways: {
                                 host: string;
                                 id: number;

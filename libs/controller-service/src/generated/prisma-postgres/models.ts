@@ -9,6 +9,7 @@
  * 🟢 You can import this file directly.
  */
 export type * from './models/ClusterState.js'
+export type * from './models/ControllerInstance.js'
 export type * from './models/Node.js'
 export type * from './models/Topic.js'
 export type * from './models/Partition.js'

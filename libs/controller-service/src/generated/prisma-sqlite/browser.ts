@@ -23,6 +23,11 @@ export * from './enums.js';
  */
 export type ClusterState = Prisma.ClusterStateModel
 /**
+ * Model ControllerInstance
+ * Every controller instance, active or standby, refreshing its row while it runs (the quorum's membership view).
+ */
+export type ControllerInstance = Prisma.ControllerInstanceModel
+/**
  * Model Node
  * 
  */

@@ -47,6 +47,11 @@ export { Prisma }
  */
 export type ClusterState = Prisma.ClusterStateModel
 /**
+ * Model ControllerInstance
+ * Every controller instance, active or standby, refreshing its row while it runs (the quorum's membership view).
+ */
+export type ControllerInstance = Prisma.ControllerInstanceModel
+/**
  * Model Node
  * 
  */

@@ -175,14 +175,10 @@ export const describeClusterApi = defineApi<kafka.DescribeClusterRequest, kafka.
 });
 
 /**
- * Producer ids for idempotent producers: the gateway's node id in the high bits and a counter below, seeded from the
- * clock in milliseconds (mod 2^32), so a restarted gateway does not hand out an id it gave before unless it issued
- * more than one per millisecond on average, and ids come round again only after 49 days, long after
- * producer.id.expiration.ms (one day) has let partition leaders forget them. Leaders check each id's sequence
- * numbers (libs/storage producer-state.ts): retries are written once, in order.
+ * Producer ids for idempotent producers, from blocks the controller hands out (cluster/producer-ids.ts). Leaders
+ * check each id's sequence numbers (libs/storage producer-state.ts): retries are written once, in order. Without a
+ * controller to allocate a block the client is told to retry (COORDINATOR_NOT_AVAILABLE).
  */
-let producerSequence = Date.now() % 2 ** 32;
-
 export const initProducerIdApi = defineApi<kafka.InitProducerIdRequest, kafka.InitProducerIdResponse>({
   key: ApiKey.InitProducerId,
   name: 'InitProducerId',
@@ -194,8 +190,11 @@ export const initProducerIdApi = defineApi<kafka.InitProducerIdRequest, kafka.In
     if (req.transactionalId !== null) {
       return { throttleTimeMs: 0, errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
     }
-    const nodeId = Math.max(0, ctx.self().nodeId);
-    producerSequence = (producerSequence + 1) % 2 ** 32;
-    return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, producerId: (nodeId % 2 ** 20) * 2 ** 32 + producerSequence, producerEpoch: 0 };
+    try {
+      return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, producerId: await ctx.producerIds.take(), producerEpoch: 0 };
+    } catch (err) {
+      ctx.logger.warn({ err }, 'no producer id block from the controller');
+      return { throttleTimeMs: 0, errorCode: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
+    }
   },
 });

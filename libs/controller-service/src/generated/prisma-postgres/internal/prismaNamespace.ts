@@ -398,6 +398,7 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 
 export const ModelName = {
   ClusterState: 'ClusterState',
+  ControllerInstance: 'ControllerInstance',
   Node: 'Node',
   Topic: 'Topic',
   Partition: 'Partition'
@@ -416,7 +417,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "clusterState" | "node" | "topic" | "partition"
+    modelProps: "clusterState" | "controllerInstance" | "node" | "topic" | "partition"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -491,6 +492,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.ClusterStateCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.ClusterStateCountAggregateOutputType> | number
+        }
+      }
+    }
+    ControllerInstance: {
+      payload: Prisma.$ControllerInstancePayload<ExtArgs>
+      fields: Prisma.ControllerInstanceFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ControllerInstanceFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ControllerInstanceFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>
+        }
+        findFirst: {
+          args: Prisma.ControllerInstanceFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ControllerInstanceFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>
+        }
+        findMany: {
+          args: Prisma.ControllerInstanceFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>[]
+        }
+        create: {
+          args: Prisma.ControllerInstanceCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>
+        }
+        createMany: {
+          args: Prisma.ControllerInstanceCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ControllerInstanceCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>[]
+        }
+        delete: {
+          args: Prisma.ControllerInstanceDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>
+        }
+        update: {
+          args: Prisma.ControllerInstanceUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>
+        }
+        deleteMany: {
+          args: Prisma.ControllerInstanceDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ControllerInstanceUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ControllerInstanceUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>[]
+        }
+        upsert: {
+          args: Prisma.ControllerInstanceUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ControllerInstancePayload>
+        }
+        aggregate: {
+          args: Prisma.ControllerInstanceAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateControllerInstance>
+        }
+        groupBy: {
+          args: Prisma.ControllerInstanceGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ControllerInstanceGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ControllerInstanceCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ControllerInstanceCountAggregateOutputType> | number
         }
       }
     }
@@ -759,10 +834,25 @@ export const ClusterStateScalarFieldEnum = {
   id: 'id',
   clusterId: 'clusterId',
   controllerEpoch: 'controllerEpoch',
-  metadataOffset: 'metadataOffset'
+  metadataOffset: 'metadataOffset',
+  leaseOwner: 'leaseOwner',
+  leaseExpiresAt: 'leaseExpiresAt',
+  nextProducerId: 'nextProducerId'
 } as const
 
 export type ClusterStateScalarFieldEnum = (typeof ClusterStateScalarFieldEnum)[keyof typeof ClusterStateScalarFieldEnum]
+
+
+export const ControllerInstanceScalarFieldEnum = {
+  id: 'id',
+  host: 'host',
+  pid: 'pid',
+  adminPort: 'adminPort',
+  startedAt: 'startedAt',
+  lastSeenAt: 'lastSeenAt'
+} as const
+
+export type ControllerInstanceScalarFieldEnum = (typeof ControllerInstanceScalarFieldEnum)[keyof typeof ControllerInstanceScalarFieldEnum]
 
 
 export const NodeScalarFieldEnum = {
@@ -857,6 +947,20 @@ export type StringFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 
  * Reference to a field of type 'String[]'
  */
 export type ListStringFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'String[]'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt'
+ */
+export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt[]'
+ */
+export type ListBigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt[]'>
     
 
 
@@ -1039,6 +1143,7 @@ export interface PrismaClientOptionsWithAdapter extends PrismaClientBaseOptions 
 export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaClientOptionsWithAdapter
 export type GlobalOmitConfig = {
   clusterState?: Prisma.ClusterStateOmit
+  controllerInstance?: Prisma.ControllerInstanceOmit
   node?: Prisma.NodeOmit
   topic?: Prisma.TopicOmit
   partition?: Prisma.PartitionOmit

@@ -52,6 +52,7 @@ export const AnyNull = runtime.AnyNull
 
 export const ModelName = {
   ClusterState: 'ClusterState',
+  ControllerInstance: 'ControllerInstance',
   Node: 'Node',
   Topic: 'Topic',
   Partition: 'Partition'
@@ -77,10 +78,25 @@ export const ClusterStateScalarFieldEnum = {
   id: 'id',
   clusterId: 'clusterId',
   controllerEpoch: 'controllerEpoch',
-  metadataOffset: 'metadataOffset'
+  metadataOffset: 'metadataOffset',
+  leaseOwner: 'leaseOwner',
+  leaseExpiresAt: 'leaseExpiresAt',
+  nextProducerId: 'nextProducerId'
 } as const
 
 export type ClusterStateScalarFieldEnum = (typeof ClusterStateScalarFieldEnum)[keyof typeof ClusterStateScalarFieldEnum]
+
+
+export const ControllerInstanceScalarFieldEnum = {
+  id: 'id',
+  host: 'host',
+  pid: 'pid',
+  adminPort: 'adminPort',
+  startedAt: 'startedAt',
+  lastSeenAt: 'lastSeenAt'
+} as const
+
+export type ControllerInstanceScalarFieldEnum = (typeof ControllerInstanceScalarFieldEnum)[keyof typeof ControllerInstanceScalarFieldEnum]
 
 
 export const NodeScalarFieldEnum = {

@@ -30,12 +30,16 @@ export type ClusterStateAvgAggregateOutputType = {
   id: number | null
   controllerEpoch: number | null
   metadataOffset: number | null
+  leaseExpiresAt: number | null
+  nextProducerId: number | null
 }
 
 export type ClusterStateSumAggregateOutputType = {
   id: number | null
   controllerEpoch: number | null
   metadataOffset: number | null
+  leaseExpiresAt: bigint | null
+  nextProducerId: bigint | null
 }
 
 export type ClusterStateMinAggregateOutputType = {
@@ -43,6 +47,9 @@ export type ClusterStateMinAggregateOutputType = {
   clusterId: string | null
   controllerEpoch: number | null
   metadataOffset: number | null
+  leaseOwner: string | null
+  leaseExpiresAt: bigint | null
+  nextProducerId: bigint | null
 }
 
 export type ClusterStateMaxAggregateOutputType = {
@@ -50,6 +57,9 @@ export type ClusterStateMaxAggregateOutputType = {
   clusterId: string | null
   controllerEpoch: number | null
   metadataOffset: number | null
+  leaseOwner: string | null
+  leaseExpiresAt: bigint | null
+  nextProducerId: bigint | null
 }
 
 export type ClusterStateCountAggregateOutputType = {
@@ -57,6 +67,9 @@ export type ClusterStateCountAggregateOutputType = {
   clusterId: number
   controllerEpoch: number
   metadataOffset: number
+  leaseOwner: number
+  leaseExpiresAt: number
+  nextProducerId: number
   _all: number
 }
 
@@ -65,12 +78,16 @@ export type ClusterStateAvgAggregateInputType = {
   id?: true
   controllerEpoch?: true
   metadataOffset?: true
+  leaseExpiresAt?: true
+  nextProducerId?: true
 }
 
 export type ClusterStateSumAggregateInputType = {
   id?: true
   controllerEpoch?: true
   metadataOffset?: true
+  leaseExpiresAt?: true
+  nextProducerId?: true
 }
 
 export type ClusterStateMinAggregateInputType = {
@@ -78,6 +95,9 @@ export type ClusterStateMinAggregateInputType = {
   clusterId?: true
   controllerEpoch?: true
   metadataOffset?: true
+  leaseOwner?: true
+  leaseExpiresAt?: true
+  nextProducerId?: true
 }
 
 export type ClusterStateMaxAggregateInputType = {
@@ -85,6 +105,9 @@ export type ClusterStateMaxAggregateInputType = {
   clusterId?: true
   controllerEpoch?: true
   metadataOffset?: true
+  leaseOwner?: true
+  leaseExpiresAt?: true
+  nextProducerId?: true
 }
 
 export type ClusterStateCountAggregateInputType = {
@@ -92,6 +115,9 @@ export type ClusterStateCountAggregateInputType = {
   clusterId?: true
   controllerEpoch?: true
   metadataOffset?: true
+  leaseOwner?: true
+  leaseExpiresAt?: true
+  nextProducerId?: true
   _all?: true
 }
 
@@ -186,6 +212,9 @@ export type ClusterStateGroupByOutputType = {
   clusterId: string
   controllerEpoch: number
   metadataOffset: number
+  leaseOwner: string | null
+  leaseExpiresAt: bigint
+  nextProducerId: bigint
   _count: ClusterStateCountAggregateOutputType | null
   _avg: ClusterStateAvgAggregateOutputType | null
   _sum: ClusterStateSumAggregateOutputType | null
@@ -216,6 +245,9 @@ export type ClusterStateWhereInput = {
   clusterId?: Prisma.StringFilter<"ClusterState"> | string
   controllerEpoch?: Prisma.IntFilter<"ClusterState"> | number
   metadataOffset?: Prisma.IntFilter<"ClusterState"> | number
+  leaseOwner?: Prisma.StringNullableFilter<"ClusterState"> | string | null
+  leaseExpiresAt?: Prisma.BigIntFilter<"ClusterState"> | bigint | number
+  nextProducerId?: Prisma.BigIntFilter<"ClusterState"> | bigint | number
 }
 
 export type ClusterStateOrderByWithRelationInput = {
@@ -223,6 +255,9 @@ export type ClusterStateOrderByWithRelationInput = {
   clusterId?: Prisma.SortOrder
   controllerEpoch?: Prisma.SortOrder
   metadataOffset?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrderInput | Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
+  nextProducerId?: Prisma.SortOrder
 }
 
 export type ClusterStateWhereUniqueInput = Prisma.AtLeast<{
@@ -233,6 +268,9 @@ export type ClusterStateWhereUniqueInput = Prisma.AtLeast<{
   clusterId?: Prisma.StringFilter<"ClusterState"> | string
   controllerEpoch?: Prisma.IntFilter<"ClusterState"> | number
   metadataOffset?: Prisma.IntFilter<"ClusterState"> | number
+  leaseOwner?: Prisma.StringNullableFilter<"ClusterState"> | string | null
+  leaseExpiresAt?: Prisma.BigIntFilter<"ClusterState"> | bigint | number
+  nextProducerId?: Prisma.BigIntFilter<"ClusterState"> | bigint | number
 }, "id">
 
 export type ClusterStateOrderByWithAggregationInput = {
@@ -240,6 +278,9 @@ export type ClusterStateOrderByWithAggregationInput = {
   clusterId?: Prisma.SortOrder
   controllerEpoch?: Prisma.SortOrder
   metadataOffset?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrderInput | Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
+  nextProducerId?: Prisma.SortOrder
   _count?: Prisma.ClusterStateCountOrderByAggregateInput
   _avg?: Prisma.ClusterStateAvgOrderByAggregateInput
   _max?: Prisma.ClusterStateMaxOrderByAggregateInput
@@ -255,6 +296,9 @@ export type ClusterStateScalarWhereWithAggregatesInput = {
   clusterId?: Prisma.StringWithAggregatesFilter<"ClusterState"> | string
   controllerEpoch?: Prisma.IntWithAggregatesFilter<"ClusterState"> | number
   metadataOffset?: Prisma.IntWithAggregatesFilter<"ClusterState"> | number
+  leaseOwner?: Prisma.StringNullableWithAggregatesFilter<"ClusterState"> | string | null
+  leaseExpiresAt?: Prisma.BigIntWithAggregatesFilter<"ClusterState"> | bigint | number
+  nextProducerId?: Prisma.BigIntWithAggregatesFilter<"ClusterState"> | bigint | number
 }
 
 export type ClusterStateCreateInput = {
@@ -262,6 +306,9 @@ export type ClusterStateCreateInput = {
   clusterId: string
   controllerEpoch: number
   metadataOffset: number
+  leaseOwner?: string | null
+  leaseExpiresAt?: bigint | number
+  nextProducerId?: bigint | number
 }
 
 export type ClusterStateUncheckedCreateInput = {
@@ -269,6 +316,9 @@ export type ClusterStateUncheckedCreateInput = {
   clusterId: string
   controllerEpoch: number
   metadataOffset: number
+  leaseOwner?: string | null
+  leaseExpiresAt?: bigint | number
+  nextProducerId?: bigint | number
 }
 
 export type ClusterStateUpdateInput = {
@@ -276,6 +326,9 @@ export type ClusterStateUpdateInput = {
   clusterId?: Prisma.StringFieldUpdateOperationsInput | string
   controllerEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   metadataOffset?: Prisma.IntFieldUpdateOperationsInput | number
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  nextProducerId?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type ClusterStateUncheckedUpdateInput = {
@@ -283,6 +336,9 @@ export type ClusterStateUncheckedUpdateInput = {
   clusterId?: Prisma.StringFieldUpdateOperationsInput | string
   controllerEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   metadataOffset?: Prisma.IntFieldUpdateOperationsInput | number
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  nextProducerId?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type ClusterStateCreateManyInput = {
@@ -290,6 +346,9 @@ export type ClusterStateCreateManyInput = {
   clusterId: string
   controllerEpoch: number
   metadataOffset: number
+  leaseOwner?: string | null
+  leaseExpiresAt?: bigint | number
+  nextProducerId?: bigint | number
 }
 
 export type ClusterStateUpdateManyMutationInput = {
@@ -297,6 +356,9 @@ export type ClusterStateUpdateManyMutationInput = {
   clusterId?: Prisma.StringFieldUpdateOperationsInput | string
   controllerEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   metadataOffset?: Prisma.IntFieldUpdateOperationsInput | number
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  nextProducerId?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type ClusterStateUncheckedUpdateManyInput = {
@@ -304,6 +366,9 @@ export type ClusterStateUncheckedUpdateManyInput = {
   clusterId?: Prisma.StringFieldUpdateOperationsInput | string
   controllerEpoch?: Prisma.IntFieldUpdateOperationsInput | number
   metadataOffset?: Prisma.IntFieldUpdateOperationsInput | number
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  nextProducerId?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type ClusterStateCountOrderByAggregateInput = {
@@ -311,12 +376,17 @@ export type ClusterStateCountOrderByAggregateInput = {
   clusterId?: Prisma.SortOrder
   controllerEpoch?: Prisma.SortOrder
   metadataOffset?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
+  nextProducerId?: Prisma.SortOrder
 }
 
 export type ClusterStateAvgOrderByAggregateInput = {
   id?: Prisma.SortOrder
   controllerEpoch?: Prisma.SortOrder
   metadataOffset?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
+  nextProducerId?: Prisma.SortOrder
 }
 
 export type ClusterStateMaxOrderByAggregateInput = {
@@ -324,6 +394,9 @@ export type ClusterStateMaxOrderByAggregateInput = {
   clusterId?: Prisma.SortOrder
   controllerEpoch?: Prisma.SortOrder
   metadataOffset?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
+  nextProducerId?: Prisma.SortOrder
 }
 
 export type ClusterStateMinOrderByAggregateInput = {
@@ -331,12 +404,17 @@ export type ClusterStateMinOrderByAggregateInput = {
   clusterId?: Prisma.SortOrder
   controllerEpoch?: Prisma.SortOrder
   metadataOffset?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
+  nextProducerId?: Prisma.SortOrder
 }
 
 export type ClusterStateSumOrderByAggregateInput = {
   id?: Prisma.SortOrder
   controllerEpoch?: Prisma.SortOrder
   metadataOffset?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
+  nextProducerId?: Prisma.SortOrder
 }
 
 export type IntFieldUpdateOperationsInput = {
@@ -351,6 +429,18 @@ export type StringFieldUpdateOperationsInput = {
   set?: string
 }
 
+export type NullableStringFieldUpdateOperationsInput = {
+  set?: string | null
+}
+
+export type BigIntFieldUpdateOperationsInput = {
+  set?: bigint | number
+  increment?: bigint | number
+  decrement?: bigint | number
+  multiply?: bigint | number
+  divide?: bigint | number
+}
+
 
 
 export type ClusterStateSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -358,6 +448,9 @@ export type ClusterStateSelect<ExtArgs extends runtime.Types.Extensions.Internal
   clusterId?: boolean
   controllerEpoch?: boolean
   metadataOffset?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
+  nextProducerId?: boolean
 }, ExtArgs["result"]["clusterState"]>
 
 export type ClusterStateSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -365,6 +458,9 @@ export type ClusterStateSelectCreateManyAndReturn<ExtArgs extends runtime.Types.
   clusterId?: boolean
   controllerEpoch?: boolean
   metadataOffset?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
+  nextProducerId?: boolean
 }, ExtArgs["result"]["clusterState"]>
 
 export type ClusterStateSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -372,6 +468,9 @@ export type ClusterStateSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
   clusterId?: boolean
   controllerEpoch?: boolean
   metadataOffset?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
+  nextProducerId?: boolean
 }, ExtArgs["result"]["clusterState"]>
 
 export type ClusterStateSelectScalar = {
@@ -379,9 +478,12 @@ export type ClusterStateSelectScalar = {
   clusterId?: boolean
   controllerEpoch?: boolean
   metadataOffset?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
+  nextProducerId?: boolean
 }
 
-export type ClusterStateOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "clusterId" | "controllerEpoch" | "metadataOffset", ExtArgs["result"]["clusterState"]>
+export type ClusterStateOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "clusterId" | "controllerEpoch" | "metadataOffset" | "leaseOwner" | "leaseExpiresAt" | "nextProducerId", ExtArgs["result"]["clusterState"]>
 
 export type $ClusterStatePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "ClusterState"
@@ -394,6 +496,18 @@ export type $ClusterStatePayload<ExtArgs extends runtime.Types.Extensions.Intern
      * Offset of the last published metadata delta.
      */
     metadataOffset: number
+    /**
+     * The controller instance holding the lease (host:pid:suffix), null before the first controller started.
+     */
+    leaseOwner: string | null
+    /**
+     * When the active controller's lease ends, in milliseconds since the epoch by the database's clock.
+     */
+    leaseExpiresAt: bigint
+    /**
+     * First producer id of the next block handed out (Kafka's AllocateProducerIds).
+     */
+    nextProducerId: bigint
   }, ExtArgs["result"]["clusterState"]>
   composites: {}
 }
@@ -821,6 +935,9 @@ export interface ClusterStateFieldRefs {
   readonly clusterId: Prisma.FieldRef<"ClusterState", 'String'>
   readonly controllerEpoch: Prisma.FieldRef<"ClusterState", 'Int'>
   readonly metadataOffset: Prisma.FieldRef<"ClusterState", 'Int'>
+  readonly leaseOwner: Prisma.FieldRef<"ClusterState", 'String'>
+  readonly leaseExpiresAt: Prisma.FieldRef<"ClusterState", 'BigInt'>
+  readonly nextProducerId: Prisma.FieldRef<"ClusterState", 'BigInt'>
 }
     
 
