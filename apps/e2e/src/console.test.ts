@@ -139,7 +139,9 @@ describe('web console in headless Chromium', () => {
     expect(await text('[data-testid="stat-brokers"]')).toBe('1/1');
     expect(await text('[data-testid="stat-under-replicated"]')).toBe('0');
     expect(await text('[data-testid="stat-offline"]')).toBe('0');
-    expect(await text('[data-testid="controller"]')).toMatch(/controller epoch \d+/);
+    expect(await text('[data-testid="controller"]')).toMatch(/^Controller epoch \d+, metadata offset \d+/);
+    // The embedded mode runs one controller: the active one, no standby.
+    expect(await rows('controllers')).toEqual([expect.stringMatching(/^active \| \S+ \| /)]);
     await shot('overview');
   });
 

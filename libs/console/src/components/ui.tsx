@@ -88,7 +88,7 @@ export function ActionButton(props: { label: string; run: () => Promise<string |
 }
 
 export function StateBadge(props: { state: string }) {
-  const good = ['alive', 'Stable', 'up'].includes(props.state);
+  const good = ['alive', 'Stable', 'up', 'active'].includes(props.state);
   const bad = ['fenced', 'Dead', 'down', 'offline'].includes(props.state);
   return <span class={`badge ${good ? 'good' : bad ? 'bad' : 'neutral'}`}>{props.state}</span>;
 }

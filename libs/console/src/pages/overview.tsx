@@ -1,6 +1,6 @@
 // Overview: the cluster's nodes of every role and the partitions that need attention.
 import { api, ok, type Cluster } from '../api.js';
-import { formatCount } from '../format.js';
+import { formatCount, formatTime } from '../format.js';
 import { href, usePoll } from '../hooks.js';
 import { Loading, Section, StateBadge, Table } from '../components/ui.js';
 
@@ -58,8 +58,27 @@ export function OverviewPage() {
           </Section>
           <Section title="Controllers">
             <p data-testid="controller">
-              Active controller epoch <b>{c.controller_epoch}</b>, metadata offset <b>{formatCount(c.metadata_offset)}</b>, cluster id <code>{c.cluster_id}</code>.
+              Controller epoch <b>{c.controller_epoch}</b>, metadata offset <b>{formatCount(c.metadata_offset)}</b>, cluster id <code>{c.cluster_id}</code>
+              {c.controllers ? `, lease ${formatCount(c.controllers.lease_ms)} ms` : ''}.
             </p>
+            {c.controllers && (
+              <Table
+                testId="controllers"
+                head={['Role', 'Id', 'Host', 'Process', 'Admin port', 'Since', 'Last seen']}
+                rows={[
+                  ['active', c.controllers.active, c.controllers.active.active_since] as const,
+                  ...c.controllers.standbys.map((n) => ['standby', n, n.started_at] as const),
+                ].map(([role, n, since]) => [
+                  <StateBadge state={role} />,
+                  <code>{n.id}</code>,
+                  n.host,
+                  String(n.pid),
+                  String(n.admin_port),
+                  formatTime(Date.parse(since)),
+                  formatTime(Date.parse(n.last_seen_at)),
+                ])}
+              />
+            )}
           </Section>
           <Section title="Group coordinators">
             <Table testId="coordinators" head={['Id', 'State', 'Address', 'Rack']} rows={nodeRows(c.group_coordinators)} empty="No group coordinator registered." />
