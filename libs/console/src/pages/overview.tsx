@@ -73,7 +73,7 @@ export function OverviewPage() {
                   <code>{n.id}</code>,
                   n.host,
                   String(n.pid),
-                  String(n.admin_port),
+                  n.admin_port > 0 ? String(n.admin_port) : '—',
                   formatTime(Date.parse(since)),
                   formatTime(Date.parse(n.last_seen_at)),
                 ])}
