@@ -12,6 +12,7 @@ const allowed = {
   'scope:runtime': ['scope:protocol', 'scope:bus', 'scope:contracts'],
   'scope:database': [],
   'scope:http-client': [],
+  'type:ui': ['scope:http-client'],
   'type:service': ['scope:protocol', 'scope:storage', 'scope:bus', 'scope:contracts', 'scope:metadata', 'scope:runtime', 'scope:database'],
   'type:app': ['type:service', 'scope:protocol', 'scope:bus', 'scope:contracts', 'scope:metadata', 'scope:runtime', 'scope:http-client'],
   'scope:testing': [],
@@ -36,7 +37,7 @@ export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries([]),
       '@typescript-eslint/consistent-type-imports': 'error',

@@ -111,7 +111,11 @@ export async function runDev(): Promise<void> {
       });
       logger.info({ dataDir, brokers: config.brokers, adminPort: admin.port, kafka: kafkaAt, http: httpAt }, 'sluice started (embedded)');
       // Where to go next, as the last line of a start.
-      logger.info({ kafka: kafkaAt, http: httpAt }, `ready: Kafka clients at ${kafkaAt}, HTTP API at ${httpAt} (${httpAt}/openapi.json); try \`npx sluice cluster info\``);
+      const consoleAt = gateway.consoleEnabled ? `${httpAt}/console` : undefined;
+      logger.info(
+        { kafka: kafkaAt, http: httpAt, console: consoleAt },
+        `ready: Kafka clients at ${kafkaAt}, HTTP API at ${httpAt} (docs at ${httpAt}/docs)${consoleAt ? `, web console at ${consoleAt}` : ''}; try \`npx sluice cluster info\``,
+      );
       return {
         logger,
         service: {

@@ -37,7 +37,7 @@ describe('embedded mode (sluice dev)', () => {
     const kafkaPort = sluice.kafkaBootstrap.split(':')[1];
     const httpPort = new URL(sluice.httpUrl).port;
     expect(ready.json?.msg).toBe(
-      `ready: Kafka clients at 127.0.0.1:${kafkaPort}, HTTP API at http://127.0.0.1:${httpPort} (http://127.0.0.1:${httpPort}/openapi.json); try \`npx sluice cluster info\``,
+      `ready: Kafka clients at 127.0.0.1:${kafkaPort}, HTTP API at http://127.0.0.1:${httpPort} (docs at http://127.0.0.1:${httpPort}/docs), web console at http://127.0.0.1:${httpPort}/console; try \`npx sluice cluster info\``,
     );
   });
 

@@ -77,6 +77,7 @@ export const gatewayConfig = defineConfig('gateway', {
     default: [],
     defaultText: '(none)',
   }),
+  consoleEnabled: v.bool('SLUICE_CONSOLE_ENABLED', 'Serve the web console at /console (false: /console answers 404; the API docs at /docs stay)', { default: true }),
   autoCreateTopics: v.bool('SLUICE_AUTO_CREATE_TOPICS', 'Create a topic when a Kafka client asks Metadata for one that does not exist (auto.create.topics.enable)', {
     default: false,
   }),

@@ -1,4 +1,5 @@
-// The HTTP API as a Fastify instance: topics, produce, records, brokers and the OpenAPI document, each a named plugin.
+// The HTTP API as a Fastify instance: topics, produce, records, brokers, the OpenAPI document, its docs page and the web
+// console, each a named plugin.
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
@@ -14,6 +15,7 @@ import { groupsRoutes } from './groups-routes.js';
 import { consumersRoutes } from './consumers-routes.js';
 import { streamRoutes } from './stream-routes.js';
 import { clusterRoutes } from './cluster-routes.js';
+import { consoleRoutes, docsRoutes } from './console-routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -156,7 +158,7 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/', { schema: { hide: true } }, async () => ({ name: 'sluice', api: '/openapi.json' }));
+  app.get('/', { schema: { hide: true } }, async () => ({ name: 'sluice', api: '/openapi.json', docs: '/docs', ...(config.consoleEnabled ? { console: '/console/' } : {}) }));
 
   await app.register(topicsRoutes);
   await app.register(replicasRoutes);
@@ -166,6 +168,8 @@ export async function buildHttpApi(cluster: GatewayCluster): Promise<FastifyInst
   await app.register(consumersRoutes);
   await app.register(streamRoutes);
   await app.register(clusterRoutes);
+  await app.register(consoleRoutes);
+  await app.register(docsRoutes);
   return app;
 }
 
