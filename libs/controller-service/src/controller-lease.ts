@@ -61,6 +61,8 @@ export class ControllerLease extends EventEmitter<LeaseEvents> {
   /** Tries once for the lease (so a sole controller is active when this resolves), then keeps trying or renewing. */
   async start(): Promise<void> {
     await this.tick();
+    // A sole controller holds the lease for good: nothing to renew, and its database is left alone while idle.
+    if (this.options.sole && this.epoch > 0) return;
     this.schedule();
   }
 
