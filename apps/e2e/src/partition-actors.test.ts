@@ -169,4 +169,33 @@ describe('broker verbs for one partition', () => {
     const checkpoint = join(dir.path, 'broker', 'actors-0', 'highwatermark');
     await waitFor(async () => (await readFile(checkpoint, 'utf8').catch(() => '')) === `${hw}\n`, { what: `the checkpoint at ${hw}` });
   });
+
+  it('keeps the replica of a topic deleted and created again at once under the same name (one directory, two topics)', async () => {
+    // Found by the fuzzer: the old replica's deletion ran after the new one had opened the same directory, wiping it
+    // (appends then failed with "was replaced or deleted"). Asked together, the broker sees both changes in one pass.
+    const ask = <Req, Res>(verb: Parameters<typeof subjects.at<Req, Res>>[0], meta: Req) => bus.ask(subjects.at(verb), meta, { timeoutMs: 5000 });
+    let again = (await ask(ControllerVerbs.createTopics, { topics: [{ name: 'again', partitions: 1, replicationFactor: 1 }] })).meta.results[0].topic!;
+    for (let round = 0; round < 5; round++) {
+      const [deleted, created] = await Promise.all([
+        ask(ControllerVerbs.deleteTopics, { names: ['again'] }),
+        ask(ControllerVerbs.createTopics, { topics: [{ name: 'again', partitions: 1, replicationFactor: 1 }] }),
+      ]);
+      expect(deleted.meta.results[0].errorCode).toBe(0);
+      expect(created.meta.results[0].errorCode).toBe(0);
+      again = created.meta.results[0].topic!;
+      const body = batch(`round-${round}`);
+      const partitions = [{ topicId: again.id, partition: 0, leaderEpoch: -1, bytes: body.length }];
+      const produced = await waitFor(async () => {
+        const r = (await bus.ask(subjects.at(BrokerVerbs.produce, BROKER), { acks: 1, timeoutMs: 5000, partitions }, { timeoutMs: 5000, body })).meta.partitions[0];
+        return r.errorCode === KafkaErrorCode.NOT_LEADER_OR_FOLLOWER || r.errorCode === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? undefined : r;
+      }, { what: 'the new replica leading' });
+      expect(produced).toMatchObject({ errorCode: 0, baseOffset: 0 });
+      // Still there once the old replica's deletion has surely run.
+      await new Promise((r) => setTimeout(r, 200));
+      const marker = JSON.parse(await readFile(join(dir.path, 'broker', 'again-0', 'partition.metadata'), 'utf8')) as { topicId: string };
+      expect(marker.topicId).toBe(again.id);
+      const second = (await bus.ask(subjects.at(BrokerVerbs.produce, BROKER), { acks: 1, timeoutMs: 5000, partitions }, { timeoutMs: 5000, body })).meta.partitions[0];
+      expect(second).toMatchObject({ errorCode: 0, baseOffset: 1 });
+    }
+  });
 });

@@ -79,11 +79,22 @@ export class ReplicaManager {
     const { brokerId } = this.o;
     const wanted = new Set<string>();
     for (const topic of Object.values(image.topics)) {
+      for (const p of topic.partitions) if (p.replicas.includes(brokerId)) wanted.add(key(topic.id, p.partition));
+    }
+    // Replicas no longer wanted go first: a topic deleted and created again under the same name has its new replica
+    // in the same directory, which deleting the old one afterwards would wipe under the new one's feet.
+    for (const [k, hosted] of this.hosted) {
+      if (wanted.has(k)) continue;
+      this.hosted.delete(k);
+      hosted.partition.close();
+      await hosted.partition.log.delete();
+      hosted.partition.logger.info('replica deleted');
+    }
+    for (const topic of Object.values(image.topics)) {
       if (this.stopped) return;
       for (const p of topic.partitions) {
         if (!p.replicas.includes(brokerId)) continue;
         const k = key(topic.id, p.partition);
-        wanted.add(k);
         let hosted = this.hosted.get(k);
         if (!hosted) {
           const log = await this.o.logs.open(topic, p.partition);
@@ -111,13 +122,6 @@ export class ReplicaManager {
         }
         await this.applyRole(hosted.partition, p);
       }
-    }
-    for (const [k, hosted] of this.hosted) {
-      if (wanted.has(k)) continue;
-      this.hosted.delete(k);
-      hosted.partition.close();
-      await hosted.partition.log.delete();
-      hosted.partition.logger.info('replica deleted');
     }
     let leaders = 0;
     for (const h of this.hosted.values()) if (h.partition.role === 'leader') leaders++;
