@@ -131,9 +131,13 @@ describe('web console in headless Chromium', () => {
     await open('#/');
     const broker = await rowMatching('brokers', /^1 \| up \|/);
     // One broker holds every partition of the test's topic (and is their leader).
-    const [, , , , partitions, leaders] = broker.split(' | ');
+    const [, , , , partitions, leaders, disk] = broker.split(' | ');
     expect(Number(partitions)).toBeGreaterThanOrEqual(PARTITIONS);
     expect(Number(leaders)).toBe(Number(partitions));
+    // The records the test produced are on the broker's disk (and the API's figure is what the console shows).
+    const cluster = await http.json<{ brokers: Array<{ id: number; log_bytes: number | null }> }>('GET', '/cluster');
+    expect(cluster.body.brokers[0].log_bytes).toBeGreaterThan(0);
+    expect(disk).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
     expect(await rows('coordinators')).toEqual([expect.stringMatching(/ \| up \| /)]);
     expect(await rows('gateways')).toEqual([expect.stringMatching(/ \| up \| .*http:/)]);
     expect(await text('[data-testid="stat-brokers"]')).toBe('1/1');
@@ -148,7 +152,12 @@ describe('web console in headless Chromium', () => {
   it('topics: lists the topic created by the test with its partitions and records', async () => {
     await open('#/topics');
     const row = await rowMatching('topics', new RegExp(`^${TOPIC} \\|`));
-    expect(row).toBe(`${TOPIC} | ${PARTITIONS} | 1 | ${RECORDS} | ${row.split(' | ')[4]}`);
+    expect(row).toBe(`${TOPIC} | ${PARTITIONS} | 1 | ${RECORDS} | ${row.split(' | ')[4]} | ${row.split(' | ')[5]}`);
+    // The size is the sum of the partitions' logs as the API reports them.
+    const parts = await http.json<Array<{ size_bytes: number }>>('GET', `/topics/${TOPIC}/partitions`);
+    const bytes = parts.body.reduce((sum, p) => sum + p.size_bytes, 0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(row.split(' | ')[4]).toEqual(bytes < 1024 ? `${bytes} B` : expect.stringMatching(/ KiB$| MiB$/));
     await shot('topics');
   });
 

@@ -570,7 +570,7 @@ export class Partition {
   /** Offsets, and where each replica is as this leader knows it (the leader itself: its own log end). */
   describeReplicas(leaderEpoch: number, now = Date.now()): PartitionReplicasResult {
     const log = this.log;
-    const base = { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset };
+    const base = { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark, logEndOffset: log.logEndOffset, sizeBytes: log.size };
     const problem = this.leaderProblem(leaderEpoch);
     if (problem) return { ...base, errorCode: problem.errorCode, errorMessage: problem.message, replicas: [] };
     const replicas = this.info.replicas.map((broker): ReplicaState => {

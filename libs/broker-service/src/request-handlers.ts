@@ -203,7 +203,7 @@ export function serveBrokerVerbs(o: RequestHandlersOptions): Actor[] {
   );
   const describeReplicas = perPartition<BrokerDescribeReplicasRequest['partitions'][number], BrokerDescribeReplicasReply['partitions'][number]>(
     (partition, p) => partition.describeReplicas(p.leaderEpoch),
-    (outcome) => ({ ...outcome, logStartOffset: -1, highWatermark: -1, logEndOffset: -1, replicas: [] }),
+    (outcome) => ({ ...outcome, logStartOffset: -1, highWatermark: -1, logEndOffset: -1, sizeBytes: -1, replicas: [] }),
   );
   const deleteRecords = perPartition<BrokerDeleteRecordsRequest['partitions'][number], BrokerDeleteRecordsReply['partitions'][number]>(
     (partition, p) => partition.deleteRecords(p.offset, p.leaderEpoch),

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatRate, parsePairs, prettyValue } from './format.js';
+import { formatBytes, formatRate, parsePairs, prettyValue } from './format.js';
 
 describe('record and form formatting', () => {
+  it('shows byte counts in binary units, and a dash when unknown', () => {
+    expect([formatBytes(0), formatBytes(1023), formatBytes(1024), formatBytes(1536), formatBytes(10 * 1024 * 1024), formatBytes(3 * 2 ** 30)]).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '10 MiB', '3.0 GiB']);
+    expect([formatBytes(undefined), formatBytes(null), formatBytes(-1)]).toEqual(['—', '—', '—']);
+  });
+
   it('pretty-prints JSON text and leaves other text as it is', () => {
     expect(prettyValue('{"a":1,"b":[true]}')).toEqual({ text: '{\n  "a": 1,\n  "b": [\n    true\n  ]\n}', json: true });
     expect(prettyValue('[1, 2]')).toEqual({ text: '[\n  1,\n  2\n]', json: true });

@@ -97,6 +97,8 @@ export interface PartitionReplicasResult extends PartitionOutcome {
   logStartOffset: number;
   highWatermark: number;
   logEndOffset: number;
+  /** Bytes of the leader's log segments on disk. */
+  sizeBytes: number;
   /** Every replica, the leader included, in replica order. */
   replicas: ReplicaState[];
 }

@@ -1,6 +1,6 @@
 // Overview: the cluster's nodes of every role and the partitions that need attention.
 import { api, ok, type Cluster } from '../api.js';
-import { formatCount, formatTime } from '../format.js';
+import { formatBytes, formatCount, formatTime } from '../format.js';
 import { href, usePoll } from '../hooks.js';
 import { Loading, Section, StateBadge, Table } from '../components/ui.js';
 
@@ -50,11 +50,11 @@ export function OverviewPage() {
           <Section title="Brokers">
             <Table
               testId="brokers"
-              head={['Id', 'State', 'Address', 'Rack', 'Partitions', 'Leaders']}
-              numeric={[4, 5]}
-              rows={c.brokers.map((b) => [String(b.id), upDown(b.state), address(b), b.rack ?? '—', formatCount(b.partitions), formatCount(b.leaders)])}
+              head={['Id', 'State', 'Address', 'Rack', 'Partitions', 'Leaders', 'Disk used']}
+              numeric={[4, 5, 6]}
+              rows={c.brokers.map((b) => [String(b.id), upDown(b.state), address(b), b.rack ?? '—', formatCount(b.partitions), formatCount(b.leaders), formatBytes(b.log_bytes)])}
             />
-            <p class="muted">Disk usage per broker is not reported by the HTTP API yet.</p>
+            <p class="muted">Disk used: the bytes of every replica's log on the broker.</p>
           </Section>
           <Section title="Controllers">
             <p data-testid="controller">

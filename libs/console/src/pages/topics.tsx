@@ -1,7 +1,7 @@
-// Topics: every topic with its partitions, replication factor, records and message rate, and a form to create one.
+// Topics: every topic with its partitions, replication factor, records, size and message rate, and a form to create one.
 import { useRef, useState } from 'preact/hooks';
 import { api, endOffsetSum, ok, recordCount, topicPath, type Partition } from '../api.js';
-import { formatCount, formatRate, parsePairs } from '../format.js';
+import { formatBytes, formatCount, formatRate, parsePairs } from '../format.js';
 import { href, usePoll } from '../hooks.js';
 import { ErrorBox, Loading, Section, Table } from '../components/ui.js';
 
@@ -23,6 +23,16 @@ async function loadTopics(): Promise<TopicRow[]> {
   const names = await ok(api.GET('/topics'));
   const topics = await Promise.all(names.map(async (name) => ({ name, partitions: await ok(api.GET('/topics/{topic}/partitions', topicPath(name))).catch(() => []) })));
   return topics.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Bytes of the topic's logs at their leaders; undefined while a partition's size is unknown. */
+function topicBytes(partitions: Partition[]): number | undefined {
+  let sum = 0;
+  for (const p of partitions) {
+    if (p.size_bytes === undefined || p.size_bytes < 0) return undefined;
+    sum += p.size_bytes;
+  }
+  return sum;
 }
 
 function CreateTopic(props: { onCreated: () => void }) {
@@ -109,8 +119,8 @@ export function TopicsPage() {
             <Table
               testId="topics"
               empty="No topics yet: create one below."
-              head={['Name', 'Partitions', 'Replication', 'Records', 'Message rate']}
-              numeric={[1, 2, 3, 4]}
+              head={['Name', 'Partitions', 'Replication', 'Records', 'Size', 'Message rate']}
+              numeric={[1, 2, 3, 4, 5]}
               rows={list
                 .filter((t) => t.name.includes(filter))
                 .map((t) => [
@@ -118,6 +128,7 @@ export function TopicsPage() {
                   String(t.partitions.length),
                   String(t.partitions[0]?.replicas?.length ?? '—'),
                   formatCount(recordCount(t.partitions)),
+                  formatBytes(topicBytes(t.partitions)),
                   formatRate(samples.current.get(t.name)?.rate),
                 ])}
             />

@@ -187,7 +187,7 @@ export class PartitionClient {
         broker,
         this.bus.ask(this.subjects.at(BrokerVerbs.describeReplicas, broker), { partitions: items.map((p, i) => ({ ...p, leaderEpoch: epochs[i] })) }, { timeoutMs: remaining(deadline) }),
       ).then((r) => r?.partitions);
-    return this.route([{ topicId, partition }], deadline, send, (o) => ({ ...o, logStartOffset: -1, highWatermark: -1, logEndOffset: -1, replicas: [] }))[0];
+    return this.route([{ topicId, partition }], deadline, send, (o) => ({ ...o, logStartOffset: -1, highWatermark: -1, logEndOffset: -1, sizeBytes: -1, replicas: [] }))[0];
   }
 
   deleteRecords(topicId: string, partition: number, offset: number, deadline: number): Promise<PartitionDeleteRecordsResult> {

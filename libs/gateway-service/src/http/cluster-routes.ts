@@ -2,14 +2,14 @@
 // counts per broker, and the partitions that are offline or under-replicated (what `sluice cluster info|health`
 // prints); the controllers (not in the image) as the active one describes them.
 import type { FastifyPluginAsync } from 'fastify';
-import type { ControllerInstanceInfo, NodeInfo, NodeRole } from '@sluice/contracts';
+import { BrokerVerbs, type ControllerInstanceInfo, type NodeInfo, type NodeRole } from '@sluice/contracts';
 import { clusterSchema } from './schemas.js';
 
 function describeNode(n: NodeInfo) {
   return { id: n.id, host: n.host, ports: n.ports, rack: n.rack, state: n.state };
 }
 
-/** How long GET /cluster waits for the active controller to describe the quorum. */
+/** How long GET /cluster waits for the active controller to describe the quorum, and for each broker's log sizes. */
 const QUORUM_TIMEOUT_MS = 1000;
 
 function describeInstance(i: ControllerInstanceInfo) {
@@ -22,8 +22,22 @@ export const clusterRoutes: FastifyPluginAsync = async (app) => {
   app.get('/cluster', { schema: { summary: 'Nodes of every role, partitions and leaders per broker, offline and under-replicated partitions', response: { 200: clusterSchema } } }, async () => {
     const view = ctx.metadata.view;
     const image = view.image;
-    const quorum = await ctx.controller.describeQuorum(QUORUM_TIMEOUT_MS).catch(() => undefined);
     const alive = new Set(view.liveBrokers().map((b) => b.id));
+    // Asked at once, each bounded: the controllers, and every broker for the bytes its replicas hold on disk.
+    const brokerIds = view.nodes('broker').map((b) => b.id);
+    const [quorum, logBytes] = await Promise.all([
+      ctx.controller.describeQuorum(QUORUM_TIMEOUT_MS).catch(() => undefined),
+      Promise.all(
+        brokerIds.map((id) =>
+          alive.has(id)
+            ? ctx.bus
+                .ask(ctx.subjects.at(BrokerVerbs.logDirs, id), {}, { timeoutMs: QUORUM_TIMEOUT_MS })
+                .then((r) => r.meta.partitions.reduce((sum, p) => sum + p.size, 0))
+                .catch(() => null)
+            : null,
+        ),
+      ),
+    ]);
     const replicasOf = new Map<number, number>();
     const leadersOf = new Map<number, number>();
     const offline: Array<{ topic: string; partition: number; replicas: number[]; isr: number[] }> = [];
@@ -53,7 +67,7 @@ export const clusterRoutes: FastifyPluginAsync = async (app) => {
             lease_ms: quorum.leaseMs,
           }
         : null,
-      brokers: view.nodes('broker').map((b) => ({ ...describeNode(b), partitions: replicasOf.get(b.id) ?? 0, leaders: leadersOf.get(b.id) ?? 0 })),
+      brokers: view.nodes('broker').map((b, i) => ({ ...describeNode(b), partitions: replicasOf.get(b.id) ?? 0, leaders: leadersOf.get(b.id) ?? 0, log_bytes: logBytes[i] })),
       group_coordinators: nodes('group-coordinator'),
       gateways: nodes('gateway'),
       topics: view.topics().length,

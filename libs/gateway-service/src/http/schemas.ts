@@ -57,6 +57,8 @@ export const partitionSchema = {
     end_offset: { type: 'integer' },
     /** The leader's log end: records at and above end_offset (the high watermark) are not yet on every in-sync replica. */
     log_end_offset: { type: 'integer' },
+    /** Bytes of the leader's log segments on disk. */
+    size_bytes: { type: 'integer' },
     /** Set when the partition's offsets could not be read (e.g. LEADER_NOT_AVAILABLE: the partition is offline). */
     error_code: { type: 'string' },
     error: { type: 'string' },
@@ -202,7 +204,13 @@ export const clusterSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { ...nodeSchema.properties, partitions: { type: 'integer' }, leaders: { type: 'integer' } },
+        properties: {
+          ...nodeSchema.properties,
+          partitions: { type: 'integer' },
+          leaders: { type: 'integer' },
+          /** Bytes of every replica's log on the broker's disk; null when the broker did not answer. */
+          log_bytes: { type: ['integer', 'null'] },
+        },
         required: [...nodeSchema.required, 'partitions', 'leaders'],
       },
     },

@@ -32,7 +32,7 @@ function describePartition(p: PartitionInfo, state?: PartitionReplicasResult) {
         ...(seen && { log_end_offset: seen.logEndOffset, lag: seen.lagRecords, caught_up_ms_ago: seen.caughtUpMsAgo }),
       };
     }),
-    ...(state && { beginning_offset: state.logStartOffset, end_offset: state.highWatermark, log_end_offset: state.logEndOffset }),
+    ...(state && { beginning_offset: state.logStartOffset, end_offset: state.highWatermark, log_end_offset: state.logEndOffset, size_bytes: state.sizeBytes }),
   };
 }
 

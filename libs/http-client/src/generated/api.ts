@@ -66,6 +66,7 @@ export interface paths {
                                 host: string;
                                 id: number;
                                 leaders: number;
+                                log_bytes?: number | null;
                                 partitions: number;
                                 ports: {
                                     [key: string]: number;
@@ -3892,6 +3893,7 @@ export interface paths {
                                     log_end_offset?: number;
                                     removing?: boolean;
                                 }[];
+                                size_bytes?: number;
                             }[];
                         };
                     };
@@ -4084,6 +4086,7 @@ export interface paths {
                                     log_end_offset?: number;
                                     removing?: boolean;
                                 }[];
+                                size_bytes?: number;
                             }[];
                         };
                     };
@@ -4615,6 +4618,7 @@ export interface paths {
                                     log_end_offset?: number;
                                     removing?: boolean;
                                 }[];
+                                size_bytes?: number;
                             }[];
                         };
                     };
@@ -4802,6 +4806,7 @@ export interface paths {
                                 log_end_offset?: number;
                                 removing?: boolean;
                             }[];
+                            size_bytes?: number;
                         }[];
                     };
                 };
@@ -4987,6 +4992,7 @@ export interface paths {
                                     log_end_offset?: number;
                                     removing?: boolean;
                                 }[];
+                                size_bytes?: number;
                             }[];
                         };
                     };
@@ -5174,6 +5180,7 @@ export interface paths {
                                 log_end_offset?: number;
                                 removing?: boolean;
                             }[];
+                            size_bytes?: number;
                         };
                     };
                 };
