@@ -61,6 +61,33 @@ async function produce(topic: string, values: string[], partition?: number): Pro
 }
 
 describe('Server-Sent Events', () => {
+  it('ends a topic stream whose topic is deleted, and the gateway keeps answering', async () => {
+    // Found by the fuzzer: every partition then answered at once with an error, and the stream fetched again in a
+    // loop that never gave the event loop back: the whole process stopped answering anyone.
+    await http.createTopic('sse-gone', 2);
+    const controller = new AbortController();
+    const res = await fetch(`${sluice.httpUrl}/topics/sse-gone/stream?format=string`, { signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const timer = setTimeout(() => controller.abort(), 20_000);
+    try {
+      while (!text.includes(': positions')) text += decoder.decode((await reader.read()).value, { stream: true });
+      expect((await http.json('DELETE', '/topics/sse-gone')).status).toBe(204);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    expect(text).toMatch(/event: error\ndata: .*sse-gone was deleted/);
+    const other = await fetch(`${sluice.httpUrl}/topics`, { signal: AbortSignal.timeout(5000) });
+    expect(other.status).toBe(200);
+  });
+
   it('streams a topic and resumes from Last-Event-ID without gaps or repeats', async () => {
     await http.createTopic('sse', 2);
     await produce('sse', Array.from({ length: 10 }, (_, i) => `a${i}`));

@@ -55,7 +55,7 @@ describe.each(setups)('controller with %s', (_name, setup) => {
       { bus, subjects, registry: createMetricsRegistry('controller'), logger: createLogger({ service: 'controller', level: (process.env.CTL_LOG as 'info' | undefined) ?? 'silent' }) },
     );
   };
-  const ask = async <Req, Res>(verb: Verb<Req, Res, void>, meta: NoInfer<Req>): Promise<Res> => (await bus.ask(subjects.at(verb), meta, { timeoutMs: 30_000 })).meta;
+  const ask = async <Req, Res>(verb: Verb<Req, Res, void>, meta: NoInfer<Req>): Promise<Res> => (await bus.ask(subjects.at(verb), meta, { timeoutMs: 60_000 })).meta;
   const register = (nodeId: number | undefined, role: NodeRole = 'broker') => ask(ControllerVerbs.register, { role, nodeId, host: 'localhost', ports: {} });
   const createTopics = (...topics: Array<Partial<CreateTopicSpec> & { name: string }>) =>
     ask(ControllerVerbs.createTopics, { topics: topics.map((t) => ({ partitions: -1, replicationFactor: -1, ...t })) });

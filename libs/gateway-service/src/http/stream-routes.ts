@@ -3,6 +3,7 @@
 // ("0:42,1:17": partition:next offset), so a client that reconnects with Last-Event-ID resumes exactly where it
 // stopped, without gaps or repeats. A client that reads slowly gets backpressure: the gateway stops fetching while
 // the socket's buffer is full, and never queues records for it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import { decodeRecords, forEachBatch, KafkaErrorCode } from '@sluice/protocol';
 import { OffsetSpec } from '@sluice/contracts';
@@ -12,6 +13,8 @@ import { openEventStream, writeEvent } from './event-stream.js';
 import { errorResponses, topicParams } from './schemas.js';
 
 const POLL_WAIT_MS = 1000;
+/** Pause before fetching again when every partition answered with an error and no records. */
+const ERROR_BACKOFF_MS = 250;
 
 /** Parses "0:42,1:17" into partition → offset. */
 export function parsePositions(text: string): Map<number, number> | null {
@@ -78,6 +81,15 @@ export const streamRoutes: FastifyPluginAsync = async (app) => {
             partitions.map((p) => ({ topicId: topic.id, partition: p, fetchOffset: positions.get(p) ?? 0, maxBytes: 1024 * 1024 })),
             { maxWaitMs: POLL_WAIT_MS, minBytes: 1, maxBytes: 4 * 1024 * 1024, isolationLevel: 0, deadline: deadline() },
           );
+          // Answers that come back at once with errors and no records (a partition offline, its leader moving) must not
+          // make this loop spin: it would never give the event loop back, and the whole gateway would stop answering.
+          if (answers.every((a) => !a.records?.length) && answers.some((a) => a.meta.errorCode !== KafkaErrorCode.NONE)) {
+            if (!ctx.metadata.view.topicByName(topic.name) || answers.some((a) => a.meta.errorCode === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) {
+              throw HttpError.fromKafka(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic.name} was deleted`);
+            }
+            await sleep(ERROR_BACKOFF_MS);
+            continue;
+          }
           for (let i = 0; i < answers.length && stream.isOpen(); i++) {
             const p = partitions[i];
             const r = answers[i];
