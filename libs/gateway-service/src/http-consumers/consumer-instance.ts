@@ -289,6 +289,9 @@ export class ConsumerInstance {
       }
     }
     if (autoCommit && records.length > 0) await this.commit();
+    // Partitions that answered at once with an error (offline, leadership moving) are not a reason to answer at once:
+    // a stream polling in a loop would spin without ever giving the event loop back.
+    if (records.length === 0 && answers.some((a) => a.meta.errorCode !== KafkaErrorCode.NONE)) await new Promise((r) => setTimeout(r, Math.min(timeoutMs, 250)));
     this.lastUsed = Date.now();
     return records;
   }
