@@ -189,18 +189,21 @@ describe('a controller quorum on PostgreSQL', () => {
     expect((await quorum())?.active.id).toBe(instanceOf(active));
     const oldEpoch = (await quorum())?.active.epoch ?? 0;
     try {
-      await takeOver(active, standby, 'SIGSTOP');
+      const pausedFor = await takeOver(active, standby, 'SIGSTOP');
+      const pausedAt = Date.now() - pausedFor;
       const created = await http.json('POST', '/topics', { name: 'while-paused', partitions: 1, replication_factor: 2 });
       expect(created.status).toBe(201);
-      // Long enough that every session the paused controller knows of has expired: on resuming it would fence them all.
-      await sleep(SESSION_TIMEOUT_MS + 1000);
+      // Paused long enough that every session the paused controller knows of has expired: on resuming it would fence
+      // them all (the time the takeover took counts).
+      await sleep(Math.max(0, pausedAt + SESSION_TIMEOUT_MS + 500 - Date.now()));
     } finally {
       active.kill('SIGCONT');
     }
     const resumedAt = records.length;
     const before = await queryPostgres(db.url, 'SELECT "controllerEpoch", "leaseOwner", "metadataOffset" FROM "ClusterState"');
     await active.waitForMessage('controller lost its lease: standing by', {}, 10_000);
-    await sleep(1000);
+    // Listed as a standby: it has made a whole look at the database since stepping down.
+    await waitFor(async () => (await quorum())?.standbys.some((s) => s.id === instanceOf(active)), { what: 'the resumed controller listed as a standby' });
     const after = await queryPostgres(db.url, 'SELECT "controllerEpoch", "leaseOwner", "metadataOffset" FROM "ClusterState"');
     expect(after).toEqual(before);
     expect(after[0]).toMatchObject({ controllerEpoch: oldEpoch + 1, leaseOwner: instanceOf(standby) });
@@ -212,7 +215,6 @@ describe('a controller quorum on PostgreSQL', () => {
     await expectNobodyFenced();
     const q = await quorum();
     expect(q?.active.id).toBe(instanceOf(standby));
-    await waitFor(async () => (await quorum())?.standbys.some((s) => s.id === instanceOf(active)), { what: 'the resumed controller listed as a standby' });
   }, 60_000);
 
   it('never hands out a producer id twice across controller takeovers and gateway restarts', async () => {

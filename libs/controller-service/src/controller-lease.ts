@@ -6,8 +6,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '@sluice/runtime';
-import type { Histogram } from '@sluice/runtime';
+import type { Histogram, Logger } from '@sluice/runtime';
 import type { MetadataStore, WonLease } from './metadata-store.js';
 
 export interface LeaseOptions {
